@@ -1,0 +1,1 @@
+//! `heka-sdk`: the guest SDK.

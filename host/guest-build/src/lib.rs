@@ -1,0 +1,1 @@
+//! `heka-guest-build`: paths of the guest plugins built from source.

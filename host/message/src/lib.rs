@@ -1,0 +1,15 @@
+//! `heka-message`: Heka's message model and everything that reads or writes it without I/O.
+//!
+//! - [`Message`], [`Field`], [`Value`]: the model of Heka's `message.proto`
+//!   (module `message`). Start reading there.
+//! - `codec`: protobuf encode/decode (byte-compatible with Heka) and `max_message_size`.
+//! - `framing`: Heka's stream framing (`0x1E len Header 0x1F message`) both ways.
+//! - `json`: the JSON form of a message used on the command line and in tests.
+//! - `matcher`: Heka's `message_matcher` language (feature `matcher`).
+//!
+//! The crate builds for `wasm32-wasip2` too (the guest SDK decodes message batches
+//! inside the sandbox with it), which is why it does no I/O and keeps `regex` optional.
+
+mod message;
+
+pub use message::{Field, FieldValue, Header, HmacHashFunction, Message, Value, ValueType};

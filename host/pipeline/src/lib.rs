@@ -1,0 +1,34 @@
+//! `heka-pipeline`: how a message travels through hekad-rs.
+//!
+//! - `plugin`: the traits every plugin implements (Input, Splitter, Decoder, Filter,
+//!   Encoder, Output) and the one outcome type, [`PluginError`]. Start reading there.
+//! - `pack`: [`Pack`], a shared message in flight with its loop count and acks.
+//! - `ack`: [`Ack`], end-to-end delivery acknowledgement back to the input.
+//! - `context`: what a running input or filter may do ([`InputContext`], [`FilterContext`]).
+//! - `split`: [`SplitRunner`], the buffer that feeds a [`Splitter`] and tracks offsets.
+//! - `splitters`: the built-in splitters (Token, Regex, HekaFraming, Null).
+//! - `router`: matches each message against every filter's and output's matcher.
+//! - `runner`: one thread per plugin with a bounded queue, tickers and shutdown order.
+//! - `stop`: [`StopSignal`].
+//!
+//! Plugins run on plain threads fed by bounded `crossbeam` channels (Heka's
+//! `plugin_chansize`), not on an async runtime: sandbox calls and most outputs are
+//! blocking, and a thread per plugin keeps one slow plugin from starving the others.
+
+mod ack;
+mod context;
+mod pack;
+mod plugin;
+pub mod split;
+pub mod splitters;
+mod stop;
+
+pub use ack::{Ack, AckSink};
+pub use context::{FilterContext, InjectError, InputContext};
+pub use pack::Pack;
+pub use plugin::{
+    Decoder, Encoder, Filter, Input, Output, OutputError, PluginError, PluginResult,
+    SplitResult, Splitter,
+};
+pub use split::{Record, SplitOptions, SplitRunner};
+pub use stop::StopSignal;

@@ -1,0 +1,39 @@
+//! [`Pack`]: a message in flight, as routed between plugins.
+//!
+//! The message itself is shared (`Arc`), so fanning out to several matching plugins
+//! copies a pointer, not the message. `loops` is Heka's `MsgLoopCount` (how many
+//! filter injections deep this message is); `acks` are the input records this message
+//! stands for (usually one; a filter's injection carries those of every message the
+//! filter consumed since its previous injection).
+
+use std::sync::Arc;
+
+use heka_message::Message;
+
+use crate::ack::Ack;
+
+/// A routed message with its loop count and acknowledgement shares.
+#[derive(Debug, Clone)]
+pub struct Pack {
+    pub msg: Arc<Message>,
+    pub loops: u8,
+    pub acks: Vec<Ack>,
+}
+
+impl Pack {
+    /// A pack for a message fresh from an input (loop count 0).
+    pub fn new(msg: Message, ack: Option<Ack>) -> Pack {
+        Pack {
+            msg: Arc::new(msg),
+            loops: 0,
+            acks: ack.into_iter().collect(),
+        }
+    }
+
+    /// This holder is finished with the pack: delivered or dropped on purpose.
+    pub fn done(self) {
+        for ack in self.acks {
+            ack.done();
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The plugin traits every plugin kind implements, native, wasm or Lua alike.
+//!
+//! They are narrow and synchronous where the work is pure (Splitter, Decoder, Filter,
+//! Encoder); the runners own queues, timers, retries and acknowledgement, so a plugin
+//! only transforms. Optional abilities are default methods. Contexts are structs passed
+//! in so that new fields never break a signature.
+//!
+//! Outcomes map one way everywhere ([`PluginError`]): `Failed` (Heka's negative return:
+//! counted, the message dropped, the plugin lives), `Skip` (an encoder's -2: no output),
+//! `Fatal` (positive return, trap, exceeded limit: the plugin is terminated).
+
+use std::time::Duration;
+
+use heka_message::Message;
+
+use crate::context::{FilterContext, InputContext};
+use crate::pack::Pack;
+
+/// How a plugin call ended when it did not simply succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PluginError {
+    /// Non-fatal failure: the message is dropped and counted, the plugin lives on.
+    #[error("failed: {0}")]
+    Failed(String),
+    /// Encoders only (Heka's -2): no output for this message, not an error.
+    #[error("skipped")]
+    Skip,
+    /// The plugin is terminated (trap, exceeded limit, positive return code, ...).
+    #[error("fatal: {0}")]
+    Fatal(String),
+}
+
+/// The result of a plugin call.
+pub type PluginResult<T = ()> = Result<T, PluginError>;
+
+/// What a [`Splitter`] found at the start of the buffer it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SplitResult {
+    /// `buf[start..end]` is one record; the runner drops `consumed` bytes (≥ `end`).
+    Record { start: usize, end: usize, consumed: usize },
+    /// Drop `n` bytes that hold no record (resynchronisation, discarded delimiters).
+    Skip(usize),
+    /// No complete record yet: wait for more bytes (or for EOF).
+    NeedMore,
+}
+
+/// Splits a byte stream into records (Heka's `Splitter.FindRecord`).
+///
+/// One instance per stream (per file stream, per connection): splitters may keep state.
+pub trait Splitter: Send {
+    /// Looks for the next record at the start of `buf`. `eof` says no more bytes will
+    /// come for now; splitters never emit a partial record because of it (the runner
+    /// decides what `deliver_incomplete_final` means).
+    fn find_record(&mut self, buf: &[u8], eof: bool) -> SplitResult;
+
+    /// True when records are whole Heka-framed messages whose bytes are the message
+    /// itself (`use_message_bytes`), rather than text for the `Payload`.
+    fn uses_message_bytes(&self) -> bool {
+        false
+    }
+}
+
+/// Turns one record into zero or more messages (Heka's `Decoder.Decode`).
+pub trait Decoder: Send {
+    /// `msg` is the message the input built for the record (Payload = the record, Type,
+    /// Logger, Hostname set by the input). `raw` is the record's bytes when the splitter
+    /// uses message bytes (framed protobuf), else `None`. Decoded messages are pushed
+    /// onto `out` (an empty `out` with `Ok` drops the record on purpose).
+    fn decode(&mut self, msg: Message, raw: Option<&[u8]>, out: &mut Vec<Message>) -> PluginResult;
+}
+
+/// Consumes routed messages and may inject new ones (Heka's filters).
+pub trait Filter: Send {
+    /// Called once per message matched by the filter's `message_matcher`.
+    fn process_message(&mut self, msg: &Message, ctx: &mut FilterContext) -> PluginResult;
+
+    /// Called every `ticker_interval` seconds (and once more at shutdown when
+    /// `timer_event_on_shutdown` is set) with the current time in ns.
+    fn timer_event(&mut self, _now_ns: i64, _ctx: &mut FilterContext) -> PluginResult {
+        Ok(())
+    }
+
+    /// Processes what was queued, in order. The default calls `process_message` for
+    /// each; sandboxes override it to cross into the guest once per batch. Per-message
+    /// `Failed` outcomes are reported with [`FilterContext::message_failed`]; an `Err`
+    /// is fatal for the plugin. Before each message's work, implementations call
+    /// [`FilterContext::begin_message`] with its index so injections are attributed.
+    fn process_batch(&mut self, batch: &[Pack], ctx: &mut FilterContext) -> PluginResult {
+        for (i, pack) in batch.iter().enumerate() {
+            ctx.begin_message(i);
+            match self.process_message(&pack.msg, ctx) {
+                Ok(()) | Err(PluginError::Skip) => {}
+                Err(PluginError::Failed(reason)) => ctx.message_failed(i, reason),
+                Err(fatal @ PluginError::Fatal(_)) => return Err(fatal),
+            }
+        }
+        Ok(())
+    }
+
+    /// Called once when the filter stops cleanly (after the final timer event), e.g.
+    /// to preserve state. Not called after a fatal error.
+    fn shutdown(&mut self) {}
+}
+
+/// Serialises a message for an output (Heka's encoders).
+pub trait Encoder: Send {
+    /// Appends the encoded form of `msg` to `out` (which the caller cleared).
+    /// `Err(PluginError::Skip)` means "no output for this message".
+    fn encode(&mut self, msg: &Message, out: &mut Vec<u8>) -> PluginResult;
+}
+
+/// Why an output could not deliver.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutputError {
+    /// Try again later (connection error, timeout, 5xx, 429). `after` is the delay the
+    /// far end asked for (`Retry-After`); the runner otherwise backs off exponentially.
+    #[error("retryable: {reason}")]
+    Retry { reason: String, after: Option<Duration> },
+    /// Will never succeed (e.g. a 4xx): the message is dropped, logged and acknowledged.
+    #[error("dropped: {0}")]
+    Drop(String),
+    /// The output cannot go on.
+    #[error("fatal: {0}")]
+    Fatal(String),
+}
+
+/// Delivers encoded messages somewhere (Heka's outputs).
+///
+/// Outputs run on their own thread and may block; the runner owns the queue, the
+/// encoder, framing, retries with backoff, and acknowledgement.
+pub trait Output: Send {
+    /// Delivers one message. `payload` is the encoder's output (framed when
+    /// `use_framing`); with no encoder configured it is the message's Payload.
+    fn send(&mut self, msg: &Message, payload: &[u8]) -> Result<(), OutputError>;
+
+    /// Makes what was sent durable/visible (called when the queue runs empty, on the
+    /// ticker and at shutdown).
+    fn flush(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
+
+    /// Called every `ticker_interval` seconds when one is configured.
+    fn timer_event(&mut self, _now_ns: i64) -> Result<(), OutputError> {
+        Ok(())
+    }
+
+    /// SIGHUP: reopen files and similar (Heka's FileOutput behaviour).
+    fn reopen(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
+}
+
+/// Produces messages until asked to stop (Heka's inputs).
+pub trait Input: Send {
+    /// Runs on its own thread until `ctx.stop` is raised (then returns `Ok`) or until it
+    /// cannot go on (`Err`, which stops hekad unless the input's `can_exit` is set).
+    fn run(&mut self, ctx: &mut InputContext) -> Result<(), PluginError>;
+}

@@ -1,0 +1,1 @@
+//! Built-in splitters: TokenSplitter, RegexSplitter, HekaFramingSplitter, NullSplitter.

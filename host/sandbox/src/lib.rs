@@ -1,0 +1,1 @@
+//! `heka-sandbox`: the WebAssembly sandbox host.

@@ -1,0 +1,1 @@
+//! `heka-tail`: file discovery, tailing, rotation and journals.

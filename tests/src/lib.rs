@@ -1,0 +1,1 @@
+//! End-to-end tests live in `tests/` of this crate; they drive the real `hekad` binary.
