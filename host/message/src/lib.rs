@@ -4,12 +4,30 @@
 //!   (module `message`). Start reading there.
 //! - `codec`: protobuf encode/decode (byte-compatible with Heka) and `max_message_size`.
 //! - `framing`: Heka's stream framing (`0x1E len Header 0x1F message`) both ways.
-//! - `json`: the JSON form of a message used on the command line and in tests.
+//! - `json`: the JSON form of a message used on the command line and in tests (feature `json`).
 //! - `matcher`: Heka's `message_matcher` language (feature `matcher`).
 //!
 //! The crate builds for `wasm32-wasip2` too (the guest SDK decodes message batches
 //! inside the sandbox with it), which is why it does no I/O and keeps `regex` optional.
 
+mod codec;
+mod framing;
+#[cfg(feature = "json")]
+mod json;
+#[cfg(feature = "matcher")]
+mod matcher;
 mod message;
 
+pub use codec::{
+    DEFAULT_MAX_MESSAGE_SIZE, DecodeError, SizeError, check_message_size, decode_message,
+    encode_message, encoded_len,
+};
+pub use framing::{
+    FramingError, HEADER_FRAMING_SIZE, MAX_HEADER_SIZE, RECORD_SEPARATOR, UNIT_SEPARATOR, Unframed,
+    frame_message, frame_with_header, unframe,
+};
+#[cfg(feature = "json")]
+pub use json::{JsonError, message_from_json, message_to_json};
+#[cfg(feature = "matcher")]
+pub use matcher::{Matcher, MatcherError};
 pub use message::{Field, FieldValue, Header, HmacHashFunction, Message, Value, ValueType};

@@ -115,34 +115,16 @@ fn str_or_empty(s: &Option<String>) -> &str {
     s.as_deref().unwrap_or("")
 }
 
+// prost's derive already generates the read accessors with Heka's semantics for
+// every optional header and field attribute: `logger()`, `payload()`, `env_version()`,
+// `hostname()`, `pid()` (0 when unset), `severity()` (7 when unset, the proto
+// default), `Field::representation()` and `Field::value_type()`. Only `type` needs a
+// hand-written one, because prost names its accessor `r#type`.
+
 impl Message {
     /// The `Type` header ("" when unset).
     pub fn type_(&self) -> &str {
         str_or_empty(&self.r#type)
-    }
-    /// The `Logger` header ("" when unset).
-    pub fn logger(&self) -> &str {
-        str_or_empty(&self.logger)
-    }
-    /// The `Payload` ("" when unset).
-    pub fn payload(&self) -> &str {
-        str_or_empty(&self.payload)
-    }
-    /// The `EnvVersion` header ("" when unset).
-    pub fn env_version(&self) -> &str {
-        str_or_empty(&self.env_version)
-    }
-    /// The `Hostname` header ("" when unset).
-    pub fn hostname(&self) -> &str {
-        str_or_empty(&self.hostname)
-    }
-    /// The `Severity` header (7 when unset, the proto default).
-    pub fn severity(&self) -> i32 {
-        self.severity.unwrap_or(7)
-    }
-    /// The `Pid` header (0 when unset).
-    pub fn pid(&self) -> i32 {
-        self.pid.unwrap_or(0)
     }
 
     /// Writes the 36-character lowercase `8-4-4-4-12` form of the Uuid into `out`
@@ -178,8 +160,7 @@ impl Message {
 
     /// Appends a field holding one value. Several fields may share a name.
     pub fn add_field(&mut self, name: impl Into<String>, value: Value, representation: &str) {
-        self.fields
-            .push(Field::new(name, value, representation));
+        self.fields.push(Field::new(name, value, representation));
     }
 }
 
@@ -199,11 +180,6 @@ impl Field {
     /// The field's declared type (unknown enum values read as `String`, as in Go).
     pub fn kind(&self) -> ValueType {
         ValueType::try_from(self.value_type.unwrap_or(0)).unwrap_or(ValueType::String)
-    }
-
-    /// The representation hint ("" when unset).
-    pub fn representation(&self) -> &str {
-        str_or_empty(&self.representation)
     }
 
     /// Number of values in the array matching the field's type.
