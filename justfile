@@ -1,0 +1,17 @@
+# Shortcuts only: every recipe is one plain cargo command you can run without `just`.
+
+# Run the daemon on the bundled example (the seed's pipeline).
+run:
+    cargo run --release -p hekad -- -config=config/hekad.toml
+
+# Every test (what CI runs, minus fmt/clippy).
+test:
+    cargo test --workspace
+
+# What CI runs.
+ci:
+    bash .ci/run
+
+# Micro-benchmarks (matcher, protobuf, sandbox).
+bench:
+    cargo bench --workspace
