@@ -3,8 +3,29 @@
 //! It tracks the stream offset of every record's end, which is what a journal stores,
 //! grows its buffer up to the maximum record size, and handles records that do not fit
 //! (truncated when `keep_truncated`, else skipped, with a warning naming the offset).
+//!
+//! Usage: put bytes in with [`SplitRunner::read_from`] (reads straight into the
+//! buffer, no copy) or [`SplitRunner::push`], then drain with
+//! [`SplitRunner::next_record`] until it returns `None`; at the final end of a stream
+//! call [`SplitRunner::next_final_record`] instead. Records borrow the buffer, so there
+//! is no allocation per record; consumed bytes are only moved out of the way (one
+//! `copy_within` of the partial trailing record) when the free space at the end of the
+//! buffer runs low.
+//!
+//! A partial trailing record stays in the buffer until it is completed and is never
+//! emitted half (except at final EOF with `deliver_incomplete_final`), so
+//! [`SplitRunner::offset`] / `Record::end_offset` never point inside a record.
+//! An over-long record that is kept truncated is held back until its end is found, so
+//! its `end_offset` too lies past the whole record: resuming from it never replays a
+//! record's tail as a record of its own.
 
-use crate::plugin::Splitter;
+use std::io::{self, Read};
+
+use crate::plugin::{SplitResult, Splitter};
+
+/// Bytes kept at the end of the buffer while skipping the tail of an over-long record,
+/// so that a multi-byte delimiter straddling two reads is still found.
+const SKIP_TAIL_KEEP: usize = 256;
 
 /// Options from the splitter's section (Heka's common splitter options).
 #[derive(Debug, Clone)]
@@ -19,6 +40,19 @@ pub struct SplitOptions {
     pub min_buffer_size: usize,
 }
 
+impl Default for SplitOptions {
+    /// Heka's defaults: 64 KiB records, 8 KiB initial buffer, over-long records dropped,
+    /// partial final records dropped.
+    fn default() -> SplitOptions {
+        SplitOptions {
+            max_record_size: 64 * 1024,
+            keep_truncated: false,
+            deliver_incomplete_final: false,
+            min_buffer_size: 8 * 1024,
+        }
+    }
+}
+
 /// One record found in the stream.
 #[derive(Debug)]
 pub struct Record<'a> {
@@ -30,20 +64,510 @@ pub struct Record<'a> {
     pub truncated: bool,
 }
 
+/// Where the bytes of the record to hand out are.
+#[derive(Debug, Clone, Copy)]
+enum Found {
+    /// `buf[start..end]`.
+    InBuf {
+        start: usize,
+        end: usize,
+        end_offset: u64,
+        truncated: bool,
+    },
+    /// The held-back truncated record.
+    Held { end_offset: u64 },
+}
+
 /// A splitter plus its buffer and offsets.
 pub struct SplitRunner {
     splitter: Box<dyn Splitter>,
     options: SplitOptions,
-    // implementation owned by the splitters work (see splitters/)
-    #[allow(dead_code)]
+    /// `buf.len()` is the capacity; `buf[start..end]` holds unconsumed bytes. Kept
+    /// fully initialised so reads go straight into it without `unsafe`.
     buf: Vec<u8>,
-    #[allow(dead_code)]
+    start: usize,
+    end: usize,
+    /// Stream offset of `buf[start]`.
     offset: u64,
+    /// Dropping the tail of an over-long record up to its delimiter.
+    skipping: bool,
+    /// The first `max_record_size` bytes of an over-long record with
+    /// `keep_truncated`, waiting for the record's end (see the module doc).
+    held: Vec<u8>,
+    held_pending: bool,
+    /// Names the stream in warnings (file path, peer address...).
+    label: String,
+    oversized: u64,
 }
 
 impl SplitRunner {
     /// A runner for `splitter` starting at stream offset 0.
     pub fn new(splitter: Box<dyn Splitter>, options: SplitOptions) -> SplitRunner {
-        SplitRunner { splitter, options, buf: Vec::new(), offset: 0 }
+        // A zero max would make every record over-long; Heka refuses such configs,
+        // here it is simply raised to one byte.
+        let options = SplitOptions {
+            max_record_size: options.max_record_size.max(1),
+            min_buffer_size: options
+                .min_buffer_size
+                .clamp(1, options.max_record_size.max(1)),
+            ..options
+        };
+        SplitRunner {
+            buf: vec![0; options.min_buffer_size],
+            splitter,
+            options,
+            start: 0,
+            end: 0,
+            offset: 0,
+            skipping: false,
+            held: Vec::new(),
+            held_pending: false,
+            label: String::new(),
+            oversized: 0,
+        }
+    }
+
+    /// Names the stream in this runner's warnings (e.g. the stream or file name).
+    pub fn set_label(&mut self, label: impl Into<String>) {
+        self.label = label.into();
+    }
+
+    /// The options in effect.
+    pub fn options(&self) -> &SplitOptions {
+        &self.options
+    }
+
+    /// True when records are whole Heka messages ([`Splitter::uses_message_bytes`]).
+    pub fn uses_message_bytes(&self) -> bool {
+        self.splitter.uses_message_bytes()
+    }
+
+    /// Stream offset just past everything consumed so far (records and skipped bytes);
+    /// the bytes of a partial record waiting for its end come after it.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Bytes buffered but not yet consumed (a partial record, or unread records).
+    pub fn buffered(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Number of over-long records seen (truncated or dropped).
+    pub fn oversized_records(&self) -> u64 {
+        self.oversized
+    }
+
+    /// Forgets buffered bytes and any over-long record in progress, and restarts the
+    /// offset count at `offset` (a new file, a seek, a new connection).
+    pub fn reset(&mut self, offset: u64) {
+        self.start = 0;
+        self.end = 0;
+        self.offset = offset;
+        self.skipping = false;
+        self.held_pending = false;
+    }
+
+    /// Appends `data` to the buffer. Prefer [`SplitRunner::read_from`] when reading
+    /// from an `io::Read`: it avoids the copy.
+    pub fn push(&mut self, data: &[u8]) {
+        self.make_room(data.len());
+        self.buf[self.end..self.end + data.len()].copy_from_slice(data);
+        self.end += data.len();
+    }
+
+    /// Reads once from `reader` straight into the buffer's free space. Returns the
+    /// number of bytes read (0 = end of stream for now). Call [`next_record`] until it
+    /// returns `None` between reads, or the buffer keeps growing.
+    ///
+    /// [`next_record`]: SplitRunner::next_record
+    pub fn read_from<R: Read + ?Sized>(&mut self, reader: &mut R) -> io::Result<usize> {
+        self.make_room(1);
+        loop {
+            match reader.read(&mut self.buf[self.end..]) {
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Ensures at least `want` free bytes after `end`, compacting lazily: the consumed
+    /// prefix is only reclaimed when the free tail is smaller than a quarter of the
+    /// buffer (or than `want`), so a big buffer full of short records costs one small
+    /// `copy_within` per refill.
+    fn make_room(&mut self, want: usize) {
+        let cap = self.buf.len();
+        let free = cap - self.end;
+        if free >= want && free >= cap / 4 {
+            return;
+        }
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        let free = cap - self.end;
+        if free >= want && free > 0 {
+            return;
+        }
+        // Grow: double up to max_record_size (plus one read's worth, so a record of
+        // exactly max_record_size bytes and its delimiter fit), or more if a single
+        // push needs it; overflow handling in next_record bounds what stays buffered.
+        let needed = self.end + want.max(1);
+        let ceiling = self.options.max_record_size + self.options.min_buffer_size;
+        let mut new_cap = cap.max(1);
+        while new_cap < needed && new_cap < ceiling {
+            new_cap = new_cap.saturating_mul(2);
+        }
+        let new_cap = new_cap.min(ceiling).max(needed);
+        if new_cap > cap {
+            self.buf.resize(new_cap, 0);
+        }
+    }
+
+    /// The next complete record, or `None` when more bytes are needed.
+    pub fn next_record(&mut self) -> Option<Record<'_>> {
+        let found = self.find(false)?;
+        Some(self.record(found))
+    }
+
+    /// Like [`SplitRunner::next_record`], for when the stream has ended for good: the
+    /// splitter is told `eof`, and once no record is left a trailing partial record is
+    /// delivered when `deliver_incomplete_final` (else it stays buffered, unconsumed).
+    pub fn next_final_record(&mut self) -> Option<Record<'_>> {
+        let found = self.find(true)?;
+        Some(self.record(found))
+    }
+
+    fn record(&self, found: Found) -> Record<'_> {
+        match found {
+            Found::InBuf {
+                start,
+                end,
+                end_offset,
+                truncated,
+            } => Record {
+                bytes: &self.buf[start..end],
+                end_offset,
+                truncated,
+            },
+            Found::Held { end_offset } => Record {
+                bytes: &self.held,
+                end_offset,
+                truncated: true,
+            },
+        }
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start += n;
+        self.offset += n as u64;
+    }
+
+    fn find(&mut self, eof: bool) -> Option<Found> {
+        let max = self.options.max_record_size;
+        loop {
+            let avail = self.end - self.start;
+            let result = self
+                .splitter
+                .find_record(&self.buf[self.start..self.end], eof);
+            match result {
+                SplitResult::Record {
+                    start,
+                    end,
+                    consumed,
+                } => {
+                    // Never trust a splitter's arithmetic with our buffer.
+                    let consumed = consumed.max(end).min(avail);
+                    if consumed == 0 {
+                        return self.need_more(eof);
+                    }
+                    let end = end.min(consumed);
+                    let start = start.min(end);
+                    let rec_start = self.start + start;
+                    self.consume(consumed);
+                    if self.skipping {
+                        // This record is the tail of an over-long one.
+                        self.skipping = false;
+                        if self.held_pending {
+                            self.held_pending = false;
+                            return Some(Found::Held {
+                                end_offset: self.offset,
+                            });
+                        }
+                        continue;
+                    }
+                    let len = end - start;
+                    if len == 0 {
+                        // Heka: consumed bytes with an empty record = skip them.
+                        continue;
+                    }
+                    if len > max {
+                        self.oversized += 1;
+                        let start_offset = self.offset - (consumed - start) as u64;
+                        if self.options.keep_truncated {
+                            tracing::warn!(stream = %self.label, offset = start_offset, len, max_record_size = max,
+                                "record exceeded max_record_size: delivered truncated");
+                            return Some(Found::InBuf {
+                                start: rec_start,
+                                end: rec_start + max,
+                                end_offset: self.offset,
+                                truncated: true,
+                            });
+                        }
+                        tracing::warn!(stream = %self.label, offset = start_offset, len, max_record_size = max,
+                            "record exceeded max_record_size: dropped");
+                        continue;
+                    }
+                    return Some(Found::InBuf {
+                        start: rec_start,
+                        end: rec_start + len,
+                        end_offset: self.offset,
+                        truncated: false,
+                    });
+                }
+                SplitResult::Skip(n) => {
+                    let n = n.min(avail);
+                    if n == 0 {
+                        return self.need_more(eof);
+                    }
+                    self.consume(n);
+                }
+                SplitResult::NeedMore => return self.need_more(eof),
+            }
+        }
+    }
+
+    /// The splitter found no record in what is buffered.
+    fn need_more(&mut self, eof: bool) -> Option<Found> {
+        let max = self.options.max_record_size;
+        let avail = self.end - self.start;
+        if avail >= max {
+            // The record cannot fit: keep (a copy of) its head if asked, then drop
+            // bytes until its delimiter shows up, keeping a small tail in case the
+            // delimiter straddles two reads.
+            if !self.skipping {
+                self.skipping = true;
+                self.oversized += 1;
+                if self.options.keep_truncated {
+                    self.held.clear();
+                    self.held
+                        .extend_from_slice(&self.buf[self.start..self.start + max]);
+                    self.held_pending = true;
+                    tracing::warn!(stream = %self.label, offset = self.offset, max_record_size = max,
+                        "record exceeded max_record_size: delivering it truncated, skipping its tail");
+                } else {
+                    tracing::warn!(stream = %self.label, offset = self.offset, max_record_size = max,
+                        "record exceeded max_record_size: dropped");
+                }
+            }
+            let keep = SKIP_TAIL_KEEP.min(avail / 2);
+            self.consume(avail - keep);
+        }
+        if !eof {
+            return None;
+        }
+        // Final EOF: whatever is left will never be completed.
+        let avail = self.end - self.start;
+        if self.skipping {
+            self.skipping = false;
+            self.consume(avail);
+            if self.held_pending {
+                self.held_pending = false;
+                return Some(Found::Held {
+                    end_offset: self.offset,
+                });
+            }
+            return None;
+        }
+        if avail > 0 && self.options.deliver_incomplete_final {
+            let start = self.start;
+            self.consume(avail);
+            return Some(Found::InBuf {
+                start,
+                end: start + avail.min(max),
+                end_offset: self.offset,
+                truncated: avail > max,
+            });
+        }
+        None
+    }
+}
+
+impl std::fmt::Debug for SplitRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SplitRunner")
+            .field("label", &self.label)
+            .field("offset", &self.offset)
+            .field("buffered", &self.buffered())
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::splitters::{NullSplitter, TokenSplitter};
+
+    fn runner(max: usize, keep: bool) -> SplitRunner {
+        SplitRunner::new(
+            Box::new(TokenSplitter::new(b'\n', 1)),
+            SplitOptions {
+                max_record_size: max,
+                keep_truncated: keep,
+                deliver_incomplete_final: false,
+                min_buffer_size: 4,
+            },
+        )
+    }
+
+    fn drain(r: &mut SplitRunner) -> Vec<(String, u64, bool)> {
+        let mut out = Vec::new();
+        while let Some(rec) = r.next_record() {
+            out.push((
+                String::from_utf8_lossy(rec.bytes).into_owned(),
+                rec.end_offset,
+                rec.truncated,
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn records_and_offsets() {
+        let mut r = runner(100, false);
+        r.push(b"ab\ncd");
+        assert_eq!(drain(&mut r), vec![("ab\n".into(), 3, false)]);
+        assert_eq!(r.offset(), 3);
+        assert_eq!(r.buffered(), 2);
+        r.push(b"e\n\nf");
+        assert_eq!(
+            drain(&mut r),
+            vec![("cde\n".into(), 7, false), ("\n".into(), 8, false)]
+        );
+        assert_eq!(r.offset(), 8);
+        // The partial "f" is never emitted, even at final EOF by default.
+        assert!(r.next_final_record().is_none());
+        assert_eq!(r.offset(), 8);
+    }
+
+    #[test]
+    fn incomplete_final_delivered_when_asked() {
+        let mut r = SplitRunner::new(
+            Box::new(TokenSplitter::new(b'\n', 1)),
+            SplitOptions {
+                deliver_incomplete_final: true,
+                ..SplitOptions::default()
+            },
+        );
+        r.push(b"a\nbc");
+        assert_eq!(drain(&mut r).len(), 1);
+        let rec = r.next_final_record().unwrap();
+        assert_eq!((rec.bytes, rec.end_offset), (&b"bc"[..], 4));
+        assert!(r.next_final_record().is_none());
+    }
+
+    #[test]
+    fn read_from_byte_at_a_time() {
+        let data = b"one\ntwo\nthree\n".repeat(50);
+        let mut r = runner(100, false);
+        let mut got = Vec::new();
+        for chunk in data.chunks(3) {
+            let mut c = chunk;
+            while !c.is_empty() {
+                r.read_from(&mut c).unwrap();
+            }
+            got.extend(drain(&mut r).into_iter().map(|x| x.0));
+        }
+        assert_eq!(got.concat().as_bytes(), &data[..]);
+        assert_eq!(r.offset(), data.len() as u64);
+    }
+
+    #[test]
+    fn oversized_dropped_in_small_reads() {
+        let mut r = runner(10, false);
+        let mut data = Vec::new();
+        data.extend_from_slice(b"ok\n");
+        data.extend_from_slice(&[b'x'; 1000]);
+        data.extend_from_slice(b"\nnext\n");
+        let mut got = Vec::new();
+        for chunk in data.chunks(7) {
+            r.push(chunk);
+            got.extend(drain(&mut r));
+        }
+        assert_eq!(
+            got,
+            vec![
+                ("ok\n".into(), 3, false),
+                ("next\n".into(), data.len() as u64, false)
+            ]
+        );
+        assert_eq!(r.oversized_records(), 1);
+    }
+
+    #[test]
+    fn oversized_truncated_ends_past_whole_record() {
+        let mut r = runner(10, true);
+        let mut data = Vec::new();
+        data.extend_from_slice(&[b'y'; 1000]);
+        data.extend_from_slice(b"\nnext\n");
+        let mut got = Vec::new();
+        for chunk in data.chunks(5) {
+            r.push(chunk);
+            got.extend(drain(&mut r));
+        }
+        assert_eq!(
+            got,
+            vec![
+                ("yyyyyyyyyy".into(), 1001, true),
+                ("next\n".into(), 1006, false)
+            ]
+        );
+    }
+
+    #[test]
+    fn oversized_in_one_push() {
+        let mut r = runner(4, true);
+        r.push(b"abcdefgh\nij\n");
+        assert_eq!(
+            drain(&mut r),
+            vec![("abcd".into(), 9, true), ("ij\n".into(), 12, false)]
+        );
+        let mut r = runner(4, false);
+        r.push(b"abcdefgh\nij\n");
+        assert_eq!(drain(&mut r), vec![("ij\n".into(), 12, false)]);
+    }
+
+    #[test]
+    fn reset_restarts_offsets() {
+        let mut r = runner(100, false);
+        r.push(b"partial");
+        r.reset(500);
+        r.push(b"x\n");
+        assert_eq!(drain(&mut r), vec![("x\n".into(), 502, false)]);
+    }
+
+    #[test]
+    fn buffer_stays_bounded() {
+        let mut r = runner(64, false);
+        for _ in 0..10_000 {
+            r.push(b"zzzzzzzzzzzzzzzzzzzzzzzzzzzzz");
+            assert!(drain(&mut r).is_empty());
+        }
+        assert!(r.buf.len() <= 64 + 4 + 29, "buffer grew to {}", r.buf.len());
+    }
+
+    #[test]
+    fn null_splitter_one_record_per_chunk() {
+        let mut r = SplitRunner::new(Box::new(NullSplitter), SplitOptions::default());
+        r.push(b"datagram one");
+        assert_eq!(drain(&mut r), vec![("datagram one".into(), 12, false)]);
+        r.push(b"two");
+        assert_eq!(drain(&mut r), vec![("two".into(), 15, false)]);
     }
 }
