@@ -145,3 +145,187 @@ fn read_varint(bytes: &[u8]) -> Option<(u64, usize)> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Field, Value, ValueType};
+
+    fn uuid() -> Vec<u8> {
+        (0u8..16).collect()
+    }
+
+    /// A message with every header set and one field of each type, including a
+    /// repeated name, multi-value arrays and representations.
+    fn full_message() -> Message {
+        let mut m = Message {
+            uuid: uuid(),
+            timestamp: 1_700_000_000_123_456_789,
+            r#type: Some("nginx.access".into()),
+            logger: Some("tail".into()),
+            severity: Some(3),
+            payload: Some("GET / HTTP/1.1 200".into()),
+            env_version: Some("0.8".into()),
+            pid: Some(4242),
+            hostname: Some("web-1".into()),
+            fields: Vec::new(),
+        };
+        m.add_field("path", Value::String("/index.html".into()), "uri");
+        m.add_field("raw", Value::Bytes(vec![0, 0xff, 0x1e, 0x1f]), "");
+        m.add_field("status", Value::Integer(200), "");
+        m.add_field("bytes", Value::Integer(-1), "B");
+        m.add_field("ms", Value::Double(12.5), "ms");
+        m.add_field("cached", Value::Bool(true), "");
+        // Two fields with the same name (Fields[path][1]).
+        m.add_field("path", Value::String("/second".into()), "");
+        let mut arr = Field::new("codes", Value::Integer(1), "count");
+        arr.push(Value::Integer(2));
+        arr.push(Value::Integer(i64::MIN));
+        m.fields.push(arr);
+        let mut d = Field::new("ratios", Value::Double(-0.0), "");
+        d.push(Value::Double(f64::INFINITY));
+        d.push(Value::Double(1e-300));
+        m.fields.push(d);
+        let mut b = Field::new("flags", Value::Bool(false), "");
+        b.push(Value::Bool(true));
+        m.fields.push(b);
+        let mut s = Field::new("tags", Value::String(String::new()), "");
+        s.push(Value::String("ünïcödé".into()));
+        m.fields.push(s);
+        let mut y = Field::new("blobs", Value::Bytes(Vec::new()), "");
+        y.push(Value::Bytes(vec![1, 2, 3]));
+        m.fields.push(y);
+        m
+    }
+
+    #[test]
+    fn round_trip_every_field_type() {
+        let m = full_message();
+        let mut buf = Vec::new();
+        encode_message(&m, &mut buf);
+        assert_eq!(buf.len(), encoded_len(&m));
+        let back = decode_message(&buf).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(
+            back.field_value("path", 1, 0),
+            Some(crate::FieldValue::String("/second"))
+        );
+        assert_eq!(
+            back.field_value("codes", 0, 2),
+            Some(crate::FieldValue::Integer(i64::MIN))
+        );
+        assert_eq!(back.field("raw", 0).unwrap().value_type(), ValueType::Bytes);
+        assert_eq!(back.field("bytes", 0).unwrap().representation(), "B");
+        assert_eq!(back.severity(), 3);
+    }
+
+    #[test]
+    fn round_trip_minimal_message_keeps_unset_headers_unset() {
+        let m = Message {
+            uuid: uuid(),
+            timestamp: 0,
+            ..Default::default()
+        };
+        let mut buf = Vec::new();
+        encode_message(&m, &mut buf);
+        let back = decode_message(&buf).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(back.severity, None);
+        assert_eq!(back.severity(), 7, "proto default");
+        assert_eq!(back.type_(), "");
+        assert_eq!(back.pid(), 0);
+    }
+
+    /// The exact bytes, assembled by hand from `message.proto`: key = tag << 3 | wire
+    /// type (0 varint, 1 fixed64, 2 length-delimited), fields in tag order, repeated
+    /// numerics packed into one length-delimited record.
+    #[test]
+    fn wire_bytes_match_the_proto_spec() {
+        let mut m = Message {
+            uuid: uuid(),
+            timestamp: 300,
+            r#type: Some("t".into()),
+            severity: Some(6),
+            ..Default::default()
+        };
+        let mut f = Field::new("n", Value::Integer(1), "");
+        f.representation = None;
+        f.push(Value::Integer(2));
+        m.fields.push(f);
+        m.add_field("d", Value::Double(1.0), "u");
+        m.add_field("b", Value::Bool(true), "");
+        m.fields[2].representation = None;
+
+        let mut want = vec![0x0a, 0x10]; // uuid: tag 1 LEN, 16 bytes
+        want.extend(0u8..16);
+        want.extend([0x10, 0xac, 0x02]); // timestamp: tag 2 varint, 300 = 0xac 0x02
+        want.extend([0x1a, 0x01, b't']); // type: tag 3 LEN
+        want.extend([0x28, 0x06]); // severity: tag 5 varint
+        // fields[0]: tag 10 LEN; name (tag 1), value_type INTEGER=2 (tag 2),
+        // value_integer packed (tag 6 LEN) [1, 2]
+        want.extend([
+            0x52, 0x09, 0x0a, 0x01, b'n', 0x10, 0x02, 0x32, 0x02, 0x01, 0x02,
+        ]);
+        // fields[1]: name "d", value_type DOUBLE=3, representation "u" (tag 3),
+        // value_double packed (tag 7 LEN) [1.0 as little-endian f64]
+        want.extend([0x52, 0x12, 0x0a, 0x01, b'd', 0x10, 0x03, 0x1a, 0x01, b'u']);
+        want.extend([0x3a, 0x08, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]);
+        // fields[2]: name "b", value_type BOOL=4, value_bool packed (tag 8 LEN) [true]
+        want.extend([0x52, 0x08, 0x0a, 0x01, b'b', 0x10, 0x04, 0x42, 0x01, 0x01]);
+
+        let mut got = Vec::new();
+        encode_message(&m, &mut got);
+        assert_eq!(got, want);
+        assert_eq!(decode_message(&want).unwrap(), m);
+    }
+
+    /// Heka's decoder also accepts unpacked repeated numerics (proto2 parsers must).
+    #[test]
+    fn decodes_unpacked_repeated_integers() {
+        let mut bytes = vec![0x0a, 0x00, 0x10, 0x01];
+        // field: name "x", value_type INTEGER, value_integer 5 and 7 unpacked (tag 6 varint = 0x30)
+        bytes.extend([
+            0x52, 0x09, 0x0a, 0x01, b'x', 0x10, 0x02, 0x30, 0x05, 0x30, 0x07,
+        ]);
+        let m = decode_message(&bytes).unwrap();
+        assert_eq!(m.fields[0].value_integer, vec![5, 7]);
+    }
+
+    #[test]
+    fn missing_required_fields_are_errors() {
+        // timestamp only
+        let err = decode_message(&[0x10, 0x01]).unwrap_err();
+        assert!(err.to_string().contains("required field `uuid`"), "{err}");
+        // uuid only
+        let err = decode_message(&[0x0a, 0x00]).unwrap_err();
+        assert!(err.to_string().contains("`timestamp`"), "{err}");
+        // empty input
+        assert!(decode_message(&[]).is_err());
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for bytes in [
+            &[0xff_u8][..],
+            &[0x0a, 0x20, 1, 2],
+            &[0x52, 0x05, 0x0a],
+            &[0x0b],
+        ] {
+            let err = decode_message(bytes).unwrap_err();
+            assert!(
+                err.to_string().contains("invalid protobuf message"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn size_check_names_both_sizes() {
+        assert!(check_message_size(65536, DEFAULT_MAX_MESSAGE_SIZE).is_ok());
+        let err = check_message_size(65537, DEFAULT_MAX_MESSAGE_SIZE).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "message too big: 65537 > max_message_size 65536"
+        );
+    }
+}
