@@ -9,6 +9,8 @@
 //! - `splitters`: the built-in splitters (Token, Regex, HekaFraming, Null).
 //! - `router`: matches each message against every filter's and output's matcher.
 //! - `runner`: one thread per plugin with a bounded queue, tickers and shutdown order.
+//! - `settings`: [`Settings`] and the per-plugin option sets.
+//! - `pipeline`: [`PipelineBuilder`], [`Pipeline`], [`ExitStatus`].
 //! - `stop`: [`StopSignal`].
 //!
 //! Plugins run on plain threads fed by bounded `crossbeam` channels (Heka's
@@ -17,8 +19,13 @@
 
 mod ack;
 mod context;
+mod context_impl;
 mod pack;
+mod pipeline;
 mod plugin;
+mod router;
+mod runner;
+mod settings;
 pub mod split;
 pub mod splitters;
 mod stop;
@@ -26,9 +33,14 @@ mod stop;
 pub use ack::{Ack, AckSink};
 pub use context::{FilterContext, InjectError, InputContext};
 pub use pack::Pack;
+pub use pipeline::{ExitStatus, Pipeline, PipelineBuilder, PipelineError, PipelineHandle};
 pub use plugin::{
-    Decoder, Encoder, Filter, Input, Output, OutputError, PluginError, PluginResult,
-    SplitResult, Splitter,
+    Decoder, Encoder, Filter, Input, Output, OutputError, PluginError, PluginResult, SplitResult,
+    Splitter,
+};
+pub use settings::{
+    DecoderFactory, EncoderFactory, FilterOptions, InputOptions, OutputOptions, RetryOptions,
+    Settings, SplitterFactory, system_hostname,
 };
 pub use split::{Record, SplitOptions, SplitRunner};
 pub use stop::StopSignal;

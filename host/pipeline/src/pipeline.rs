@@ -1,0 +1,250 @@
+//! Assembling and running a pipeline: [`PipelineBuilder`] collects plugins with their
+//! options, [`PipelineBuilder::start`] spawns one thread per plugin plus a supervisor,
+//! and [`Pipeline`] is the running whole (wait, shutdown, reopen).
+//!
+//! The supervisor thread owns the shutdown order (inputs, then filters, then outputs,
+//! as Heka) and decides the [`ExitStatus`]; see `runner/supervisor.rs`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::plugin::{Filter, Input, Output, PluginError};
+use crate::runner::{self, Shared};
+use crate::settings::{FilterOptions, InputOptions, OutputOptions, Settings};
+
+/// How the pipeline ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Shut down on request (or because an input with `can_exit = false` ended
+    /// without error): exit code 0.
+    Clean,
+    /// A plugin with `can_exit = false` was terminated: (plugin name, reason).
+    /// hekad still shut the rest down gracefully; exit code 1.
+    PluginFailed(String, String),
+}
+
+impl ExitStatus {
+    /// The process exit code Heka uses for this status.
+    pub fn code(&self) -> i32 {
+        match self {
+            ExitStatus::Clean => 0,
+            ExitStatus::PluginFailed(..) => 1,
+        }
+    }
+}
+
+/// Why a pipeline could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// Two plugins share a name (section names are unique per kind in TOML, but
+    /// an input and an output could still collide).
+    #[error("duplicate plugin name `{name}`")]
+    DuplicateName { name: String },
+    /// An output's encoder template could not make an instance.
+    #[error("output `{output}`: cannot create its encoder: {error}")]
+    Encoder { output: String, error: PluginError },
+    /// The OS refused a thread.
+    #[error("cannot spawn the thread of `{name}`: {source}")]
+    Spawn {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub(crate) struct InputSpec {
+    pub name: String,
+    pub plugin: Box<dyn Input>,
+    pub options: InputOptions,
+}
+
+pub(crate) struct FilterSpec {
+    pub name: String,
+    pub plugin: Box<dyn Filter>,
+    pub options: FilterOptions,
+}
+
+pub(crate) struct OutputSpec {
+    pub name: String,
+    pub plugin: Box<dyn Output>,
+    pub options: OutputOptions,
+}
+
+/// Collects plugins, then starts them all at once (outputs first, inputs last, as
+/// Heka, so nothing is produced before its consumers run).
+pub struct PipelineBuilder {
+    settings: Settings,
+    drain_timeout: Duration,
+    pub(crate) inputs: Vec<InputSpec>,
+    pub(crate) filters: Vec<FilterSpec>,
+    pub(crate) outputs: Vec<OutputSpec>,
+}
+
+impl PipelineBuilder {
+    /// An empty pipeline with these global settings.
+    pub fn new(settings: Settings) -> PipelineBuilder {
+        PipelineBuilder {
+            settings,
+            drain_timeout: Duration::from_secs(10),
+            inputs: Vec::new(),
+            filters: Vec::new(),
+            outputs: Vec::new(),
+        }
+    }
+
+    /// How long each shutdown phase may take (inputs stopping, filters draining,
+    /// outputs draining) before what is still queued is abandoned (default 10 s).
+    pub fn drain_timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.drain_timeout = timeout;
+        self
+    }
+
+    /// Adds an input (runs on its own thread).
+    pub fn add_input(
+        &mut self,
+        name: &str,
+        plugin: Box<dyn Input>,
+        options: InputOptions,
+    ) -> &mut Self {
+        self.inputs.push(InputSpec {
+            name: name.to_owned(),
+            plugin,
+            options,
+        });
+        self
+    }
+
+    /// Adds a filter (its own thread and queue).
+    pub fn add_filter(
+        &mut self,
+        name: &str,
+        plugin: Box<dyn Filter>,
+        options: FilterOptions,
+    ) -> &mut Self {
+        self.filters.push(FilterSpec {
+            name: name.to_owned(),
+            plugin,
+            options,
+        });
+        self
+    }
+
+    /// Adds an output (its own thread and queue).
+    pub fn add_output(
+        &mut self,
+        name: &str,
+        plugin: Box<dyn Output>,
+        options: OutputOptions,
+    ) -> &mut Self {
+        self.outputs.push(OutputSpec {
+            name: name.to_owned(),
+            plugin,
+            options,
+        });
+        self
+    }
+
+    /// Starts every plugin. On error nothing keeps running.
+    pub fn start(self) -> Result<Pipeline, PipelineError> {
+        let mut seen = HashSet::new();
+        let names = self
+            .inputs
+            .iter()
+            .map(|s| &s.name)
+            .chain(self.filters.iter().map(|s| &s.name))
+            .chain(self.outputs.iter().map(|s| &s.name));
+        for name in names {
+            if !seen.insert(name.as_str()) {
+                return Err(PipelineError::DuplicateName { name: name.clone() });
+            }
+        }
+        let (shared, supervisor) = runner::start(
+            self.settings,
+            self.drain_timeout,
+            self.inputs,
+            self.filters,
+            self.outputs,
+        )?;
+        Ok(Pipeline {
+            shared,
+            supervisor: Some(supervisor),
+        })
+    }
+}
+
+/// A running pipeline.
+pub struct Pipeline {
+    shared: Arc<Shared>,
+    supervisor: Option<JoinHandle<ExitStatus>>,
+}
+
+/// A cloneable handle for signal handlers: shut down, reopen outputs.
+#[derive(Clone)]
+pub struct PipelineHandle {
+    shared: Arc<Shared>,
+}
+
+impl PipelineHandle {
+    /// First call: graceful shutdown (inputs stop, queues drain, final timer events,
+    /// outputs flush). Any later call: stop at once, abandoning what is queued.
+    pub fn shutdown(&self) {
+        self.shared.request_shutdown();
+    }
+
+    /// SIGHUP: asks every output to reopen its files.
+    pub fn reopen_outputs(&self) {
+        self.shared.reopen_outputs();
+    }
+
+    /// True once a shutdown was requested or started on its own.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shared.is_shutting_down()
+    }
+}
+
+impl Pipeline {
+    /// A handle to trigger shutdown / reopen from another thread (signal handling).
+    pub fn stop_handle(&self) -> PipelineHandle {
+        PipelineHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Requests shutdown (see [`PipelineHandle::shutdown`]); returns at once, use
+    /// [`Pipeline::wait`] to wait for the end.
+    pub fn shutdown(&self) {
+        self.shared.request_shutdown();
+    }
+
+    /// SIGHUP: asks every output to reopen its files.
+    pub fn reopen_outputs(&self) {
+        self.shared.reopen_outputs();
+    }
+
+    /// Blocks until every plugin has stopped and says how it ended.
+    pub fn wait(mut self) -> ExitStatus {
+        self.join()
+    }
+
+    fn join(&mut self) -> ExitStatus {
+        match self.supervisor.take() {
+            Some(handle) => handle.join().unwrap_or_else(|_| {
+                ExitStatus::PluginFailed("hekad".to_owned(), "the supervisor panicked".to_owned())
+            }),
+            None => ExitStatus::Clean,
+        }
+    }
+}
+
+impl Drop for Pipeline {
+    /// A pipeline dropped without [`Pipeline::wait`] shuts down gracefully first, so
+    /// no plugin thread outlives it.
+    fn drop(&mut self) {
+        if self.supervisor.is_some() {
+            self.shared.request_graceful();
+            self.join();
+        }
+    }
+}
