@@ -180,3 +180,210 @@ fn next_separator(buf: &[u8], from: usize) -> usize {
         .position(|&b| b == RECORD_SEPARATOR)
         .map_or(buf.len(), |p| from + p)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Message, decode_message, encode_message};
+
+    fn encoded(payload: &str) -> Vec<u8> {
+        let m = Message {
+            uuid: vec![7; 16],
+            timestamp: 1,
+            payload: Some(payload.into()),
+            ..Default::default()
+        };
+        let mut b = Vec::new();
+        encode_message(&m, &mut b);
+        b
+    }
+
+    fn expect_message(buf: &[u8]) -> (&[u8], usize) {
+        match unframe(buf, 1024) {
+            Unframed::Message {
+                header,
+                message,
+                consumed,
+            } => {
+                assert_eq!(header.message_length as usize, message.len());
+                (message, consumed)
+            }
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn exact_frame_bytes() {
+        let mut out = Vec::new();
+        frame_message(b"abc", 1024, &mut out).unwrap();
+        // 0x1E, header length 2, Header{message_length: 3} = 08 03, 0x1F, message
+        assert_eq!(out, [0x1e, 0x02, 0x08, 0x03, 0x1f, b'a', b'b', b'c']);
+    }
+
+    #[test]
+    fn round_trip_several_frames_in_one_buffer() {
+        let msgs = [encoded("one"), encoded(""), encoded(&"x".repeat(300))];
+        let mut buf = Vec::new();
+        for m in &msgs {
+            frame_message(m, 1024, &mut buf).unwrap();
+        }
+        let mut rest = &buf[..];
+        for m in &msgs {
+            let (got, consumed) = expect_message(rest);
+            assert_eq!(got, &m[..]);
+            assert!(decode_message(got).is_ok());
+            rest = &rest[consumed..];
+        }
+        assert!(rest.is_empty());
+        assert!(matches!(unframe(rest, 1024), Unframed::NeedMore));
+    }
+
+    #[test]
+    fn every_split_point_needs_more_until_complete() {
+        let mut buf = Vec::new();
+        frame_message(&encoded("split me"), 1024, &mut buf).unwrap();
+        for cut in 0..buf.len() {
+            assert!(
+                matches!(unframe(&buf[..cut], 1024), Unframed::NeedMore),
+                "cut at {cut}"
+            );
+        }
+        assert_eq!(expect_message(&buf).1, buf.len());
+    }
+
+    #[test]
+    fn garbage_between_frames_is_skipped_to_the_next_separator() {
+        let mut buf = b"junk".to_vec();
+        frame_message(b"first", 1024, &mut buf).unwrap();
+        buf.extend_from_slice(b"\x00more junk");
+        frame_message(b"second", 1024, &mut buf).unwrap();
+
+        let mut rest = &buf[..];
+        let mut got = Vec::new();
+        let mut skipped = 0;
+        while !rest.is_empty() {
+            match unframe(rest, 1024) {
+                Unframed::Message {
+                    message, consumed, ..
+                } => {
+                    got.push(message.to_vec());
+                    rest = &rest[consumed..];
+                }
+                Unframed::Invalid { skip, error } => {
+                    assert!(skip > 0);
+                    assert!(matches!(error, FramingError::Garbage { .. }), "{error}");
+                    skipped += skip;
+                    rest = &rest[skip..];
+                }
+                Unframed::NeedMore => panic!("stuck"),
+            }
+        }
+        assert_eq!(got, [b"first".to_vec(), b"second".to_vec()]);
+        assert_eq!(skipped, 4 + 10);
+    }
+
+    #[test]
+    fn trailing_garbage_without_separator_is_skipped_entirely() {
+        match unframe(b"no separator here", 1024) {
+            Unframed::Invalid { skip, .. } => assert_eq!(skip, 17),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_header_resyncs_at_next_record() {
+        // A separator with a header that is not protobuf, then a good frame.
+        let mut buf = vec![0x1e, 0x02, 0xff, 0xff, 0x1f];
+        let good_at = buf.len();
+        frame_message(b"ok", 1024, &mut buf).unwrap();
+        match unframe(&buf, 1024) {
+            Unframed::Invalid { skip, error } => {
+                assert_eq!(skip, good_at);
+                assert!(matches!(error, FramingError::BadHeader { .. }), "{error}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(expect_message(&buf[good_at..]).0, b"ok");
+    }
+
+    #[test]
+    fn missing_unit_separator_and_missing_length_are_invalid() {
+        let buf = [0x1e, 0x02, 0x08, 0x03, 0x00, b'a', b'b', b'c'];
+        assert!(matches!(
+            unframe(&buf, 1024),
+            Unframed::Invalid {
+                skip: 8,
+                error: FramingError::MissingUnitSeparator { found: 0, .. }
+            }
+        ));
+        // Header holding only hmac_signer (tag 4), no message_length.
+        let buf = [0x1e, 0x03, 0x22, 0x01, b's', 0x1f];
+        match unframe(&buf, 1024) {
+            Unframed::Invalid { error, .. } => {
+                assert!(error.to_string().contains("message_length"), "{error}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn length_over_max_is_invalid_without_waiting_for_the_body() {
+        let mut buf = Vec::new();
+        frame_message(&[0u8; 100], 1024, &mut buf).unwrap();
+        buf.truncate(10); // the body has not arrived, but the header already says too big
+        match unframe(&buf, 50) {
+            Unframed::Invalid { skip, error } => {
+                assert_eq!(skip, 10);
+                assert_eq!(
+                    error.to_string(),
+                    "message too big: 100 > max_message_size 50"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn framing_refuses_messages_over_max() {
+        let mut out = Vec::new();
+        let err = frame_message(&[0u8; 11], 10, &mut out).unwrap_err();
+        assert_eq!(err.to_string(), "message too big: 11 > max_message_size 10");
+        assert!(out.is_empty());
+        frame_message(&[0u8; 10], 10, &mut out).unwrap();
+    }
+
+    #[test]
+    fn signed_header_round_trips() {
+        let header = Header {
+            message_length: 0,
+            hmac_hash_function: Some(crate::HmacHashFunction::Sha1 as i32),
+            hmac_signer: Some("ops".into()),
+            hmac_key_version: Some(2),
+            hmac: Some(vec![0xab; 20]),
+        };
+        let mut buf = Vec::new();
+        frame_with_header(&header, b"body", 1024, &mut buf).unwrap();
+        match unframe(&buf, 1024) {
+            Unframed::Message {
+                header: h, message, ..
+            } => {
+                assert_eq!(message, b"body");
+                assert_eq!(h.message_length, 4);
+                assert_eq!(h.hmac_signer(), "ops");
+                assert_eq!(h.hmac.as_deref(), Some(&[0xab; 20][..]));
+            }
+            other => panic!("{other:?}"),
+        }
+        let err = frame_with_header(
+            &Header {
+                hmac_signer: Some("s".repeat(300)),
+                ..header
+            },
+            b"body",
+            1024,
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, FramingError::HeaderTooBig { .. }));
+    }
+}
