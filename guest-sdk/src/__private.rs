@@ -1,0 +1,303 @@
+//! The generated bindings of `wit/heka.wit` and the glue the `export_*!` macros
+//! expand to. Plugin authors never name anything here; it is public only because
+//! macros expanded in the plugin's crate must reach it.
+//!
+//! One `generate!` per world; the encoder and decoder worlds reuse the filter's
+//! `types` and `host` modules (`with`) so there is one copy of the imports. The
+//! export macros are public (`pub_export_macro`), which makes wit-bindgen emit the
+//! export half of each world only where a plugin invokes it: a component exports
+//! exactly one world.
+
+use std::cell::RefCell;
+
+use prost::Message as _;
+
+use crate::{
+    BATCH, CURRENT, CURRENT_INDEX, CURRENT_RANGE, Error, ErrorKind, Message, RAW, WRITTEN,
+};
+
+pub use wit_bindgen;
+
+pub mod filter {
+    wit_bindgen::generate!({
+        path: "wit",
+        world: "filter",
+        pub_export_macro: true,
+        export_macro_name: "export_filter_world",
+        default_bindings_module: "heka_sdk::__private::filter",
+        runtime_path: "heka_sdk::__private::wit_bindgen::rt",
+    });
+}
+
+pub mod encoder {
+    wit_bindgen::generate!({
+        path: "wit",
+        world: "encoder",
+        pub_export_macro: true,
+        export_macro_name: "export_encoder_world",
+        default_bindings_module: "heka_sdk::__private::encoder",
+        runtime_path: "heka_sdk::__private::wit_bindgen::rt",
+        with: {
+            "heka:plugin/types@0.1.0": crate::__private::filter::heka::plugin::types,
+            "heka:plugin/host@0.1.0": crate::__private::filter::heka::plugin::host,
+        },
+    });
+}
+
+pub mod decoder {
+    wit_bindgen::generate!({
+        path: "wit",
+        world: "decoder",
+        pub_export_macro: true,
+        export_macro_name: "export_decoder_world",
+        default_bindings_module: "heka_sdk::__private::decoder",
+        runtime_path: "heka_sdk::__private::wit_bindgen::rt",
+        with: {
+            "heka:plugin/types@0.1.0": crate::__private::filter::heka::plugin::types,
+            "heka:plugin/host@0.1.0": crate::__private::filter::heka::plugin::host,
+        },
+    });
+}
+
+pub use filter::heka::plugin::types::{MessageOutcome, Outcome};
+
+use filter::heka::plugin::{host, types::Level};
+
+/// The plugin instance lives in a thread-local declared by the export macro.
+pub type Slot<T> = RefCell<Option<T>>;
+
+fn outcome(r: crate::Result) -> Outcome {
+    match r {
+        Ok(()) => Outcome::Ok,
+        Err(e) => match e.kind {
+            ErrorKind::Failed => Outcome::Failed(e.reason),
+            ErrorKind::Skip => Outcome::Skip,
+            ErrorKind::Fatal => Outcome::Fatal(e.reason),
+        },
+    }
+}
+
+/// `init`: installs the panic hook and builds the plugin.
+pub fn init<T>(slot: &Slot<T>, new: fn() -> crate::Result<T>) -> Result<(), String> {
+    // A panic aborts the instance (a trap for the host); logging it first puts the
+    // message in hekad's log and lets the host name it in the termination reason.
+    std::panic::set_hook(Box::new(|info| {
+        host::log(Level::Error, &format!("panic: {info}"));
+    }));
+    let plugin = new().map_err(|e| e.reason)?;
+    *slot.borrow_mut() = Some(plugin);
+    Ok(())
+}
+
+const NOT_INITIALISED: &str = "plugin called before init";
+
+/// `process-batch`: decodes each length-prefixed message of `batch` into the reused
+/// current message and calls `f` on it; returns the outcomes that are not `ok`.
+pub fn filter_batch<T>(
+    slot: &Slot<T>,
+    batch: Vec<u8>,
+    f: fn(&mut T, &Message) -> crate::Result,
+) -> Vec<MessageOutcome> {
+    let mut out = Vec::new();
+    let mut guard = slot.borrow_mut();
+    let Some(plugin) = guard.as_mut() else {
+        out.push(MessageOutcome { index: 0, outcome: Outcome::Fatal(NOT_INITIALISED.into()) });
+        return out;
+    };
+    BATCH.set(batch);
+    let len = BATCH.with_borrow(Vec::len);
+    let mut pos = 0usize;
+    let mut index = 0u32;
+    while pos < len {
+        CURRENT_INDEX.set(index);
+        let decoded = BATCH.with_borrow(|b| -> Result<(), String> {
+            let hdr = b.get(pos..pos + 4).ok_or("truncated batch")?;
+            let n = u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]) as usize;
+            let start = pos + 4;
+            let bytes = b.get(start..start + n).ok_or("truncated batch")?;
+            CURRENT_RANGE.set((start, start + n));
+            pos = start + n;
+            CURRENT.with_borrow_mut(|m| {
+                m.clear();
+                m.merge(bytes).map_err(|e| format!("invalid message: {e}"))
+            })
+        });
+        let result = match decoded {
+            // A batch whose framing is broken cannot be walked further: fatal, it is
+            // the host's bug, not the message's.
+            Err(e) if e == "truncated batch" => {
+                out.push(MessageOutcome { index, outcome: Outcome::Fatal(e) });
+                break;
+            }
+            Err(e) => Err(Error::failed(e)),
+            Ok(()) => CURRENT.with_borrow(|m| f(plugin, m)),
+        };
+        match outcome(result) {
+            Outcome::Ok => {}
+            fatal @ Outcome::Fatal(_) => {
+                out.push(MessageOutcome { index, outcome: fatal });
+                break;
+            }
+            other => out.push(MessageOutcome { index, outcome: other }),
+        }
+        index += 1;
+    }
+    CURRENT_INDEX.set(0);
+    CURRENT_RANGE.set((0, 0));
+    out
+}
+
+/// `timer-event`.
+pub fn timer_event<T>(slot: &Slot<T>, ns: i64, f: fn(&mut T, i64) -> crate::Result) -> Outcome {
+    CURRENT_INDEX.set(0);
+    match slot.borrow_mut().as_mut() {
+        Some(plugin) => outcome(f(plugin, ns)),
+        None => Outcome::Fatal(NOT_INITIALISED.into()),
+    }
+}
+
+/// Decodes `msg` into the current message; `Err` is the outcome to return.
+fn load_current(msg: &[u8]) -> Result<(), Outcome> {
+    CURRENT_INDEX.set(0);
+    CURRENT.with_borrow_mut(|m| {
+        m.clear();
+        m.merge(msg).map_err(|e| Outcome::Failed(format!("invalid message: {e}")))
+    })
+}
+
+/// `encode`.
+pub fn encode<T>(slot: &Slot<T>, msg: Vec<u8>, f: fn(&mut T, &Message) -> crate::Result) -> Outcome {
+    if let Err(o) = load_current(&msg) {
+        return o;
+    }
+    BATCH.set(msg);
+    CURRENT_RANGE.set((0, BATCH.with_borrow(Vec::len)));
+    let result = match slot.borrow_mut().as_mut() {
+        Some(plugin) => outcome(CURRENT.with_borrow(|m| f(plugin, m))),
+        None => Outcome::Fatal(NOT_INITIALISED.into()),
+    };
+    CURRENT_RANGE.set((0, 0));
+    result
+}
+
+/// `decode`: returns the outcome and the written message, if any.
+pub fn decode<T>(
+    slot: &Slot<T>,
+    msg: Vec<u8>,
+    raw: Option<Vec<u8>>,
+    f: fn(&mut T, &Message) -> crate::Result,
+) -> decoder::Decoded {
+    if let Err(outcome) = load_current(&msg) {
+        return decoder::Decoded { outcome, written: None };
+    }
+    RAW.set(raw);
+    WRITTEN.set(None);
+    let result = match slot.borrow_mut().as_mut() {
+        Some(plugin) => outcome(CURRENT.with_borrow(|m| f(plugin, m))),
+        None => Outcome::Fatal(NOT_INITIALISED.into()),
+    };
+    RAW.set(None);
+    let written = WRITTEN.take().map(|m| m.encode_to_vec());
+    decoder::Decoded { outcome: result, written }
+}
+
+/// Exports a [`Filter`](crate::Filter) implementation as the component's filter world.
+#[macro_export]
+macro_rules! export_filter {
+    ($ty:ty) => {
+        const _: () = {
+            struct __HekaExport;
+            ::std::thread_local! {
+                static __HEKA_PLUGIN: $crate::__private::Slot<$ty> =
+                    const { ::core::cell::RefCell::new(::core::option::Option::None) };
+            }
+            impl $crate::__private::filter::Guest for __HekaExport {
+                fn init() -> ::core::result::Result<(), ::std::string::String> {
+                    __HEKA_PLUGIN.with(|s| {
+                        $crate::__private::init(s, <$ty as $crate::Filter>::new)
+                    })
+                }
+                fn process_batch(
+                    batch: ::std::vec::Vec<u8>,
+                ) -> ::std::vec::Vec<$crate::__private::MessageOutcome> {
+                    __HEKA_PLUGIN.with(|s| {
+                        $crate::__private::filter_batch(
+                            s,
+                            batch,
+                            <$ty as $crate::Filter>::process_message,
+                        )
+                    })
+                }
+                fn timer_event(ns: i64) -> $crate::__private::Outcome {
+                    __HEKA_PLUGIN.with(|s| {
+                        $crate::__private::timer_event(s, ns, <$ty as $crate::Filter>::timer_event)
+                    })
+                }
+            }
+            $crate::__private::filter::export_filter_world!(
+                __HekaExport with_types_in $crate::__private::filter
+            );
+        };
+    };
+}
+
+/// Exports an [`Encoder`](crate::Encoder) implementation as the component's encoder world.
+#[macro_export]
+macro_rules! export_encoder {
+    ($ty:ty) => {
+        const _: () = {
+            struct __HekaExport;
+            ::std::thread_local! {
+                static __HEKA_PLUGIN: $crate::__private::Slot<$ty> =
+                    const { ::core::cell::RefCell::new(::core::option::Option::None) };
+            }
+            impl $crate::__private::encoder::Guest for __HekaExport {
+                fn init() -> ::core::result::Result<(), ::std::string::String> {
+                    __HEKA_PLUGIN.with(|s| {
+                        $crate::__private::init(s, <$ty as $crate::Encoder>::new)
+                    })
+                }
+                fn encode(msg: ::std::vec::Vec<u8>) -> $crate::__private::Outcome {
+                    __HEKA_PLUGIN.with(|s| {
+                        $crate::__private::encode(s, msg, <$ty as $crate::Encoder>::encode)
+                    })
+                }
+            }
+            $crate::__private::encoder::export_encoder_world!(
+                __HekaExport with_types_in $crate::__private::encoder
+            );
+        };
+    };
+}
+
+/// Exports a [`Decoder`](crate::Decoder) implementation as the component's decoder world.
+#[macro_export]
+macro_rules! export_decoder {
+    ($ty:ty) => {
+        const _: () = {
+            struct __HekaExport;
+            ::std::thread_local! {
+                static __HEKA_PLUGIN: $crate::__private::Slot<$ty> =
+                    const { ::core::cell::RefCell::new(::core::option::Option::None) };
+            }
+            impl $crate::__private::decoder::Guest for __HekaExport {
+                fn init() -> ::core::result::Result<(), ::std::string::String> {
+                    __HEKA_PLUGIN.with(|s| {
+                        $crate::__private::init(s, <$ty as $crate::Decoder>::new)
+                    })
+                }
+                fn decode(
+                    msg: ::std::vec::Vec<u8>,
+                    raw: ::core::option::Option<::std::vec::Vec<u8>>,
+                ) -> $crate::__private::decoder::Decoded {
+                    __HEKA_PLUGIN.with(|s| {
+                        $crate::__private::decode(s, msg, raw, <$ty as $crate::Decoder>::decode)
+                    })
+                }
+            }
+            $crate::__private::decoder::export_decoder_world!(
+                __HekaExport with_types_in $crate::__private::decoder
+            );
+        };
+    };
+}

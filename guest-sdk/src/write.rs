@@ -1,0 +1,189 @@
+//! `write_message` (decoders): Heka's copy-on-write change of the current message.
+//!
+//! The first write copies the current message; later reads ([`crate::read_message`])
+//! see the copy, and the decoder export hands the copy back to the host encoded.
+
+use heka_message::{Field, Message, Value};
+
+use crate::{CURRENT, Error, Result, WRITTEN, field_name};
+
+/// Something [`write_message`] accepts as a value (Rust's stand-in for Lua's dynamic
+/// values).
+pub trait IntoValue {
+    fn into_value(self) -> Value;
+}
+
+impl IntoValue for Value {
+    fn into_value(self) -> Value {
+        self
+    }
+}
+impl IntoValue for &str {
+    fn into_value(self) -> Value {
+        Value::String(self.to_owned())
+    }
+}
+impl IntoValue for String {
+    fn into_value(self) -> Value {
+        Value::String(self)
+    }
+}
+impl IntoValue for i64 {
+    fn into_value(self) -> Value {
+        Value::Integer(self)
+    }
+}
+impl IntoValue for i32 {
+    fn into_value(self) -> Value {
+        Value::Integer(self.into())
+    }
+}
+impl IntoValue for f64 {
+    fn into_value(self) -> Value {
+        Value::Double(self)
+    }
+}
+impl IntoValue for bool {
+    fn into_value(self) -> Value {
+        Value::Bool(self)
+    }
+}
+impl IntoValue for Vec<u8> {
+    fn into_value(self) -> Value {
+        Value::Bytes(self)
+    }
+}
+
+/// Heka's `write_message(var, value, representation, field_index, array_index)`.
+///
+/// Headers: `Type`, `Logger`, `Payload`, `EnvVersion`, `Hostname` (strings),
+/// `Timestamp` (ns, or a decimal string), `Severity`, `Pid` (integers or decimal
+/// strings), `Uuid` (16 raw bytes or the 36-character text form). `Fields[name]`: sets
+/// value `ai` of the `fi`-th field of that name, creating the field (typed by the
+/// value) when `fi` is one past the last; a value of another type replaces the field's
+/// values. Errors (unknown variable, bad value) are `Failed` outcomes.
+pub fn write_message(
+    var: &str,
+    value: impl IntoValue,
+    representation: &str,
+    fi: usize,
+    ai: usize,
+) -> Result {
+    let value = value.into_value();
+    WRITTEN.with_borrow_mut(|w| {
+        let msg = w.get_or_insert_with(|| CURRENT.with_borrow(Message::clone));
+        write(msg, var, value, representation, fi, ai)
+    })
+}
+
+fn as_int(var: &str, v: &Value) -> Result<i64> {
+    match v {
+        Value::Integer(i) => Ok(*i),
+        Value::Double(d) if d.fract() == 0.0 => Ok(*d as i64),
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| Error::failed(format!("write_message: {var}: not an integer: {s:?}"))),
+        other => Err(Error::failed(format!("write_message: {var}: not an integer: {other:?}"))),
+    }
+}
+
+fn as_string(var: &str, v: Value) -> Result<String> {
+    match v {
+        Value::String(s) => Ok(s),
+        Value::Integer(i) => Ok(i.to_string()),
+        Value::Double(d) => Ok(d.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        Value::Bytes(b) => String::from_utf8(b)
+            .map_err(|_| Error::failed(format!("write_message: {var}: not UTF-8"))),
+    }
+}
+
+fn parse_uuid(s: &str) -> Option<Vec<u8>> {
+    let hex: Vec<u8> = s.bytes().filter(|b| *b != b'-').collect();
+    if hex.len() != 32 {
+        return None;
+    }
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    hex.chunks(2)
+        .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
+        .collect()
+}
+
+fn write(msg: &mut Message, var: &str, value: Value, repr: &str, fi: usize, ai: usize) -> Result {
+    match var {
+        "Type" => msg.r#type = Some(as_string(var, value)?),
+        "Logger" => msg.logger = Some(as_string(var, value)?),
+        "Payload" => msg.payload = Some(as_string(var, value)?),
+        "EnvVersion" => msg.env_version = Some(as_string(var, value)?),
+        "Hostname" => msg.hostname = Some(as_string(var, value)?),
+        "Timestamp" => msg.timestamp = as_int(var, &value)?,
+        "Severity" => {
+            msg.severity = Some(i32::try_from(as_int(var, &value)?).map_err(|e| Error::failed(format!("write_message: {var}: {e}")))?)
+        }
+        "Pid" => msg.pid = Some(i32::try_from(as_int(var, &value)?).map_err(|e| Error::failed(format!("write_message: {var}: {e}")))?),
+        "Uuid" => {
+            msg.uuid = match value {
+                Value::Bytes(b) if b.len() == 16 => b,
+                Value::String(s) => parse_uuid(&s)
+                    .ok_or_else(|| Error::failed(format!("write_message: Uuid: invalid {s:?}")))?,
+                other => {
+                    return Err(Error::failed(format!("write_message: Uuid: invalid {other:?}")));
+                }
+            }
+        }
+        _ => {
+            let name = field_name(var)
+                .ok_or_else(|| Error::failed(format!("write_message: unknown variable {var:?}")))?;
+            let positions: Vec<usize> = msg
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.name == name)
+                .map(|(i, _)| i)
+                .collect();
+            match positions.get(fi) {
+                Some(&pos) => {
+                    let field = &mut msg.fields[pos];
+                    if field.kind() != value.value_type() {
+                        *field = Field::new(name, value, repr);
+                        return Ok(());
+                    }
+                    if !repr.is_empty() {
+                        field.representation = Some(repr.to_owned());
+                    }
+                    set_at(field, ai, value)?;
+                }
+                None if fi == positions.len() && ai == 0 => {
+                    msg.fields.push(Field::new(name, value, repr));
+                }
+                None => {
+                    return Err(Error::failed(format!(
+                        "write_message: {var}: field index {fi} out of range"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn set_at(field: &mut Field, ai: usize, value: Value) -> Result {
+    fn put<T>(v: &mut Vec<T>, ai: usize, x: T) -> Result {
+        match ai.cmp(&v.len()) {
+            std::cmp::Ordering::Less => v[ai] = x,
+            std::cmp::Ordering::Equal => v.push(x),
+            std::cmp::Ordering::Greater => {
+                return Err(Error::failed(format!("write_message: array index {ai} out of range")));
+            }
+        }
+        Ok(())
+    }
+    match value {
+        Value::String(s) => put(&mut field.value_string, ai, s),
+        Value::Bytes(b) => put(&mut field.value_bytes, ai, b),
+        Value::Integer(i) => put(&mut field.value_integer, ai, i),
+        Value::Double(d) => put(&mut field.value_double, ai, d),
+        Value::Bool(b) => put(&mut field.value_bool, ai, b),
+    }
+}
