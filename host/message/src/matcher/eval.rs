@@ -96,7 +96,7 @@ impl Pattern {
             .map_err(|e| e.to_string())
     }
 
-    fn is_match(&self, s: &[u8]) -> bool {
+    pub(super) fn is_match(&self, s: &[u8]) -> bool {
         match self {
             Pattern::Prefix(p) => s.starts_with(p),
             Pattern::Suffix(p) => s.ends_with(p),
@@ -139,8 +139,16 @@ impl Expr {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// How many leaf tests ran on this thread (to observe short-circuiting).
+    pub(super) static TESTS_RUN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 impl Test {
     fn eval(&self, msg: &Message) -> bool {
+        #[cfg(test)]
+        TESTS_RUN.with(|n| n.set(n.get() + 1));
         match self {
             Test::Header { var, test } => {
                 let mut buf = [0u8; 36];

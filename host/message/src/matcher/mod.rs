@@ -112,3 +112,112 @@ impl std::str::FromStr for Matcher {
         Matcher::parse(s)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::eval::{Expr, Pattern, TESTS_RUN};
+    use super::*;
+
+    fn msg() -> Message {
+        Message {
+            r#type: Some("a".into()),
+            ..Default::default()
+        }
+    }
+
+    /// Runs `expr` against `msg()` and returns (matched, leaf tests evaluated).
+    fn run(expr: &str) -> (bool, usize) {
+        let m = Matcher::parse(expr).unwrap();
+        TESTS_RUN.with(|n| n.set(0));
+        let r = m.matches(&msg());
+        (r, TESTS_RUN.with(|n| n.get()))
+    }
+
+    #[test]
+    fn and_binds_tighter_than_or() {
+        // If || bound tighter these would be (a || b) && c.
+        assert_eq!(run("Type == 'a' || Type == 'b' && Type == 'c'").0, true);
+        assert_eq!(run("Type == 'c' && Type == 'b' || Type == 'a'").0, true);
+        assert_eq!(run("(Type == 'a' || Type == 'b') && Type == 'c'").0, false);
+        // The tree shape: one Any over [Test, All[Test, Test]].
+        let m = Matcher::parse("Type == 'a' || Type == 'b' && Type == 'c'").unwrap();
+        match &m.root {
+            Expr::Any(terms) => {
+                assert_eq!(terms.len(), 2);
+                assert!(matches!(terms[0], Expr::Test(_)));
+                assert!(matches!(&terms[1], Expr::All(t) if t.len() == 2));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn chains_are_flattened_left_to_right() {
+        let m = Matcher::parse("TRUE && FALSE && TRUE && TRUE").unwrap();
+        assert!(matches!(&m.root, Expr::All(t) if t.len() == 4));
+        let m = Matcher::parse("FALSE || (FALSE || TRUE) || FALSE").unwrap();
+        assert!(matches!(&m.root, Expr::Any(t) if t.len() == 3));
+    }
+
+    #[test]
+    fn or_and_and_short_circuit() {
+        assert_eq!(run("Type == 'a' || Type == 'b' || Type == 'c'"), (true, 1));
+        assert_eq!(run("Type == 'x' || Type == 'a' || Type == 'c'"), (true, 2));
+        assert_eq!(run("Type == 'x' && Type == 'a' && Type == 'a'"), (false, 1));
+        assert_eq!(run("Type == 'a' && Type == 'x' && Type == 'a'"), (false, 2));
+        assert_eq!(run("Type == 'a' && Type == 'a' && Type == 'a'"), (true, 3));
+        // (x && _) || a: the && stops after x, then the || tries a.
+        assert_eq!(run("Type == 'x' && Type == 'a' || Type == 'a'"), (true, 2));
+        assert_eq!(run("TRUE || Type == 'a'"), (true, 0));
+        assert_eq!(run("FALSE && Type == 'a'"), (false, 0));
+    }
+
+    #[test]
+    fn literal_regexes_become_cheap_tests() {
+        let kind = |re: &str| match Pattern::compile(re).unwrap() {
+            Pattern::Prefix(p) => format!("prefix {}", String::from_utf8_lossy(&p)),
+            Pattern::Suffix(p) => format!("suffix {}", String::from_utf8_lossy(&p)),
+            Pattern::Exact(p) => format!("exact {}", String::from_utf8_lossy(&p)),
+            Pattern::Contains(f) => format!("contains {}", String::from_utf8_lossy(f.needle())),
+            Pattern::Regex(r) => format!("regex {}", r.as_str()),
+        };
+        assert_eq!(kind("^abc"), "prefix abc");
+        assert_eq!(kind("abc$"), "suffix abc");
+        assert_eq!(kind("^abc$"), "exact abc");
+        assert_eq!(kind("abc"), "contains abc");
+        assert_eq!(kind(r"a\.b"), "contains a.b");
+        assert_eq!(kind(r"^a/b\$"), "prefix a/b$");
+        assert_eq!(kind(r"a\\$"), r"suffix a\");
+        assert_eq!(kind("a.c"), "regex a.c");
+        assert_eq!(kind(r"^\d"), r"regex ^\d");
+        assert_eq!(kind("^a|b$"), "regex ^a|b$");
+        assert!(Pattern::compile("(").is_err());
+    }
+
+    #[test]
+    fn shortcuts_agree_with_the_regex_engine() {
+        let subjects = ["", "abc", "xabc", "abcx", "a.b", "axb", "a/b$", "ab", "ABC"];
+        for re in [
+            "^abc", "abc$", "^abc$", "abc", r"a\.b", r"^a/b\$", "^", "$", "^$", "",
+        ] {
+            let fast = Pattern::compile(re).unwrap();
+            let slow = regex::bytes::Regex::new(re).unwrap();
+            for s in subjects {
+                assert_eq!(
+                    fast.is_match(s.as_bytes()),
+                    slow.is_match(s.as_bytes()),
+                    "/{re}/ on {s:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn matcher_is_send_sync_clone_and_displays_its_source() {
+        fn assert_traits<T: Send + Sync + Clone + std::fmt::Debug>() {}
+        assert_traits::<Matcher>();
+        let m: Matcher = "Type == 'a'".parse().unwrap();
+        assert_eq!(m.to_string(), "Type == 'a'");
+        assert_eq!(m.clone().expression(), "Type == 'a'");
+    }
+}
