@@ -26,14 +26,17 @@
 //! encoder = "PayloadEncoder"
 //! ```
 //!
-//! `rotation_interval` other than 0 is rejected for now (Heka's strftime-named
-//! rotating files are not implemented yet).
+//! With `rotation_interval` (hours: 1, 4, 12 or 24) `path` is a strftime pattern
+//! (`/var/log/hekad/%Y-%m-%d.log`): at each interval boundary (aligned on the epoch,
+//! as Go's `Time.Truncate`) the output switches to the file named by the boundary's
+//! time. Unlike Heka, the time is UTC (`crate::timefmt`), not local. The switch happens
+//! at the next write, so a period without messages creates no file.
 
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use heka_message::Message;
 use heka_pipeline::{Output, OutputError};
@@ -41,6 +44,7 @@ use serde::Deserialize;
 
 use crate::config::ConfigError;
 use crate::plugins::BuildContext;
+use crate::timefmt::TimeFormat;
 
 /// Buffered bytes that force a write regardless of the flush rules.
 pub const MAX_BUFFERED: usize = 1024 * 1024;
@@ -66,7 +70,8 @@ pub struct FileOutputConfig {
     /// How the two rules combine: `AND` (both) or `OR` (either).
     #[serde(default = "default_flush_operator")]
     pub flush_operator: String,
-    /// Hours between file rotations (0, 1, 4, 12, 24); only 0 is supported yet.
+    /// Hours between file rotations (0 = none, 1, 4, 12, 24); with rotation `path`
+    /// is a strftime pattern.
     #[serde(default)]
     pub rotation_interval: u32,
 }
@@ -90,7 +95,8 @@ fn default_flush_operator() -> String {
 /// Registry constructor.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn heka_pipeline::Output>, ConfigError> {
     let cfg: FileOutputConfig = ctx.parse()?;
-    let output = FileOutput::new(ctx.name, &cfg).map_err(|(key, msg)| ctx.invalid(Some(key), msg))?;
+    let output =
+        FileOutput::new(ctx.name, &cfg).map_err(|(key, msg)| ctx.invalid(Some(key), msg))?;
     Ok(Box::new(output))
 }
 
@@ -108,7 +114,10 @@ fn parse_perm(text: &str) -> Result<u32, String> {
 #[derive(Debug)]
 pub struct FileOutput {
     name: String,
+    /// The file written now (with rotation: the current period's name).
     path: PathBuf,
+    /// `Some` when `rotation_interval` is set.
+    rotation: Option<Rotation>,
     perm: u32,
     folder_perm: u32,
     /// `None` before the first open and after a failed reopen.
@@ -144,17 +153,22 @@ impl FileOutput {
                 ));
             }
         };
-        match cfg.rotation_interval {
-            0 => {}
-            1 | 4 | 12 | 24 => {
-                return Err((
-                    "rotation_interval",
-                    format!(
-                        "{} hours: rotating files are not supported by hekad-rs yet \
-                         (use 0 and an external logrotate with SIGHUP)",
-                        cfg.rotation_interval
-                    ),
-                ));
+        let mut path = cfg.path.clone();
+        let rotation = match cfg.rotation_interval {
+            0 => None,
+            hours @ (1 | 4 | 12 | 24) => {
+                let pattern = cfg.path.to_str().ok_or((
+                    "path",
+                    "must be UTF-8 to be used as a strftime pattern".to_owned(),
+                ))?;
+                let format = TimeFormat::parse(pattern).map_err(|m| ("path", m))?;
+                let mut rotation = Rotation {
+                    format,
+                    interval: u64::from(hours) * 3600,
+                    next: 0,
+                };
+                path = rotation.advance(SystemTime::now());
+                Some(rotation)
             }
             other => {
                 return Err((
@@ -162,10 +176,11 @@ impl FileOutput {
                     format!("must be 0, 1, 4, 12 or 24 hours (got {other})"),
                 ));
             }
-        }
+        };
         Ok(FileOutput {
             name: name.to_owned(),
-            path: cfg.path.clone(),
+            path,
+            rotation,
             perm,
             folder_perm,
             file: None,
@@ -227,6 +242,7 @@ impl FileOutput {
         if self.buf.is_empty() {
             return Ok(());
         }
+        self.rotate_if_due(SystemTime::now());
         self.open()?;
         let Some(file) = self.file.as_mut() else {
             return Err(OutputError::Fatal("file handle vanished".to_owned()));
@@ -255,6 +271,19 @@ impl FileOutput {
                 after: None,
             }),
         }
+    }
+
+    /// Switches to the next period's file once `now` has passed its boundary.
+    fn rotate_if_due(&mut self, now: SystemTime) {
+        let Some(rotation) = &mut self.rotation else {
+            return;
+        };
+        if unix_secs(now) < rotation.next {
+            return;
+        }
+        self.path = rotation.advance(now);
+        self.file = None;
+        tracing::debug!(plugin = %self.name, path = %self.path.display(), "rotated");
     }
 
     fn interval_elapsed(&self) -> bool {
@@ -288,6 +317,37 @@ impl FileOutput {
     pub fn buffered(&self) -> (usize, u32) {
         (self.buf.len(), self.pending)
     }
+}
+
+/// Time-based file names (`rotation_interval`).
+#[derive(Debug)]
+struct Rotation {
+    format: TimeFormat,
+    /// Seconds per period.
+    interval: u64,
+    /// Unix seconds at which the next period starts.
+    next: u64,
+}
+
+impl Rotation {
+    /// Enters the period holding `now`: returns its file name and remembers when it
+    /// ends. Periods are aligned on the epoch (Go's `Truncate` does the same, its zero
+    /// time being a whole number of days before 1970).
+    fn advance(&mut self, now: SystemTime) -> PathBuf {
+        let secs = unix_secs(now);
+        let start = secs - secs % self.interval;
+        self.next = start + self.interval;
+        let mut name = String::new();
+        let start_ns = i64::try_from(start)
+            .unwrap_or(i64::MAX / 1_000_000_000)
+            .saturating_mul(1_000_000_000);
+        self.format.format_into(start_ns, &mut name);
+        PathBuf::from(name)
+    }
+}
+
+fn unix_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 impl Output for FileOutput {
@@ -361,7 +421,8 @@ mod tests {
     }
 
     fn send(out: &mut FileOutput, payload: &str) {
-        out.send(&Message::default(), payload.as_bytes()).expect("send");
+        out.send(&Message::default(), payload.as_bytes())
+            .expect("send");
     }
 
     fn read(path: &std::path::Path) -> String {
@@ -386,7 +447,6 @@ mod tests {
             ("perm = \"99\"", "perm"),
             ("folder_perm = \"17777\"", "folder_perm"),
             ("flush_operator = \"XOR\"", "flush_operator"),
-            ("rotation_interval = 4", "rotation_interval"),
             ("rotation_interval = 2", "rotation_interval"),
         ] {
             let err = FileOutput::new("f", &config("/tmp/x".into(), extra)).unwrap_err();
@@ -497,7 +557,10 @@ mod tests {
     fn big_buffers_are_written_whatever_the_rules() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.log");
-        let mut out = output(path.clone(), "flush_interval = 3600000\nflush_count = 1000000");
+        let mut out = output(
+            path.clone(),
+            "flush_interval = 3600000\nflush_count = 1000000",
+        );
         let chunk = "x".repeat(64 * 1024);
         for _ in 0..(MAX_BUFFERED / chunk.len()) {
             send(&mut out, &chunk);
@@ -553,5 +616,42 @@ mod tests {
         std::fs::remove_file(&sub).unwrap();
         send(&mut out, "2\n");
         assert_eq!(read(&path), "2\n");
+    }
+
+    #[test]
+    fn rotation_switches_files_at_period_boundaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let pattern = dir.path().join("%Y/%m/%d-%H.log");
+        let mut out = output(pattern, "rotation_interval = 1\nflush_interval = 0");
+        let now = SystemTime::now();
+        let name = |t: SystemTime| {
+            let mut s = String::new();
+            let hour = unix_secs(t) / 3600 * 3600;
+            TimeFormat::parse("%Y/%m/%d-%H.log")
+                .unwrap()
+                .format_into(hour as i64 * 1_000_000_000, &mut s);
+            dir.path().join(s)
+        };
+        send(&mut out, "first\n");
+        assert_eq!(read(&name(now)), "first\n");
+        // An hour later (the clock is passed in rather than waited for).
+        let later = now + Duration::from_secs(3600);
+        out.rotate_if_due(later);
+        send(&mut out, "second\n");
+        assert_eq!(read(&name(now)), "first\n");
+        assert_eq!(read(&name(later)), "second\n");
+        // Not yet due again: stays on the same file.
+        out.rotate_if_due(later);
+        send(&mut out, "third\n");
+        assert_eq!(read(&name(later)), "second\nthird\n");
+    }
+
+    #[test]
+    fn rotation_pattern_is_checked() {
+        let err = FileOutput::new("f", &config("/tmp/%Q.log".into(), "rotation_interval = 24"))
+            .unwrap_err();
+        assert_eq!(err.0, "path", "{}", err.1);
+        // Without rotation the path is taken literally.
+        assert!(FileOutput::new("f", &config("/tmp/%Q.log".into(), "")).is_ok());
     }
 }

@@ -90,7 +90,10 @@ impl LogOutput {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
         self.scratch.clear();
-        format.format_into(i64::try_from(now.as_nanos()).unwrap_or(i64::MAX), &mut self.scratch);
+        format.format_into(
+            i64::try_from(now.as_nanos()).unwrap_or(i64::MAX),
+            &mut self.scratch,
+        );
         if self.micros {
             use std::fmt::Write as _;
             let _ = write!(self.scratch, ".{:06}", now.subsec_micros());
@@ -194,7 +197,10 @@ mod tests {
 
     fn output(flags: i64) -> (LogOutput, Shared) {
         let shared = Shared::default();
-        let out = LogOutput::new(&LogOutputConfig { log_flags: flags }, Box::new(shared.clone()));
+        let out = LogOutput::new(
+            &LogOutputConfig { log_flags: flags },
+            Box::new(shared.clone()),
+        );
         (out, shared)
     }
 
@@ -241,7 +247,11 @@ mod tests {
         out.flush().unwrap();
         let text = shared.text();
         // "2026/11/25 11:47:07.123456 msg\n"
-        assert_eq!(text.len(), "2026/11/25 11:47:07.123456 msg\n".len(), "{text:?}");
+        assert_eq!(
+            text.len(),
+            "2026/11/25 11:47:07.123456 msg\n".len(),
+            "{text:?}"
+        );
         assert_eq!(&text[4..5], "/");
         assert_eq!(&text[19..20], ".");
         assert!(text.ends_with(" msg\n"), "{text:?}");

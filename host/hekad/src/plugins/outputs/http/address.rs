@@ -96,7 +96,10 @@ mod tests {
             ("http://example.com#SECRET", "http://example.com/…"),
             ("http://example.com/", "http://example.com"),
             ("http://example.com", "http://example.com"),
-            ("https://user:SECRET@example.com:8443/x", "https://example.com:8443/…"),
+            (
+                "https://user:SECRET@example.com:8443/x",
+                "https://example.com:8443/…",
+            ),
             ("http://[::1]:9/a", "http://[::1]:9/…"),
             ("not a url SECRET", "…"),
             ("", "…"),

@@ -133,9 +133,8 @@ impl HttpConfig {
             let header = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| bad("headers", format!("invalid header name {name:?}")))?;
             for value in values {
-                let value = HeaderValue::from_str(value).map_err(|_| {
-                    bad("headers", format!("invalid value for header {name:?}"))
-                })?;
+                let value = HeaderValue::from_str(value)
+                    .map_err(|_| bad("headers", format!("invalid value for header {name:?}")))?;
                 headers.push((header.clone(), value));
             }
         }
@@ -145,8 +144,9 @@ impl HttpConfig {
                 self.username.as_deref().unwrap_or(""),
                 self.password.as_deref().unwrap_or("")
             );
-            let mut value = HeaderValue::from_str(&format!("Basic {}", base64(credentials.as_bytes())))
-                .map_err(|_| bad("username", "cannot be sent in an HTTP header"))?;
+            let mut value =
+                HeaderValue::from_str(&format!("Basic {}", base64(credentials.as_bytes())))
+                    .map_err(|_| bad("username", "cannot be sent in an HTTP header"))?;
             // Keeps the value out of ureq's debug logging.
             value.set_sensitive(true);
             Some(value)
@@ -167,8 +167,8 @@ impl HttpConfig {
             (None, _) => TlsConfig::default(),
         };
 
-        let timeout = (self.http_timeout > 0)
-            .then(|| Duration::from_millis(u64::from(self.http_timeout)));
+        let timeout =
+            (self.http_timeout > 0).then(|| Duration::from_millis(u64::from(self.http_timeout)));
         let config = ureq::Agent::config_builder()
             // 4xx/5xx come back as responses so their status, Retry-After and body
             // can be read and classified.
@@ -210,7 +210,9 @@ impl HttpTlsConfig {
             if !matches!(v.as_str(), "TLS12" | "TLS13") {
                 return Err(bad(
                     "tls.min_version",
-                    format!("{v:?} is not supported: only TLS 1.2 and 1.3 are spoken (use \"TLS12\")"),
+                    format!(
+                        "{v:?} is not supported: only TLS 1.2 and 1.3 are spoken (use \"TLS12\")"
+                    ),
                 ));
             }
             if v == "TLS13" {
@@ -243,7 +245,8 @@ impl HttpTlsConfig {
         let mut builder = TlsConfig::builder().disable_verification(self.insecure_skip_verify);
         if let Some(path) = &self.root_cafile {
             let pem = read("tls.root_cafile", path)?;
-            let certs = certificates(&pem).map_err(|m| bad("tls.root_cafile", with_path(path, m)))?;
+            let certs =
+                certificates(&pem).map_err(|m| bad("tls.root_cafile", with_path(path, m)))?;
             builder = builder.root_certs(RootCerts::new_with_certs(&certs));
         }
         match (&self.cert_file, &self.key_file) {
@@ -253,7 +256,10 @@ impl HttpTlsConfig {
                     .map_err(|m| bad("tls.cert_file", with_path(cert_path, m)))?;
                 let pem = read("tls.key_file", key_path)?;
                 let key = PrivateKey::from_pem(&pem).map_err(|e| {
-                    bad("tls.key_file", with_path(key_path, format!("no usable private key: {e}")))
+                    bad(
+                        "tls.key_file",
+                        with_path(key_path, format!("no usable private key: {e}")),
+                    )
                 })?;
                 builder = builder.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
             }
@@ -277,9 +283,9 @@ fn with_path(path: &Path, message: impl std::fmt::Display) -> String {
 fn certificates(pem: &[u8]) -> Result<Vec<Certificate<'static>>, String> {
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(pem) {
-        match item.map_err(|e| format!("bad PEM: {e}"))? {
-            PemItem::Certificate(cert) => certs.push(cert),
-            _ => {}
+        // Keys and other PEM sections are skipped.
+        if let PemItem::Certificate(cert) = item.map_err(|e| format!("bad PEM: {e}"))? {
+            certs.push(cert);
         }
     }
     if certs.is_empty() {
@@ -293,7 +299,11 @@ fn base64(input: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
             if i <= chunk.len() {
@@ -374,26 +384,47 @@ mod tests {
     fn bad_settings_name_their_key() {
         let cases = [
             (r#"address = "ftp://h/x""#, "address"),
-            (r#"address = "http://h/"
-                method = "DELETE""#, "method"),
-            (r#"address = "http://h/"
+            (
+                r#"address = "http://h/"
+                method = "DELETE""#,
+                "method",
+            ),
+            (
+                r#"address = "http://h/"
                 [headers]
-                "bad name" = ["x"]"#, "headers"),
-            (r#"address = "http://h/"
+                "bad name" = ["x"]"#,
+                "headers",
+            ),
+            (
+                r#"address = "http://h/"
                 [headers]
-                A = ["line\nbreak"]"#, "headers"),
-            (r#"address = "https://h/"
+                A = ["line\nbreak"]"#,
+                "headers",
+            ),
+            (
+                r#"address = "https://h/"
                 [tls]
-                server_name = "x""#, "tls.server_name"),
-            (r#"address = "https://h/"
+                server_name = "x""#,
+                "tls.server_name",
+            ),
+            (
+                r#"address = "https://h/"
                 [tls]
-                min_version = "SSL30""#, "tls.min_version"),
-            (r#"address = "https://h/"
+                min_version = "SSL30""#,
+                "tls.min_version",
+            ),
+            (
+                r#"address = "https://h/"
                 [tls]
-                cert_file = "/nonexistent.pem""#, "tls.key_file"),
-            (r#"address = "https://h/"
+                cert_file = "/nonexistent.pem""#,
+                "tls.key_file",
+            ),
+            (
+                r#"address = "https://h/"
                 [tls]
-                root_cafile = "/nonexistent/ca.pem""#, "tls.root_cafile"),
+                root_cafile = "/nonexistent/ca.pem""#,
+                "tls.root_cafile",
+            ),
         ];
         for (text, key) in cases {
             let cfg = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));

@@ -157,9 +157,9 @@ impl HttpOutput {
             // from the network, and retrying cannot fix them. The URI is left out of
             // the reason on purpose.
             ureq::Error::BadUri(_) => Some("the address is not a valid URL"),
-            ureq::Error::Http(_) | ureq::Error::InvalidProxyUrl | ureq::Error::RequireHttpsOnly(_) => {
-                None
-            }
+            ureq::Error::Http(_)
+            | ureq::Error::InvalidProxyUrl
+            | ureq::Error::RequireHttpsOnly(_) => None,
             _ => {
                 let reason = format!("{} {}: {error}", self.method.as_str(), self.redacted);
                 tracing::debug!(plugin = %self.name, "{reason}");

@@ -46,7 +46,11 @@ fn parse_imf_fixdate(s: &str) -> Option<SystemTime> {
         _ => return None,
     };
     let year = digits(&b[12..16])?;
-    let (hour, minute, second) = (digits(&b[17..19])?, digits(&b[20..22])?, digits(&b[23..25])?);
+    let (hour, minute, second) = (
+        digits(&b[17..19])?,
+        digits(&b[20..22])?,
+        digits(&b[23..25])?,
+    );
     // 60 allows a leap second; the day is checked only loosely, as a server's clock
     // is not ours to validate.
     if !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 || year < 1970 {
@@ -106,7 +110,10 @@ mod tests {
         );
         // In the past: retry now.
         let after = at + Duration::from_secs(5);
-        assert_eq!(parse("Sun, 06 Nov 1994 08:49:37 GMT", after), Some(Duration::ZERO));
+        assert_eq!(
+            parse("Sun, 06 Nov 1994 08:49:37 GMT", after),
+            Some(Duration::ZERO)
+        );
         // Leap-year arithmetic: 2024-02-29 and 2000-03-01.
         assert_eq!(
             parse_imf_fixdate("Thu, 29 Feb 2024 00:00:00 GMT"),

@@ -51,11 +51,7 @@ impl TestServer {
     /// Serves `replies` in order, one per request, then stops.
     fn start(replies: Vec<Reply>) -> TestServer {
         let server = tiny_http::Server::http("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let port = server
-            .server_addr()
-            .to_ip()
-            .expect("an IP listener")
-            .port();
+        let port = server.server_addr().to_ip().expect("an IP listener").port();
         let (seen_tx, seen) = mpsc::channel();
         let (release, release_rx) = mpsc::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -236,7 +232,11 @@ fn client_error_is_dropped_with_the_body_in_the_reason() {
     }
     match send(&mut out, "m") {
         Err(OutputError::Drop(reason)) => {
-            assert!(reason.len() < 1000, "body truncated: {} bytes", reason.len());
+            assert!(
+                reason.len() < 1000,
+                "body truncated: {} bytes",
+                reason.len()
+            );
             assert!(reason.ends_with('…'), "{reason}");
         }
         other => panic!("expected Drop, got {other:?}"),
