@@ -63,7 +63,8 @@ pub(super) enum Pattern {
     /// `/^literal$/`
     Exact(Box<[u8]>),
     /// `/literal/`
-    Contains(Finder<'static>),
+    /// (boxed: a `Finder` is ~300 bytes and would size every node like it)
+    Contains(Box<Finder<'static>>),
     Regex(regex::bytes::Regex),
 }
 
@@ -88,7 +89,7 @@ impl Pattern {
                 (true, true) => Pattern::Exact(lit),
                 (true, false) => Pattern::Prefix(lit),
                 (false, true) => Pattern::Suffix(lit),
-                (false, false) => Pattern::Contains(Finder::new(&lit[..]).into_owned()),
+                (false, false) => Pattern::Contains(Box::new(Finder::new(&lit[..]).into_owned())),
             });
         }
         regex::bytes::Regex::new(re)

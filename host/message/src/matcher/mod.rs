@@ -136,9 +136,9 @@ mod tests {
     #[test]
     fn and_binds_tighter_than_or() {
         // If || bound tighter these would be (a || b) && c.
-        assert_eq!(run("Type == 'a' || Type == 'b' && Type == 'c'").0, true);
-        assert_eq!(run("Type == 'c' && Type == 'b' || Type == 'a'").0, true);
-        assert_eq!(run("(Type == 'a' || Type == 'b') && Type == 'c'").0, false);
+        assert!(run("Type == 'a' || Type == 'b' && Type == 'c'").0);
+        assert!(run("Type == 'c' && Type == 'b' || Type == 'a'").0);
+        assert!(!run("(Type == 'a' || Type == 'b') && Type == 'c'").0);
         // The tree shape: one Any over [Test, All[Test, Test]].
         let m = Matcher::parse("Type == 'a' || Type == 'b' && Type == 'c'").unwrap();
         match &m.root {
