@@ -5,10 +5,16 @@
 //! signature. The public methods below are the contract other crates code against;
 //! the fields are the runner's business.
 
-use heka_message::Message;
+use std::sync::Arc;
+
+use heka_message::{Matcher, Message};
 
 use crate::ack::Ack;
+use crate::context_impl::{FilterInner, InputInner};
+use crate::pack::Pack;
 use crate::plugin::{Decoder, PluginError};
+use crate::router::{Route, Router};
+use crate::settings::{InputOptions, Settings};
 use crate::split::SplitRunner;
 use crate::stop::StopSignal;
 
@@ -31,6 +37,10 @@ pub enum InjectError {
 
 /// Handed to [`crate::Input::run`]: the input's identity, the stop signal, and the
 /// way to turn records into routed messages.
+///
+/// It is `Send + Sync + Clone`: an input serving several connections may hand a clone
+/// (or a reference) to each connection's thread.
+#[derive(Clone)]
 pub struct InputContext {
     /// The input's section name (Heka: the plugin name; default Logger).
     pub name: String,
@@ -38,7 +48,7 @@ pub struct InputContext {
     pub hostname: String,
     /// Raised when hekad stops; `run` must return soon after.
     pub stop: StopSignal,
-    pub(crate) inner: crate::context_impl::InputInner,
+    pub(crate) inner: InputInner,
 }
 
 impl InputContext {
@@ -80,11 +90,45 @@ impl InputContext {
     pub fn max_message_size(&self) -> usize {
         self.inner.max_message_size()
     }
+
+    /// A context outside any pipeline, for testing inputs: everything delivered is
+    /// sent (as routed packs, acks included) to the returned receiver. Stop it with
+    /// `ctx.stop.raise()`.
+    pub fn collecting(
+        name: &str,
+        settings: Settings,
+        options: InputOptions,
+    ) -> (InputContext, crossbeam_channel::Receiver<Pack>) {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let route = Route {
+            name: Arc::from("collector"),
+            matcher: None,
+            tx,
+            pending: None,
+            registered: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+        };
+        let hostname = options
+            .hostname
+            .clone()
+            .unwrap_or_else(|| settings.hostname.clone());
+        let ctx = InputContext {
+            name: name.to_owned(),
+            hostname,
+            stop: StopSignal::new(),
+            inner: InputInner {
+                router: Arc::new(Router::new(vec![route], StopSignal::new())),
+                settings: Arc::new(settings),
+                options,
+                name: Arc::from(name),
+            },
+        };
+        (ctx, rx)
+    }
 }
 
 /// Handed to a filter for each call: injection, failure reporting and identity.
 pub struct FilterContext {
-    pub(crate) inner: crate::context_impl::FilterInner,
+    pub(crate) inner: FilterInner,
 }
 
 impl FilterContext {
@@ -121,5 +165,33 @@ impl FilterContext {
     /// return): it is counted and logged, the filter lives on.
     pub fn message_failed(&mut self, index: usize, reason: String) {
         self.inner.message_failed(index, reason)
+    }
+
+    /// A context outside any pipeline, for testing filters: injections are checked
+    /// as in hekad (limits, loops, `matcher` for circular injections) and collected
+    /// for [`FilterContext::take_injected`].
+    pub fn standalone(name: &str, settings: &Settings, matcher: Option<Matcher>) -> FilterContext {
+        FilterContext {
+            inner: FilterInner::new(Arc::from(name), settings, matcher, None),
+        }
+    }
+
+    /// Standalone contexts: the next injections belong to a timer event (the
+    /// `max_timer_inject` limit applies). The runner does this itself in hekad.
+    pub fn begin_timer(&mut self) {
+        self.inner.start_timer()
+    }
+
+    /// Standalone contexts: the messages injected so far, in order.
+    pub fn take_injected(&mut self) -> Vec<Message> {
+        self.inner
+            .take_injected()
+            .map(|p| Arc::unwrap_or_clone(p.msg))
+            .collect()
+    }
+
+    /// How many messages were reported failed so far.
+    pub fn failures(&self) -> u64 {
+        self.inner.failures
     }
 }

@@ -1,37 +1,329 @@
-//! One thread per plugin (inputs, filters, outputs) plus the supervisor that owns the
-//! shutdown order. Filled in below.
+//! One thread per plugin (`input`, `filter`, `output`) plus the `supervisor` that
+//! decides when hekad stops and runs the shutdown order.
+//!
+//! Threads talk through channels only: packs flow through the bounded plugin queues
+//! (via the router), plugin exits are reported to the supervisor as [`Event`]s, and the
+//! supervisor steers filters and outputs with control messages. Four one-shot signals
+//! make every wait interruptible:
+//! - `input_stop`: inputs return from `run` (first phase of a shutdown);
+//! - `abort_routing`: blocked sends into full queues give up (a phase overran its
+//!   deadline, or a second shutdown request);
+//! - `abort_outputs`: outputs stop retrying and abandon what is queued;
+//! - `immediate`: every runner stops at once (second shutdown request).
 
-use std::sync::Arc;
+mod filter;
+mod input;
+mod output;
+mod supervisor;
+
+use std::any::Any;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::pipeline::{ExitStatus, FilterSpec, InputSpec, OutputSpec, PipelineError};
-use crate::settings::Settings;
+use crossbeam_channel::{Receiver, Sender};
+use heka_message::{Message, Value};
 
-pub(crate) struct Shared {}
+use crate::context_impl::stamped_message;
+use crate::pipeline::{ExitStatus, FilterSpec, InputSpec, OutputSpec, PipelineError};
+use crate::plugin::PluginError;
+use crate::router::{Route, Router};
+use crate::settings::Settings;
+use crate::stop::StopSignal;
+
+/// What the supervisor hears.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// Someone asked for a (graceful) shutdown.
+    Shutdown,
+    /// A plugin stopped on its own: `error` None = an input's `run` returned `Ok`.
+    Exited {
+        name: Arc<str>,
+        can_exit: bool,
+        error: Option<String>,
+    },
+}
+
+/// Control messages for filters.
+pub(crate) enum FilterControl {
+    /// Shutdown: run the final timer event if configured, route its injections, then
+    /// reply (the queue is empty when this is sent).
+    FinalTimer(Sender<()>),
+    /// Stop now; what is still queued is abandoned.
+    Stop,
+}
+
+/// Control messages for outputs.
+pub(crate) enum OutputControl {
+    /// SIGHUP.
+    Reopen,
+    /// Shutdown: deliver what is queued (until `abort_outputs`), flush, stop.
+    Drain,
+}
+
+/// The signals and channels shared by the pipeline handle, the supervisor and runners.
+pub(crate) struct Shared {
+    requests: AtomicUsize,
+    events: Sender<Event>,
+    pub(crate) input_stop: StopSignal,
+    pub(crate) abort_routing: StopSignal,
+    pub(crate) abort_outputs: StopSignal,
+    pub(crate) immediate: StopSignal,
+    output_controls: Mutex<Vec<Sender<OutputControl>>>,
+}
 
 impl Shared {
+    /// First request: graceful shutdown. Any later one: stop at once.
     pub(crate) fn request_shutdown(&self) {
-        todo!()
+        if self.requests.fetch_add(1, Ordering::AcqRel) == 0 {
+            tracing::info!("shutdown requested");
+            let _ = self.events.send(Event::Shutdown);
+        } else {
+            self.stop_immediately();
+        }
     }
+
+    /// A graceful shutdown unless one is already under way.
     pub(crate) fn request_graceful(&self) {
-        todo!()
+        if self.requests.load(Ordering::Acquire) == 0 {
+            self.request_shutdown();
+        }
     }
+
+    /// The supervisor starts a shutdown itself (a plugin failed): later requests are
+    /// "second signals".
+    pub(crate) fn mark_shutting_down(&self) {
+        self.requests.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn stop_immediately(&self) {
+        tracing::warn!("stopping at once; queued messages are abandoned");
+        self.input_stop.raise();
+        self.abort_routing.raise();
+        self.abort_outputs.raise();
+        self.immediate.raise();
+    }
+
     pub(crate) fn reopen_outputs(&self) {
-        todo!()
+        if let Ok(controls) = self.output_controls.lock() {
+            for control in controls.iter() {
+                let _ = control.send(OutputControl::Reopen);
+            }
+        }
     }
+
     pub(crate) fn is_shutting_down(&self) -> bool {
-        todo!()
+        self.requests.load(Ordering::Acquire) > 0
+    }
+
+    pub(crate) fn report(&self, event: Event) {
+        let _ = self.events.send(event);
     }
 }
 
-#[allow(clippy::type_complexity)]
+/// A filter as the supervisor sees it.
+pub(crate) struct FilterHandle {
+    pub name: Arc<str>,
+    pub control: Sender<FilterControl>,
+    pub pending: Arc<AtomicUsize>,
+    pub alive: Arc<AtomicBool>,
+    pub timer_event_on_shutdown: bool,
+    pub thread: JoinHandle<()>,
+}
+
+/// An output as the supervisor sees it.
+pub(crate) struct OutputHandle {
+    pub name: Arc<str>,
+    pub control: Sender<OutputControl>,
+    pub thread: JoinHandle<()>,
+}
+
+/// An input as the supervisor sees it.
+pub(crate) struct InputHandle {
+    pub name: Arc<str>,
+    pub thread: JoinHandle<()>,
+}
+
+/// Sets `alive` to false when the runner's thread ends, however it ends.
+pub(crate) struct AliveGuard(pub Arc<AtomicBool>);
+
+impl Drop for AliveGuard {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// The message Heka routes when a plugin is terminated.
+pub(crate) fn terminated_message(
+    settings: &Settings,
+    name: &str,
+    reason: &str,
+    sandbox: bool,
+) -> Message {
+    let mut msg = stamped_message("hekad", &settings.hostname, settings.pid);
+    msg.r#type = Some(
+        if sandbox {
+            "heka.sandbox-terminated"
+        } else {
+            "heka.terminated"
+        }
+        .to_owned(),
+    );
+    msg.payload = Some(format!("{name} terminated. Error: {reason}"));
+    msg.add_field("plugin", Value::String(name.to_owned()), "");
+    msg
+}
+
+/// Turns a panic inside a plugin call into a fatal outcome for that plugin.
+pub(crate) fn panic_reason(panic: Box<dyn Any + Send>) -> PluginError {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    PluginError::Fatal(format!("panicked: {text}"))
+}
+
+fn spawn(
+    name: String,
+    body: impl FnOnce() + Send + 'static,
+) -> Result<JoinHandle<()>, PipelineError> {
+    std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(body)
+        .map_err(|source| PipelineError::Spawn { name, source })
+}
+
+/// Builds the routing table, spawns outputs, filters, the supervisor, then inputs.
 pub(crate) fn start(
-    _settings: Settings,
-    _drain_timeout: Duration,
-    _inputs: Vec<InputSpec>,
-    _filters: Vec<FilterSpec>,
-    _outputs: Vec<OutputSpec>,
+    settings: Settings,
+    drain_timeout: Duration,
+    inputs: Vec<InputSpec>,
+    filters: Vec<FilterSpec>,
+    outputs: Vec<OutputSpec>,
 ) -> Result<(Arc<Shared>, JoinHandle<ExitStatus>), PipelineError> {
-    todo!()
+    let settings = Arc::new(settings);
+    // Encoders first: a template that cannot make an instance is a start-up error.
+    let mut encoders = Vec::with_capacity(outputs.len());
+    for spec in &outputs {
+        let encoder = match &spec.options.encoder {
+            Some(factory) => Some(factory().map_err(|error| PipelineError::Encoder {
+                output: spec.name.clone(),
+                error,
+            })?),
+            None => None,
+        };
+        encoders.push(encoder);
+    }
+
+    let (events_tx, events_rx) = crossbeam_channel::unbounded();
+    let shared = Arc::new(Shared {
+        requests: AtomicUsize::new(0),
+        events: events_tx,
+        input_stop: StopSignal::new(),
+        abort_routing: StopSignal::new(),
+        abort_outputs: StopSignal::new(),
+        immediate: StopSignal::new(),
+        output_controls: Mutex::new(Vec::new()),
+    });
+
+    let capacity = settings.plugin_chansize.max(1);
+    let mut routes = Vec::with_capacity(filters.len() + outputs.len());
+    let mut filter_queues: Vec<Receiver<_>> = Vec::with_capacity(filters.len());
+    let mut filter_pending = Vec::with_capacity(filters.len());
+    for spec in &filters {
+        let (tx, rx) = crossbeam_channel::bounded(capacity);
+        let pending = Arc::new(AtomicUsize::new(0));
+        let registered = Arc::new(AtomicBool::new(true));
+        routes.push(Route {
+            name: Arc::from(spec.name.as_str()),
+            matcher: Some(spec.options.matcher.clone()),
+            tx,
+            pending: Some(pending.clone()),
+            registered: registered.clone(),
+        });
+        filter_queues.push(rx);
+        filter_pending.push((pending, registered));
+    }
+    let mut output_queues: Vec<(Receiver<_>, _)> = Vec::with_capacity(outputs.len());
+    for spec in &outputs {
+        let (tx, rx) = crossbeam_channel::bounded(capacity);
+        let registered = Arc::new(AtomicBool::new(true));
+        routes.push(Route {
+            name: Arc::from(spec.name.as_str()),
+            matcher: Some(spec.options.matcher.clone()),
+            tx,
+            pending: None,
+            registered: registered.clone(),
+        });
+        output_queues.push((rx, registered));
+    }
+    let router = Arc::new(Router::new(routes, shared.abort_routing.clone()));
+
+    let mut started = Started::default();
+    let result = (|| {
+        for ((spec, (queue, registered)), encoder) in
+            outputs.into_iter().zip(output_queues).zip(encoders)
+        {
+            started.outputs.push(output::spawn(
+                spec, queue, registered, encoder, &settings, &router, &shared,
+            )?);
+        }
+        if let Ok(mut controls) = shared.output_controls.lock() {
+            controls.extend(started.outputs.iter().map(|o| o.control.clone()));
+        }
+        for ((spec, queue), (pending, registered)) in
+            filters.into_iter().zip(filter_queues).zip(filter_pending)
+        {
+            started.filters.push(filter::spawn(
+                spec, queue, pending, registered, &settings, &router, &shared,
+            )?);
+        }
+        for spec in inputs {
+            started
+                .inputs
+                .push(input::spawn(spec, &settings, &router, &shared)?);
+        }
+        Ok::<_, PipelineError>(())
+    })();
+    if let Err(err) = result {
+        // Nothing produced yet matters: stop whatever did start, at once.
+        shared.stop_immediately();
+        for filter in &started.filters {
+            let _ = filter.control.send(FilterControl::Stop);
+        }
+        return Err(err);
+    }
+
+    let supervisor_shared = shared.clone();
+    let supervisor = std::thread::Builder::new()
+        .name("supervisor".to_owned())
+        .spawn(move || {
+            supervisor::Supervisor {
+                shared: supervisor_shared,
+                events: events_rx,
+                drain_timeout,
+                inputs: started.inputs,
+                filters: started.filters,
+                outputs: started.outputs,
+                status: ExitStatus::Clean,
+            }
+            .run()
+        })
+        .map_err(|source| {
+            shared.stop_immediately();
+            PipelineError::Spawn {
+                name: "supervisor".to_owned(),
+                source,
+            }
+        })?;
+    Ok((shared, supervisor))
+}
+
+#[derive(Default)]
+struct Started {
+    inputs: Vec<InputHandle>,
+    filters: Vec<FilterHandle>,
+    outputs: Vec<OutputHandle>,
 }

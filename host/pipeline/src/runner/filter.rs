@@ -1,0 +1,232 @@
+//! Filter runner: one thread per filter, waiting on its queue, its ticker, control
+//! messages from the supervisor and the "stop at once" signal.
+//!
+//! Whatever is queued when the thread wakes is taken as one batch (up to
+//! [`MAX_BATCH`]) and handed to `process_batch`, so a wasm filter crosses into its
+//! guest once per batch. Injections are collected during the call and routed after
+//! it, from this thread, with the loop count raised. The filter's `pending` counter
+//! drops only once a batch's injections are routed: the supervisor reads it to know
+//! when filters are quiescent at shutdown.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use crossbeam_channel::{Receiver, never, select, tick};
+
+use crate::context::FilterContext;
+use crate::context_impl::{FilterInner, now_ns};
+use crate::pack::Pack;
+use crate::pipeline::{FilterSpec, PipelineError};
+use crate::plugin::{Filter, PluginError};
+use crate::router::Router;
+use crate::settings::Settings;
+
+use super::{
+    AliveGuard, Event, FilterControl, FilterHandle, Shared, panic_reason, spawn as spawn_thread,
+    terminated_message,
+};
+
+/// Most messages handed to one `process_batch` call: bounds the latency of a batch
+/// and the memory a filter holds at once, while a backlog still crosses into a
+/// sandbox in few calls.
+pub(crate) const MAX_BATCH: usize = 256;
+
+pub(crate) fn spawn(
+    spec: FilterSpec,
+    queue: Receiver<Pack>,
+    pending: Arc<AtomicUsize>,
+    registered: Arc<AtomicBool>,
+    settings: &Arc<Settings>,
+    router: &Arc<Router>,
+    shared: &Arc<Shared>,
+) -> Result<FilterHandle, PipelineError> {
+    let FilterSpec {
+        name,
+        plugin,
+        options,
+    } = spec;
+    let name: Arc<str> = Arc::from(name);
+    let (control_tx, control_rx) = crossbeam_channel::unbounded();
+    let alive = Arc::new(AtomicBool::new(true));
+    let inner = FilterInner::new(
+        name.clone(),
+        settings,
+        Some(options.matcher.clone()),
+        Some(shared.abort_routing.clone()),
+    );
+    let runner = FilterRunner {
+        name: name.clone(),
+        plugin,
+        ctx: FilterContext { inner },
+        has_ticker: options.ticker_interval.is_some_and(|d| !d.is_zero()),
+        options: options.clone(),
+        pending: pending.clone(),
+        registered,
+        router: router.clone(),
+        settings: settings.clone(),
+        shared: shared.clone(),
+    };
+    let guard = AliveGuard(alive.clone());
+    let thread = spawn_thread(format!("filter-{name}"), move || {
+        let _guard = guard;
+        runner.run(queue, control_rx);
+    })?;
+    Ok(FilterHandle {
+        name,
+        control: control_tx,
+        pending,
+        alive,
+        timer_event_on_shutdown: options.timer_event_on_shutdown,
+        thread,
+    })
+}
+
+struct FilterRunner {
+    name: Arc<str>,
+    plugin: Box<dyn Filter>,
+    ctx: FilterContext,
+    options: crate::settings::FilterOptions,
+    has_ticker: bool,
+    pending: Arc<AtomicUsize>,
+    registered: Arc<AtomicBool>,
+    router: Arc<Router>,
+    settings: Arc<Settings>,
+    shared: Arc<Shared>,
+}
+
+impl FilterRunner {
+    fn run(mut self, queue: Receiver<Pack>, control: Receiver<FilterControl>) {
+        let ticker = match self.options.ticker_interval {
+            Some(interval) if !interval.is_zero() => tick(interval),
+            _ => never(),
+        };
+        let immediate = self.shared.immediate.receiver().clone();
+        let mut ticking = true;
+        let mut batch: Vec<Pack> = Vec::with_capacity(MAX_BATCH);
+        let outcome: Result<(), PluginError> = loop {
+            select! {
+                recv(queue) -> pack => {
+                    // The router holds a sender for as long as the pipeline lives.
+                    let Ok(pack) = pack else { break Ok(()) };
+                    batch.push(pack);
+                    while batch.len() < MAX_BATCH {
+                        match queue.try_recv() {
+                            Ok(pack) => batch.push(pack),
+                            Err(_) => break,
+                        }
+                    }
+                    if let Err(err) = self.process(&mut batch) {
+                        break Err(err);
+                    }
+                }
+                recv(ticker) -> _ => {
+                    if ticking && let Err(err) = self.timer() {
+                        break Err(err);
+                    }
+                }
+                recv(control) -> request => match request {
+                    Ok(FilterControl::FinalTimer(reply)) => {
+                        // The last timer event: later ticks would only repeat it.
+                        ticking = false;
+                        let result = if self.options.timer_event_on_shutdown { self.timer() } else { Ok(()) };
+                        let _ = reply.send(());
+                        if let Err(err) = result {
+                            break Err(err);
+                        }
+                    }
+                    Ok(FilterControl::Stop) | Err(_) => break Ok(()),
+                },
+                recv(immediate) -> _ => break Ok(()),
+            }
+        };
+        if outcome.is_err() {
+            // Unregistered: later messages are no longer routed to this filter.
+            self.registered.store(false, Ordering::Release);
+        }
+        // Later sends fail at once once the queue is dropped; what it holds is
+        // abandoned here (a channel keeps its buffer while senders live).
+        let abandoned = queue.try_iter().count() + batch.len();
+        drop(queue);
+        drop(batch);
+        // `pending` is left as is: the supervisor ignores filters that are not alive.
+        self.ctx.inner.abandon_held();
+        if abandoned > 0 {
+            tracing::warn!(filter = %self.name, abandoned, "filter stopped with messages queued");
+        }
+        match outcome {
+            Ok(()) => {
+                if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.plugin.shutdown())) {
+                    tracing::error!(filter = %self.name, error = %panic_reason(panic), "filter shutdown failed");
+                }
+                tracing::debug!(filter = %self.name, failures = self.ctx.inner.failures, "filter stopped");
+            }
+            Err(err) => self.terminated(err),
+        }
+    }
+
+    /// Processes one batch, routes its injections, then counts it as no longer pending.
+    fn process(&mut self, batch: &mut Vec<Pack>) -> Result<(), PluginError> {
+        self.ctx.inner.start_batch(batch);
+        let plugin = &mut self.plugin;
+        let ctx = &mut self.ctx;
+        let result = catch_unwind(AssertUnwindSafe(|| plugin.process_batch(batch, ctx)))
+            .unwrap_or_else(|p| Err(panic_reason(p)));
+        let count = batch.len();
+        batch.clear();
+        let result = match result {
+            Ok(()) | Err(PluginError::Skip) => {
+                self.ctx.inner.end_batch(self.has_ticker);
+                self.route_injected();
+                Ok(())
+            }
+            // The contract: an error from process_batch as a whole is fatal.
+            Err(PluginError::Failed(reason) | PluginError::Fatal(reason)) => {
+                Err(PluginError::Fatal(reason))
+            }
+        };
+        self.pending.fetch_sub(count, Ordering::AcqRel);
+        result
+    }
+
+    fn timer(&mut self) -> Result<(), PluginError> {
+        self.ctx.inner.start_timer();
+        let plugin = &mut self.plugin;
+        let ctx = &mut self.ctx;
+        let result = catch_unwind(AssertUnwindSafe(|| plugin.timer_event(now_ns(), ctx)))
+            .unwrap_or_else(|p| Err(panic_reason(p)));
+        match result {
+            Ok(()) | Err(PluginError::Skip) => {}
+            Err(PluginError::Failed(reason)) => {
+                tracing::warn!(filter = %self.name, error = %reason, "timer_event failed");
+            }
+            Err(fatal @ PluginError::Fatal(_)) => return Err(fatal),
+        }
+        self.ctx.inner.end_timer();
+        self.route_injected();
+        Ok(())
+    }
+
+    fn route_injected(&mut self) {
+        for pack in self.ctx.inner.take_injected() {
+            self.router.route(pack);
+        }
+    }
+
+    /// The filter is terminated: say so with a message, and tell the supervisor
+    /// (which stops hekad unless `can_exit`).
+    fn terminated(&mut self, err: PluginError) {
+        let reason = match err {
+            PluginError::Fatal(reason) | PluginError::Failed(reason) => reason,
+            PluginError::Skip => "skipped".to_owned(),
+        };
+        tracing::error!(filter = %self.name, error = %reason, can_exit = self.options.can_exit, "filter terminated");
+        let msg = terminated_message(&self.settings, &self.name, &reason, self.options.is_sandbox);
+        self.router.route(Pack::new(msg, None));
+        self.shared.report(Event::Exited {
+            name: self.name.clone(),
+            can_exit: self.options.can_exit,
+            error: Some(reason),
+        });
+    }
+}
