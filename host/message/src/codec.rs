@@ -9,8 +9,15 @@
 //! protobuf crate whose derive lets the schema live in reviewed Rust source (no build
 //! script, no `protoc`), and it builds for `wasm32` without I/O.
 //!
-//! Decoding checks what prost leaves to the caller: Heka (gogoproto) rejects a message
-//! whose `required` uuid or timestamp is absent, and so do we.
+//! Two deliberate differences from Heka's generated gogoproto code, both invisible for
+//! the messages Heka itself produces:
+//! - Decoding rejects bytes without a `uuid` or a `timestamp` (the fields
+//!   `message.proto` declares `required`). Heka's hand-rolled `Unmarshal` did not check
+//!   them, but every Heka producer (client, inputs, sandbox injection) sets both, and
+//!   the check keeps arbitrary bytes from passing for an empty message.
+//! - A negative `severity` or `pid` is written as a 10-byte sign-extended varint (the
+//!   protobuf rule for `int32`, which prost follows); Heka wrote 5 bytes
+//!   (`uint64(uint32(v))`). Either form decodes to the same value on both sides.
 
 use crate::Message;
 use prost::Message as _;
