@@ -22,7 +22,7 @@
 //! directory changes, with a timeout (`idle_check`) and a periodic full rescan
 //! (`rescan_interval`) as fallbacks. Nothing polls in a busy loop.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::{self, File, Metadata};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::{FileExt, MetadataExt};
@@ -143,6 +143,14 @@ struct Current {
     offset: u64,
     /// The bytes before `offset`.
     window: HashWindow,
+    /// Re-read from 0 after a truncation with no copy found: a copy showing up later
+    /// holds content already read.
+    restarted: bool,
+    /// Files of the stream known when this one was opened (or last checked for
+    /// copies): a file that shows up later, ordered before ours, may be a copy.
+    known: HashSet<FileId>,
+    /// The file was checked for truncation since the last end of data.
+    checked: bool,
 }
 
 struct Stream {
@@ -178,6 +186,14 @@ impl std::fmt::Debug for Tailer {
             )
             .finish()
     }
+}
+
+enum Start {
+    Started,
+    /// The scan is stale; rescan and try again.
+    Stale,
+    /// No file to read yet.
+    Nothing,
 }
 
 enum Eof {
@@ -302,15 +318,46 @@ impl Tailer {
     /// Rescans the directory and updates every stream's file list.
     fn rescan(&mut self, sink: &mut dyn TailSink) {
         self.scan_files();
-        // Follow renames of the current files so journals name the right file.
         for (id, s) in self.streams.iter_mut().enumerate() {
             let Some(cur) = s.cur.as_mut() else { continue };
-            if let Some(f) = s.files.iter().find(|f| f.id == cur.id)
+            let pos = s.files.iter().position(|f| f.id == cur.id);
+            // Follow renames of the current file so journals name the right file.
+            if let Some(f) = pos.map(|i| &s.files[i])
                 && f.path != cur.path
             {
                 tracing::debug!(stream = %s.name, from = %cur.path.display(), to = %f.path.display(), "file renamed");
                 cur.path = f.path.clone();
                 sink.moved(id, &cur.path);
+            }
+            // A file new since the last scan, ordered before ours, holding what we
+            // read so far and more: a copytruncate copy taken before we could see
+            // the truncation (e.g. at offset 0, where there is nothing to compare).
+            // The rest of our data is in there.
+            let Some(pos) = pos else { continue };
+            if cur.gz.is_some() || cur.restarted {
+                continue;
+            }
+            let (offset, hash) = (cur.offset, cur.window.hash_hex());
+            let known = std::mem::take(&mut cur.known);
+            let s_ref = &*s;
+            // Oldest first: at offset 0 every copy "matches", and all of them hold
+            // data we have not read, the oldest first.
+            let copy = s_ref.files[..pos].iter().find_map(|f| {
+                if known.contains(&f.id) || f.gz || f.len <= offset || is_consumed(s_ref, f) {
+                    return None;
+                }
+                open_at(&f.path, offset, Some(&hash)).filter(|c| c.id == f.id)
+            });
+            let all: HashSet<FileId> = s.files.iter().map(|f| f.id).collect();
+            if let Some(mut copy) = copy {
+                tracing::info!(stream = %s.name, copy = %copy.path.display(), offset,
+                    "log file copied (copytruncate); continuing in the copy");
+                sink.moved(id, &copy.path);
+                copy.known = all;
+                copy.checked = true;
+                s.cur = Some(copy);
+            } else if let Some(cur) = s.cur.as_mut() {
+                cur.known = all;
             }
         }
     }
@@ -362,13 +409,28 @@ impl Tailer {
 
     /// Reads `id` until it has nothing more or used its budget.
     fn service(&mut self, id: StreamId, sink: &mut dyn TailSink) -> Result<bool, TailError> {
-        if self.streams[id].cur.is_none() && !self.start_stream(id, sink) {
-            return Ok(false);
+        if self.streams[id].cur.is_none() {
+            if self.streams[id].files.is_empty() {
+                return Ok(false);
+            }
+            // Starting is rare and must not trust a list older than the files:
+            // rotations between the last scan and now would otherwise be missed.
+            self.rescan(sink);
+            let mut started = self.start_stream(id, sink);
+            if matches!(started, Start::Stale) {
+                // Files moved since the last scan (rotation racing our start).
+                self.rescan(sink);
+                started = self.start_stream(id, sink);
+            }
+            if !matches!(started, Start::Started) {
+                return Ok(false);
+            }
         }
         let mut budget = self.options.read_budget;
         let mut progressed = false;
         let mut rechecks = 0;
         loop {
+            self.check_before_read(id, sink);
             let Some(cur) = self.streams[id].cur.as_mut() else {
                 return Ok(progressed);
             };
@@ -399,6 +461,9 @@ impl Tailer {
                 budget -= n;
                 continue;
             }
+            if let Some(cur) = self.streams[id].cur.as_mut() {
+                cur.checked = false;
+            }
             match self.at_eof(id, sink) {
                 Eof::Idle => {
                     sink.idle(id);
@@ -416,10 +481,10 @@ impl Tailer {
 
     /// Opens the first file of a stream: the journal's position if it can be found,
     /// else the end of the newest file (`initial_tail`), else the oldest file.
-    fn start_stream(&mut self, id: StreamId, sink: &mut dyn TailSink) -> bool {
+    fn start_stream(&mut self, id: StreamId, sink: &mut dyn TailSink) -> Start {
         let s = &mut self.streams[id];
         if s.files.is_empty() {
-            return false;
+            return Start::Nothing;
         }
         if let Some(pos) = s.resume.take() {
             // The journal's own file first, then the others newest → oldest.
@@ -436,12 +501,20 @@ impl Tailer {
                 if !f.gz && f.len < pos.seek {
                     continue;
                 }
-                if let Some(cur) = open_at(&f.path, pos.seek, Some(&pos.last_hash)) {
+                let cur = match open_scanned(f, pos.seek, Some(&pos.last_hash)) {
+                    Opened::Ok(cur) => cur,
+                    Opened::Stale => {
+                        s.resume = Some(pos);
+                        return Start::Stale;
+                    }
+                    Opened::No => continue,
+                };
+                {
                     tracing::info!(stream = %s.name, file = %f.path.display(), offset = pos.seek, "resuming from journal");
                     remember_older(s, i);
                     sink.begin(id, &s.name, &cur.path, cur.offset, cur.window.bytes());
-                    s.cur = Some(cur);
-                    return true;
+                    s.cur = Some(with_known(cur, &s.files));
+                    return Start::Started;
                 }
             }
             tracing::warn!(stream = %s.name, file = %pos.file_name.display(), offset = pos.seek,
@@ -449,24 +522,31 @@ impl Tailer {
         } else if self.options.initial_tail {
             let newest = s.files.len() - 1;
             let f = s.files[newest].clone();
-            if !f.gz
-                && let Some(cur) = open_at(&f.path, f.len, None)
-            {
-                remember_older(s, newest);
-                sink.begin(id, &s.name, &cur.path, cur.offset, cur.window.bytes());
-                s.cur = Some(cur);
-                return true;
+            if !f.gz {
+                match open_scanned(&f, f.len, None) {
+                    Opened::Ok(cur) => {
+                        remember_older(s, newest);
+                        sink.begin(id, &s.name, &cur.path, cur.offset, cur.window.bytes());
+                        s.cur = Some(with_known(cur, &s.files));
+                        return Start::Started;
+                    }
+                    Opened::Stale => return Start::Stale,
+                    Opened::No => {}
+                }
             }
         }
         for i in 0..s.files.len() {
-            let path = s.files[i].path.clone();
-            if let Some(cur) = open_at(&path, 0, None) {
-                sink.begin(id, &s.name, &cur.path, 0, &[]);
-                s.cur = Some(cur);
-                return true;
+            match open_scanned(&s.files[i], 0, None) {
+                Opened::Ok(cur) => {
+                    sink.begin(id, &s.name, &cur.path, 0, &[]);
+                    s.cur = Some(with_known(cur, &s.files));
+                    return Start::Started;
+                }
+                Opened::Stale => return Start::Stale,
+                Opened::No => {}
             }
         }
-        false
+        Start::Nothing
     }
 
     fn at_eof(&mut self, id: StreamId, sink: &mut dyn TailSink) -> Eof {
@@ -483,7 +563,17 @@ impl Tailer {
                 return Eof::Continue;
             }
             if meta.len() < cur.offset || !window_matches(&cur.file, cur.offset, &cur.window) {
-                self.relocate_truncated(id, sink);
+                // The copy (if any) was made before the truncation: make sure the
+                // file list shows it. The rescan may already move us into it.
+                let before = cur.id;
+                self.rescan(sink);
+                if self.streams[id]
+                    .cur
+                    .as_ref()
+                    .is_some_and(|c| c.id == before)
+                {
+                    self.relocate_truncated(id, sink);
+                }
                 return Eof::Continue;
             }
             quiet = meta
@@ -509,17 +599,57 @@ impl Tailer {
             return Eof::Idle;
         }
         let next = s.files[next].clone();
-        self.finish_current(id, sink);
-        let s = &mut self.streams[id];
-        match open_at(&next.path, 0, None) {
-            Some(cur) => {
+        match open_scanned(&next, 0, None) {
+            Opened::Ok(cur) => {
+                self.finish_current(id, sink);
+                let s = &mut self.streams[id];
                 tracing::debug!(stream = %s.name, file = %next.path.display(), "moving on to the next file");
                 sink.begin(id, &s.name, &cur.path, 0, &[]);
-                s.cur = Some(cur);
+                s.cur = Some(with_known(cur, &s.files));
+                Eof::Continue
             }
-            None => self.rescan_needed = true,
+            Opened::Stale => {
+                self.rescan(sink);
+                Eof::Continue
+            }
+            Opened::No => {
+                self.rescan_needed = true;
+                Eof::Idle
+            }
         }
-        Eof::Continue
+    }
+
+    /// Before reading after an end of data: was the file truncated meanwhile? At
+    /// offset 0 nothing can tell, so the first data of a file triggers a rescan that
+    /// finds a copytruncate copy if one appeared (Heka's "previously empty file grew").
+    fn check_before_read(&mut self, id: StreamId, sink: &mut dyn TailSink) {
+        let Some(cur) = self.streams[id].cur.as_mut() else {
+            return;
+        };
+        if cur.checked || cur.gz.is_some() {
+            return;
+        }
+        cur.checked = true;
+        let Ok(meta) = cur.file.metadata() else {
+            return;
+        };
+        if cur.offset == 0 {
+            if meta.len() > 0 && !cur.restarted {
+                self.rescan(sink);
+            }
+            return;
+        }
+        if meta.len() < cur.offset || !window_matches(&cur.file, cur.offset, &cur.window) {
+            let before = cur.id;
+            self.rescan(sink);
+            if self.streams[id]
+                .cur
+                .as_ref()
+                .is_some_and(|c| c.id == before)
+            {
+                self.relocate_truncated(id, sink);
+            }
+        }
     }
 
     /// The current file is done: tell the sink, remember it, close it.
@@ -548,6 +678,8 @@ impl Tailer {
                 tracing::info!(stream = %s.name, file = %cur.path.display(), copy = %f.path.display(), offset = cur.offset,
                     "log file truncated (copytruncate); continuing in its copy");
                 sink.moved(id, &copy.path);
+                let mut copy = with_known(copy, &s.files);
+                copy.checked = true;
                 s.cur = Some(copy);
                 return;
             }
@@ -558,6 +690,7 @@ impl Tailer {
         if (&cur.file).seek(SeekFrom::Start(0)).is_ok() {
             cur.offset = 0;
             cur.window.clear();
+            cur.restarted = true;
             sink.begin(id, &s.name, &cur.path, 0, &[]);
             s.cur = Some(cur);
         }
@@ -646,7 +779,39 @@ fn open_at(path: &Path, offset: u64, expect_hash: Option<&str>) -> Option<Curren
         id,
         offset,
         window: HashWindow::from_bytes(&window),
+        restarted: false,
+        known: HashSet::new(),
+        checked: false,
     })
+}
+
+/// `cur` with the stream's current files noted as known.
+fn with_known(mut cur: Current, files: &[Scanned]) -> Current {
+    cur.known = files.iter().map(|f| f.id).collect();
+    cur
+}
+
+/// Result of opening a file as listed by the last scan.
+#[allow(clippy::large_enum_variant)] // short-lived, returned once per file open
+enum Opened {
+    Ok(Current),
+    /// The path names another file now: the scan is stale.
+    Stale,
+    /// Cannot be opened there (gone, too short, hash mismatch).
+    No,
+}
+
+/// Opens a scanned file, checking it is still the file the scan saw.
+fn open_scanned(f: &Scanned, offset: u64, expect_hash: Option<&str>) -> Opened {
+    match open_at(&f.path, offset, expect_hash) {
+        Some(cur) if cur.id == f.id => Opened::Ok(cur),
+        Some(_) => Opened::Stale,
+        None => match fs::metadata(&f.path) {
+            Ok(m) if FileId::of(&m) != f.id => Opened::Stale,
+            Ok(_) => Opened::No,
+            Err(_) => Opened::Stale,
+        },
+    }
 }
 
 /// True when the bytes before `offset` in `file` are still the ones we read.

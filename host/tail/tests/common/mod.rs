@@ -19,6 +19,9 @@ struct StreamState {
     partial: Vec<u8>,
     consumed: u64,
     window: HashWindow,
+    /// The journal position: only ever the end of a line handed out, so a new file
+    /// begun but not yet read never replaces the end of the previous one.
+    journal: Option<Position>,
 }
 
 /// Collects lines; `journal_dir` receives journals on `save_journals`.
@@ -42,15 +45,9 @@ impl LineSink {
     /// Writes every stream's journal (what a clean stop does).
     pub fn save_journals(&self) {
         for st in self.streams.values() {
-            if st.file.as_os_str().is_empty() {
-                continue;
+            if let Some(pos) = &st.journal {
+                journal::save(&self.journal_dir, &st.name, pos).unwrap();
             }
-            let pos = Position {
-                seek: st.consumed,
-                file_name: st.file.clone(),
-                last_hash: st.window.hash_hex(),
-            };
-            journal::save(&self.journal_dir, &st.name, &pos).unwrap();
         }
     }
 
@@ -71,7 +68,10 @@ impl TailSink for LineSink {
 
     fn moved(&mut self, stream: StreamId, file: &Path) {
         if let Some(st) = self.streams.get_mut(&stream) {
-            st.file = file.to_path_buf();
+            let old = std::mem::replace(&mut st.file, file.to_path_buf());
+            if let Some(j) = st.journal.as_mut().filter(|j| j.file_name == old) {
+                j.file_name = file.to_path_buf();
+            }
         }
     }
 
@@ -87,6 +87,14 @@ impl TailSink for LineSink {
             st.window.feed(&st.partial[start..start + i + 1]);
             st.consumed += (i + 1) as u64;
             start += i + 1;
+        }
+        if start > 0 {
+            // Once per read, as a real consumer computes it once per chunk.
+            st.journal = Some(Position {
+                seek: st.consumed,
+                file_name: st.file.clone(),
+                last_hash: st.window.hash_hex(),
+            });
         }
         st.partial.drain(..start);
         Ok(n)
@@ -136,7 +144,7 @@ pub fn tailer_with(
 /// Polls until `sink` holds `n` lines (bounded: panics after 20 s), then a few more
 /// rounds so that any extra (replayed) line would show up.
 pub fn poll_until(tailer: &mut Tailer, sink: &mut LineSink, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(5);
     while sink.lines.len() < n {
         assert!(
             Instant::now() < deadline,
