@@ -616,4 +616,170 @@ mod tests {
         f.abandon_held();
         assert_eq!(sink.0.lock().unwrap().last(), Some(&(4, false)));
     }
+
+    // ---- inputs: deliver ------------------------------------------------------
+
+    use crate::context::InputContext;
+    use crate::plugin::{SplitResult, Splitter};
+    use crate::settings::InputOptions;
+    use crate::split::SplitOptions;
+    use heka_message::FieldValue;
+
+    struct NoSplit;
+    impl Splitter for NoSplit {
+        fn find_record(&mut self, _buf: &[u8], _eof: bool) -> SplitResult {
+            SplitResult::NeedMore
+        }
+    }
+
+    /// Splits the payload on ',' into messages; "bad" fails, "fatal" is fatal,
+    /// "" yields nothing.
+    struct CommaDecoder;
+    impl Decoder for CommaDecoder {
+        fn decode(
+            &mut self,
+            msg: Message,
+            _raw: Option<&[u8]>,
+            out: &mut Vec<Message>,
+        ) -> crate::PluginResult {
+            match msg.payload() {
+                "bad" => return Err(PluginError::Failed("not a comma list".into())),
+                "fatal" => return Err(PluginError::Fatal("decoder state lost".into())),
+                "" => return Ok(()),
+                _ => {}
+            }
+            for part in msg.payload().split(',') {
+                let mut m = msg.clone();
+                m.payload = Some(part.to_owned());
+                out.push(m);
+            }
+            Ok(())
+        }
+    }
+
+    fn input(send_failures: bool) -> (InputContext, crossbeam_channel::Receiver<Pack>) {
+        let mut options = InputOptions::new(
+            Arc::new(|| Box::new(NoSplit) as Box<dyn Splitter>),
+            SplitOptions {
+                max_record_size: 1024,
+                keep_truncated: false,
+                deliver_incomplete_final: false,
+                min_buffer_size: 64,
+            },
+        );
+        options.send_decode_failures = send_failures;
+        options.decoder = Some(Arc::new(|| Ok(Box::new(CommaDecoder) as Box<dyn Decoder>)));
+        options.hostname = Some("override".into());
+        InputContext::collecting("in", settings(), options)
+    }
+
+    fn record(ctx: &InputContext, payload: &str) -> Message {
+        let mut m = ctx.new_message();
+        m.payload = Some(payload.into());
+        m
+    }
+
+    #[test]
+    fn deliver_decodes_into_several_messages_sharing_the_ack() {
+        let (ctx, rx) = input(false);
+        let sink = Arc::new(Record::default());
+        let mut decoder = ctx.new_decoder().unwrap();
+        let msg = record(&ctx, "a,b,c");
+        assert_eq!(msg.logger(), "in");
+        assert_eq!(msg.hostname(), "override");
+        ctx.deliver(
+            msg,
+            None,
+            Some(decoder.as_mut()),
+            Some(Ack::new(1, sink.clone())),
+        )
+        .unwrap();
+        let packs: Vec<Pack> = rx.try_iter().collect();
+        let payloads: Vec<&str> = packs.iter().map(|p| p.msg.payload()).collect();
+        assert_eq!(payloads, vec!["a", "b", "c"]);
+        let mut packs = packs.into_iter();
+        packs.next().unwrap().done();
+        packs.next().unwrap().done();
+        assert!(sink.0.lock().unwrap().is_empty());
+        packs.next().unwrap().done();
+        assert_eq!(*sink.0.lock().unwrap(), vec![(1, true)]);
+
+        // Nothing decoded: done on purpose.
+        ctx.deliver(
+            record(&ctx, ""),
+            None,
+            Some(decoder.as_mut()),
+            Some(Ack::new(2, sink.clone())),
+        )
+        .unwrap();
+        assert_eq!(sink.0.lock().unwrap().last(), Some(&(2, true)));
+        assert_eq!(rx.len(), 0);
+    }
+
+    #[test]
+    fn decode_failures_are_dropped_or_routed_marked() {
+        let sink = Arc::new(Record::default());
+        let (ctx, rx) = input(false);
+        let mut decoder = ctx.new_decoder().unwrap();
+        ctx.deliver(
+            record(&ctx, "bad"),
+            None,
+            Some(decoder.as_mut()),
+            Some(Ack::new(1, sink.clone())),
+        )
+        .unwrap();
+        assert_eq!(rx.len(), 0);
+        assert_eq!(*sink.0.lock().unwrap(), vec![(1, true)]);
+
+        let (ctx, rx) = input(true);
+        let mut decoder = ctx.new_decoder().unwrap();
+        ctx.deliver(
+            record(&ctx, "bad"),
+            None,
+            Some(decoder.as_mut()),
+            Some(Ack::new(2, sink.clone())),
+        )
+        .unwrap();
+        let pack = rx.try_recv().unwrap();
+        assert_eq!(pack.msg.payload(), "bad");
+        assert_eq!(
+            pack.msg.field_value("decode_failure", 0, 0),
+            Some(FieldValue::Bool(true))
+        );
+        assert_eq!(
+            pack.msg.field_value("decode_error", 0, 0),
+            Some(FieldValue::String("not a comma list"))
+        );
+
+        let err = ctx.deliver(
+            record(&ctx, "fatal"),
+            None,
+            Some(decoder.as_mut()),
+            Some(Ack::new(3, sink.clone())),
+        );
+        assert_eq!(err, Err(PluginError::Fatal("decoder state lost".into())));
+        assert_eq!(sink.0.lock().unwrap().last(), Some(&(3, false)));
+    }
+
+    #[test]
+    fn raw_framed_bytes_without_a_decoder_are_the_message() {
+        let (ctx, rx) = input(true);
+        let mut original = typed("from-the-wire");
+        original.uuid = vec![7; 16];
+        original.timestamp = 5;
+        let mut bytes = Vec::new();
+        heka_message::encode_message(&original, &mut bytes);
+        ctx.deliver(ctx.new_message(), Some(&bytes), None, None)
+            .unwrap();
+        assert_eq!(*rx.try_recv().unwrap().msg, original);
+
+        ctx.deliver(record(&ctx, "x"), Some(b"\xff\xff garbage"), None, None)
+            .unwrap();
+        let failed = rx.try_recv().unwrap();
+        assert_eq!(failed.msg.payload(), "x");
+        assert_eq!(
+            failed.msg.field_value("decode_failure", 0, 0),
+            Some(FieldValue::Bool(true))
+        );
+    }
 }

@@ -289,7 +289,10 @@ fn loop_limit_stops_two_filters_feeding_each_other() {
     });
     pipeline.shutdown();
     assert_eq!(pipeline.wait(), ExitStatus::Clean);
-    assert_eq!(got.types(), vec!["a", "b", "a", "b", "a"]);
+    // Different threads route these, so only the multiset is certain.
+    let mut types = got.types();
+    types.sort();
+    assert_eq!(types, vec!["a", "a", "a", "b", "b"]);
     assert_eq!(
         *errors_a.lock().unwrap(),
         vec![InjectError::TooManyLoops { limit: 4 }]

@@ -28,6 +28,10 @@ use super::{Event, FilterControl, FilterHandle, InputHandle, OutputControl, Outp
 /// How often bounded waits look again.
 const POLL: Duration = Duration::from_millis(2);
 
+/// Once told to stop at once, no wait lasts longer than this: runners watch the
+/// `immediate` signal, and one that does not answer by then is left behind.
+const IMMEDIATE_GRACE: Duration = Duration::from_secs(1);
+
 pub(crate) struct Supervisor {
     pub shared: Arc<Shared>,
     pub events: Receiver<Event>,
@@ -96,12 +100,17 @@ impl Supervisor {
     /// Polls `done` until it holds or `timeout` passes (or hekad stops at once, in
     /// which case one more bounded look is given). True when `done` held.
     fn wait_for(&mut self, timeout: Duration, mut done: impl FnMut(&Self) -> bool) -> bool {
-        let deadline = Instant::now() + timeout;
+        let mut deadline = Instant::now() + timeout;
+        let mut shortened = false;
         loop {
             if done(self) {
                 return true;
             }
             let now = Instant::now();
+            if !shortened && self.shared.immediate.is_raised() {
+                deadline = deadline.min(now + IMMEDIATE_GRACE);
+                shortened = true;
+            }
             if now >= deadline {
                 return false;
             }
@@ -134,29 +143,30 @@ impl Supervisor {
             tracing::warn!("filters did not drain in time; aborting blocked deliveries");
             self.shared.abort_routing.raise();
         }
-        let (reply_tx, reply_rx) = crossbeam_channel::unbounded();
-        let mut expected = 0;
-        for filter in &self.filters {
-            if filter.timer_event_on_shutdown
-                && filter.alive.load(Ordering::Acquire)
-                && filter
-                    .control
-                    .send(FilterControl::FinalTimer(reply_tx.clone()))
-                    .is_ok()
+        // One reply channel per filter: a filter that dies instead of replying must
+        // not be waited for.
+        let mut waiting = Vec::new();
+        for (index, filter) in self.filters.iter().enumerate() {
+            if !filter.timer_event_on_shutdown || !filter.alive.load(Ordering::Acquire) {
+                continue;
+            }
+            let (reply_tx, reply_rx) = crossbeam_channel::bounded(1);
+            if filter
+                .control
+                .send(FilterControl::FinalTimer(reply_tx))
+                .is_ok()
             {
-                expected += 1;
+                waiting.push((index, reply_rx));
             }
         }
-        drop(reply_tx);
-        let mut replies = 0;
-        let deadline = Instant::now() + timeout;
-        while replies < expected {
-            // A filter that dies instead of replying drops its sender.
-            match reply_rx.recv_deadline(deadline) {
-                Ok(()) => replies += 1,
-                Err(_) => break,
-            }
-        }
+        let expected = waiting.len();
+        self.wait_for(timeout, |s| {
+            waiting.retain(|(index, reply)| {
+                reply.try_recv().is_err() && s.filters[*index].alive.load(Ordering::Acquire)
+            });
+            waiting.is_empty()
+        });
+        let replies = expected - waiting.len();
         if replies < expected {
             tracing::warn!(
                 missing = expected - replies,
