@@ -98,6 +98,9 @@ pub struct SplitRunner {
     /// Names the stream in warnings (file path, peer address...).
     label: String,
     oversized: u64,
+    /// `buf[mark..start]`: consumed since the last [`SplitRunner::take_consumed`]
+    /// or buffer compaction.
+    mark: usize,
 }
 
 impl SplitRunner {
@@ -124,6 +127,7 @@ impl SplitRunner {
             held_pending: false,
             label: String::new(),
             oversized: 0,
+            mark: 0,
         }
     }
 
@@ -166,6 +170,18 @@ impl SplitRunner {
         self.offset = offset;
         self.skipping = false;
         self.held_pending = false;
+        self.mark = 0;
+    }
+
+    /// The bytes consumed (records and skipped bytes) since the previous call or the
+    /// previous read — the stream's bytes just before [`SplitRunner::offset`], still in
+    /// the buffer. Lets a tailer keep a journal hash window of what it handled
+    /// without copying each record. Call it after draining records, before the next
+    /// read; bytes consumed across a read that compacted the buffer are not returned.
+    pub fn take_consumed(&mut self) -> &[u8] {
+        let from = self.mark.min(self.start);
+        self.mark = self.start;
+        &self.buf[from..self.start]
     }
 
     /// Appends `data` to the buffer. Prefer [`SplitRunner::read_from`] when reading
@@ -209,6 +225,7 @@ impl SplitRunner {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
+            self.mark = 0;
         }
         let free = cap - self.end;
         if free >= want && free > 0 {
@@ -560,6 +577,18 @@ mod tests {
             assert!(drain(&mut r).is_empty());
         }
         assert!(r.buf.len() <= 64 + 4 + 29, "buffer grew to {}", r.buf.len());
+    }
+
+    #[test]
+    fn take_consumed_returns_handled_bytes_once() {
+        let mut r = runner(100, false);
+        r.push(b"ab\ncd\nef");
+        assert_eq!(drain(&mut r).len(), 2);
+        assert_eq!(r.take_consumed(), b"ab\ncd\n");
+        assert_eq!(r.take_consumed(), b"");
+        r.push(b"\n");
+        assert_eq!(drain(&mut r).len(), 1);
+        assert_eq!(r.take_consumed(), b"ef\n");
     }
 
     #[test]
