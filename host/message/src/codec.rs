@@ -300,6 +300,22 @@ mod tests {
         assert_eq!(m.fields[0].value_integer, vec![5, 7]);
     }
 
+    /// Heka wrote a negative int32 as a 5-byte varint (`uint64(uint32(v))`); it must
+    /// still read back as the negative value.
+    #[test]
+    fn decodes_hekas_five_byte_negative_severity() {
+        let bytes = [0x0a, 0x00, 0x10, 0x00, 0x28, 0xff, 0xff, 0xff, 0xff, 0x0f];
+        assert_eq!(decode_message(&bytes).unwrap().severity(), -1);
+        let m = Message {
+            severity: Some(-1),
+            ..Default::default()
+        };
+        let mut ours = Vec::new();
+        encode_message(&m, &mut ours);
+        assert_eq!(ours.len(), 4 + 1 + 10, "prost writes the 10-byte form");
+        assert_eq!(decode_message(&ours).unwrap().severity(), -1);
+    }
+
     #[test]
     fn missing_required_fields_are_errors() {
         // timestamp only

@@ -7,6 +7,23 @@
 //! - `json`: the JSON form of a message used on the command line and in tests (feature `json`).
 //! - `matcher`: Heka's `message_matcher` language (feature `matcher`).
 //!
+//! ```
+//! use heka_message::{Message, Value, decode_message, encode_message};
+//!
+//! let mut msg = Message { uuid: vec![0; 16], timestamp: 1, ..Default::default() };
+//! msg.r#type = Some("nginx.access".into());
+//! msg.add_field("status", Value::Integer(503), "");
+//!
+//! let mut bytes = Vec::new();
+//! encode_message(&msg, &mut bytes);
+//! let back = decode_message(&bytes).unwrap();
+//!
+//! # #[cfg(feature = "matcher")] {
+//! let m = heka_message::Matcher::parse("Type == 'nginx.access' && Fields[status] >= 500").unwrap();
+//! assert!(m.matches(&back));
+//! # }
+//! ```
+//!
 //! The crate builds for `wasm32-wasip2` too (the guest SDK decodes message batches
 //! inside the sandbox with it), which is why it does no I/O and keeps `regex` optional.
 
