@@ -140,12 +140,11 @@ impl<'a> Lexer<'a> {
     }
 
     pub(super) fn peek(&mut self) -> Result<&Spanned, MatcherError> {
-        if self.peeked.is_none() {
-            let t = self.lex()?;
-            self.peeked = Some(t);
-        }
-        // Just filled above.
-        Ok(self.peeked.as_ref().expect("peeked token"))
+        let t = match self.peeked.take() {
+            Some(t) => t,
+            None => self.lex()?,
+        };
+        Ok(self.peeked.insert(t))
     }
 
     pub(super) fn next(&mut self) -> Result<Spanned, MatcherError> {
