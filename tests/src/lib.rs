@@ -1,1 +1,170 @@
-//! End-to-end tests live in `tests/` of this crate; they drive the real `hekad` binary.
+//! Helpers for the end-to-end tests in `tests/e2e/`, which drive the real `hekad`
+//! binary: finding (and building) it, writing configs into temp dirs, running it with
+//! captured output, free ports, and bounded polling.
+//!
+//! The binary is built once per test process with `cargo build -p hekad --bin hekad`
+//! into the same target directory as the tests: cargo builds binaries only for
+//! integration tests of their own package, not for a dependent like this one.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The target profile directory the test binary runs from (`target/<profile>`).
+fn profile_dir() -> PathBuf {
+    // current_exe = target/<profile>/deps/e2e-<hash>
+    let exe = std::env::current_exe().expect("current_exe");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("test binary lives in target/<profile>/deps")
+        .to_path_buf()
+}
+
+/// Path of an up-to-date `hekad` binary (built on first use).
+pub fn hekad_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let profile = profile_dir();
+        let target_dir = profile.parent().expect("target dir").to_path_buf();
+        let release = profile.file_name().is_some_and(|n| n == "release");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-p", "hekad", "--bin", "hekad"])
+            .env("CARGO_TARGET_DIR", &target_dir);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("run cargo build for hekad");
+        assert!(status.success(), "building hekad failed");
+        let bin = profile.join("hekad");
+        assert!(bin.exists(), "{} missing after build", bin.display());
+        bin
+    })
+}
+
+/// A port free on 127.0.0.1 right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0")
+}
+
+/// Polls `f` every 20 ms until it returns `Some`, for at most `timeout`.
+pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs `hekad args...` to completion, with a 60 s ceiling.
+pub fn run_hekad(args: &[&str]) -> Output {
+    let mut child = Command::new(hekad_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hekad");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let out_thread = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stdout.read_to_end(&mut v);
+        v
+    });
+    let err_thread = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stderr.read_to_end(&mut v);
+        v
+    });
+    let status = wait_for(Duration::from_secs(60), || child.try_wait().ok().flatten());
+    let status = match status {
+        Some(s) => s,
+        None => {
+            let _ = child.kill();
+            panic!("hekad {args:?} did not exit within 60 s");
+        }
+    };
+    Output {
+        status,
+        stdout: out_thread.join().unwrap_or_default(),
+        stderr: err_thread.join().unwrap_or_default(),
+    }
+}
+
+/// A running daemon whose stderr goes to a file; killed if still running when dropped.
+pub struct Daemon {
+    child: Child,
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    /// Starts `hekad -config=<config>`, logging to `<dir>/hekad.log`.
+    pub fn start(config: &Path, dir: &Path) -> Daemon {
+        let log = dir.join("hekad.log");
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(hekad_bin())
+            .arg(format!("-config={}", config.display()))
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("spawn hekad");
+        Daemon { child, log }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends `signal` to the daemon.
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: plain kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(self.child.id() as i32, signal);
+        }
+    }
+
+    /// Waits up to `timeout` for the daemon to exit.
+    pub fn wait(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        wait_for(timeout, || self.child.try_wait().ok().flatten())
+    }
+
+    /// Whether it is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.running() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write file");
+    p
+}

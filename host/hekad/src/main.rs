@@ -1,1 +1,158 @@
-fn main() {}
+//! The `hekad` binary: parses the command line and dispatches to the daemon
+//! (`hekad::run`) or the tools (`hekad::tools`).
+//!
+//! Heka's single-dash spellings (`-config=PATH`, `-config PATH`, `-version`) are
+//! rewritten to clap's double-dash ones before parsing, so existing service units keep
+//! working.
+//!
+//! Exit codes: 0 clean stop / valid / match; 1 config errors, plugin failure, invalid
+//! config, no match; 2 usage errors and malformed expressions or messages (`match`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Heka-compatible log and metrics pipeline daemon with WebAssembly sandboxes.
+#[derive(Debug, Parser)]
+#[command(name = "hekad", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    /// Configuration file, or directory of *.toml files (Heka: -config=PATH).
+    #[arg(long, value_name = "PATH", default_value = "/etc/hekad.toml")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a configuration (types, keys, references, matchers, files); exit 1 listing
+    /// every problem, one per line.
+    Validate {
+        /// Configuration file or directory.
+        path: PathBuf,
+    },
+    /// Test a message_matcher against a message; exit 0 on match, 1 on no match, 2 on
+    /// a malformed expression or message.
+    Match {
+        /// The message: our JSON form, or Heka protobuf (raw or framed).
+        #[arg(long, value_name = "FILE")]
+        message: PathBuf,
+        /// The message_matcher expression.
+        expression: String,
+    },
+}
+
+/// Rewrites Heka's `-config=X` / `-config X` / `-version` to `--config=X` etc.
+fn heka_argv(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    const LONG: [&str; 4] = ["config", "version", "message", "help"];
+    args.into_iter()
+        .enumerate()
+        .map(|(i, arg)| {
+            if i == 0 || arg.starts_with("--") || !arg.starts_with('-') {
+                return arg;
+            }
+            let name = arg[1..].split('=').next().unwrap_or("");
+            if LONG.contains(&name) {
+                format!("-{arg}")
+            } else {
+                arg
+            }
+        })
+        .collect()
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse_from(heka_argv(std::env::args()));
+    init_logging();
+    match cli.command {
+        None => match hekad::run::run(&cli.config) {
+            Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+            Err(e) => {
+                eprintln!("hekad: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Some(Command::Validate { path }) => match hekad::tools::validate(&path) {
+            Ok(summary) => {
+                println!("{summary}");
+                ExitCode::SUCCESS
+            }
+            Err(errors) => {
+                eprintln!("{errors}");
+                ExitCode::from(1)
+            }
+        },
+        Some(Command::Match {
+            message,
+            expression,
+        }) => match hekad::tools::match_message(&message, &expression) {
+            Ok(true) => {
+                println!("match");
+                ExitCode::SUCCESS
+            }
+            Ok(false) => {
+                println!("no match");
+                ExitCode::from(1)
+            }
+            Err(e) => {
+                eprintln!("hekad match: {e}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(a: &[&str]) -> Vec<String> {
+        heka_argv(a.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn heka_spellings_are_rewritten() {
+        assert_eq!(argv(&["hekad", "-config=/x"]), ["hekad", "--config=/x"]);
+        assert_eq!(
+            argv(&["hekad", "-config", "/x"]),
+            ["hekad", "--config", "/x"]
+        );
+        assert_eq!(argv(&["hekad", "-version"]), ["hekad", "--version"]);
+        assert_eq!(
+            argv(&["hekad", "match", "-message=f", "-x"]),
+            ["hekad", "match", "--message=f", "-x"]
+        );
+        assert_eq!(
+            argv(&["hekad", "--config", "-config"]),
+            ["hekad", "--config", "--config"]
+        );
+    }
+
+    #[test]
+    fn cli_shapes_parse() {
+        let c = Cli::try_parse_from(argv(&["hekad", "-config=/etc/h.toml"])).unwrap();
+        assert_eq!(c.config, PathBuf::from("/etc/h.toml"));
+        assert!(c.command.is_none());
+        let c = Cli::try_parse_from(argv(&["hekad", "validate", "x.toml"])).unwrap();
+        assert!(matches!(c.command, Some(Command::Validate { .. })));
+        let c = Cli::try_parse_from(argv(&[
+            "hekad",
+            "match",
+            "--message",
+            "m.json",
+            "Type == 'x'",
+        ]))
+        .unwrap();
+        assert!(matches!(c.command, Some(Command::Match { .. })));
+    }
+}

@@ -1,0 +1,185 @@
+//! Loading and checking `hekad.toml` (reference §2).
+//!
+//! [`load`] reads a file or a directory of `*.toml` files (merged in name order, later
+//! keys win), substitutes `%ENV[NAME]`, parses `[hekad]` into [`Globals`] and every
+//! other table into a [`Section`]: name, type (default: the section name), kind (from
+//! the type's suffix), common options of that kind ([`Common`]) and the remaining keys
+//! for the plugin's own strict config struct. It then checks types and references
+//! against the registry (`validate`). Every problem found is returned, each naming
+//! file, line, section and key ([`ConfigError`]).
+//!
+//! Start with [`load`]; `load.rs` does the reading, `validate.rs` the cross-checks.
+
+mod common;
+mod de;
+mod duration;
+mod env;
+mod error;
+mod globals;
+mod load;
+mod suggest;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use common::{
+    BufferingConfig, Common, InputCommon, Retries, RetriesConfig, RoutedCommon, SplitterCommon,
+};
+pub use de::{KeyError, from_table};
+pub use duration::parse_duration;
+pub use error::{ConfigError, ConfigErrors, ErrorKind, Location};
+pub use globals::{Globals, GlobalsConfig, system_hostname};
+pub use load::find_line;
+pub use suggest::closest;
+
+/// A plugin's category, from the suffix of its type name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PluginKind {
+    // Declared in Heka's load order: decoders, encoders, splitters, inputs, filters, outputs.
+    Decoder,
+    Encoder,
+    Splitter,
+    Input,
+    Filter,
+    Output,
+}
+
+impl PluginKind {
+    /// The kind named by a type's suffix (`TcpInput` -> Input).
+    pub fn from_type_name(type_name: &str) -> Option<PluginKind> {
+        const SUFFIXES: [(&str, PluginKind); 6] = [
+            ("Input", PluginKind::Input),
+            ("Splitter", PluginKind::Splitter),
+            ("Decoder", PluginKind::Decoder),
+            ("Filter", PluginKind::Filter),
+            ("Encoder", PluginKind::Encoder),
+            ("Output", PluginKind::Output),
+        ];
+        SUFFIXES
+            .iter()
+            .find(|(suffix, _)| type_name.ends_with(suffix))
+            .map(|&(_, k)| k)
+    }
+
+    /// Lower-case name for messages ("decoder").
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PluginKind::Input => "input",
+            PluginKind::Splitter => "splitter",
+            PluginKind::Decoder => "decoder",
+            PluginKind::Filter => "filter",
+            PluginKind::Encoder => "encoder",
+            PluginKind::Output => "output",
+        }
+    }
+}
+
+/// One configuration file as read (after `%ENV[]` substitution).
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// One plugin instance.
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// Section name = plugin name.
+    pub name: String,
+    /// Registered type name (`type`, default: the section name).
+    pub type_name: String,
+    pub kind: PluginKind,
+    /// The plugin's own keys (`type` and the common keys removed).
+    pub table: toml::Table,
+    /// The common options of the kind.
+    pub common: Common,
+    /// Index into [`Config::sources`] of the last file defining the section; `None`
+    /// for the default-registered plugins that have no section.
+    pub source: Option<usize>,
+    /// Which source each top-level key's winning definition came from.
+    pub key_sources: BTreeMap<String, usize>,
+}
+
+/// A loaded configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The path given on the command line.
+    pub path: PathBuf,
+    pub globals: Globals,
+    /// Plugin sections in Heka's load order (decoders, encoders, splitters, inputs,
+    /// filters, outputs; by name within a kind), default plugins included.
+    pub sections: Vec<Section>,
+    pub sources: Vec<Source>,
+}
+
+impl Config {
+    /// The section named `name`.
+    pub fn section(&self, name: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.name == name)
+    }
+
+    /// The file a section (or one of its keys) was read from; the config path for
+    /// default-registered plugins.
+    pub fn file_of(&self, section: &Section, key: Option<&str>) -> &Path {
+        self.source_of(section, key)
+            .map_or(self.path.as_path(), |s| s.path.as_path())
+    }
+
+    fn source_of(&self, section: &Section, key: Option<&str>) -> Option<&Source> {
+        let top = key.and_then(|k| k.split('.').next());
+        let index = top
+            .and_then(|k| section.key_sources.get(k).copied())
+            .or(section.source)?;
+        self.sources.get(index)
+    }
+
+    /// An error located at `key` of `section` (its line looked up in the file's text),
+    /// or at the section's header when `key` is `None`.
+    pub fn error_at(&self, section: &Section, key: Option<&str>, kind: ErrorKind) -> ConfigError {
+        let source = self.source_of(section, key);
+        let line = source.and_then(|s| find_line(&s.text, Some(&section.name), key));
+        let mut e = ConfigError::new(self.file_of(section, key), kind)
+            .section(section.name.clone())
+            .line(line);
+        if let Some(k) = key {
+            e = e.key(k);
+        }
+        e
+    }
+}
+
+/// Loads and checks the configuration at `path` (a file or a directory), using the
+/// process environment for `%ENV[]`.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    load_with_env(path, &env::process_env)
+}
+
+/// [`load`] with an explicit environment (tests).
+pub fn load_with_env(
+    path: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    let files = load::config_files(path)?;
+    let mut errors = Vec::new();
+    let (sources, mut merged) = load::read_all(&files, lookup, &mut errors);
+    let globals = load::globals(&mut merged, &sources, &mut errors);
+    let mut sections = load::sections(merged, &sources, &mut errors);
+    validate::add_default_plugins(&mut sections);
+    sections.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+    let config = Config {
+        path: path.to_path_buf(),
+        globals,
+        sections,
+        sources,
+    };
+    validate::check(&config, &mut errors);
+    if errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigErrors(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,4 @@
+//! Encoders: serialise a message for an output.
+
+pub mod payload;
+pub mod protobuf;

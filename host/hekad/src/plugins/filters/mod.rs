@@ -1,0 +1,3 @@
+//! Filters: consume routed messages, inject new ones.
+
+pub mod counter;

@@ -1,0 +1,240 @@
+//! `TcpInput`: accepts TCP connections and reads a record stream from each (Heka's
+//! TcpInput). Defaults: `splitter = "HekaFramingSplitter"`, `decoder =
+//! "ProtobufDecoder"`, i.e. framed protobuf as sent by Heka's TcpOutput or heka-inject.
+//!
+//! ```toml
+//! [TcpInput]
+//! address = "127.0.0.1:5565"
+//! ```
+//!
+//! Each connection gets its own thread, splitter and decoder (Heka's templates), and
+//! its messages carry `Hostname` = the peer's address. The listener is bound when the
+//! input runs, not when the config is built, so `hekad validate` never takes the port.
+//! The accept loop and the readers wake every `POLL` to notice `ctx.stop`.
+
+use std::io::{ErrorKind as IoErrorKind, Read};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use heka_pipeline::{Input, InputContext, PluginError};
+use serde::Deserialize;
+
+use crate::config::ConfigError;
+use crate::plugins::BuildContext;
+
+/// How often blocked accepts and reads look at the stop signal.
+const POLL: Duration = Duration::from_millis(100);
+
+/// `[x]` keys of a TcpInput.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpInputConfig {
+    /// `host:port` to listen on.
+    pub address: String,
+    /// `tcp`, `tcp4` or `tcp6` (Heka's `unix` forms are not supported).
+    #[serde(default = "default_net")]
+    pub net: String,
+    /// TLS is not supported yet; `true` is refused rather than silently ignored.
+    #[serde(default)]
+    pub use_tls: bool,
+    /// Enable TCP keep-alive on accepted connections (accepted; the OS default period applies).
+    #[serde(default)]
+    pub keep_alive: bool,
+    /// Keep-alive period in seconds (accepted for compatibility).
+    #[serde(default = "default_keep_alive_period")]
+    pub keep_alive_period: u64,
+}
+
+fn default_net() -> String {
+    "tcp".into()
+}
+
+fn default_keep_alive_period() -> u64 {
+    7200
+}
+
+/// The runtime input.
+#[derive(Debug)]
+pub struct TcpInput {
+    address: SocketAddr,
+}
+
+impl TcpInput {
+    /// Checks the config: the address must resolve to one of the `net`'s family.
+    pub fn new(cfg: &TcpInputConfig) -> Result<TcpInput, (&'static str, String)> {
+        if cfg.use_tls {
+            return Err(("use_tls", "TLS is not supported by TcpInput yet".into()));
+        }
+        let want_v4 = match cfg.net.as_str() {
+            "tcp" => None,
+            "tcp4" => Some(true),
+            "tcp6" => Some(false),
+            other => {
+                return Err((
+                    "net",
+                    format!("unsupported net {other:?} (expected tcp, tcp4 or tcp6)"),
+                ));
+            }
+        };
+        let addrs = cfg
+            .address
+            .to_socket_addrs()
+            .map_err(|e| ("address", format!("cannot resolve {:?}: {e}", cfg.address)))?;
+        let address = addrs
+            .into_iter()
+            .find(|a| want_v4.is_none_or(|v4| a.is_ipv4() == v4))
+            .ok_or((
+                "address",
+                format!("{:?} has no {} address", cfg.address, cfg.net),
+            ))?;
+        Ok(TcpInput { address })
+    }
+}
+
+/// Registry constructor.
+pub fn build(ctx: &BuildContext) -> Result<Box<dyn Input>, ConfigError> {
+    let cfg: TcpInputConfig = ctx.parse()?;
+    let input = TcpInput::new(&cfg).map_err(|(key, msg)| ctx.invalid(Some(key), msg))?;
+    Ok(Box::new(input))
+}
+
+impl Input for TcpInput {
+    fn run(&mut self, ctx: &mut InputContext) -> Result<(), PluginError> {
+        let listener = TcpListener::bind(self.address)
+            .map_err(|e| PluginError::Fatal(format!("cannot listen on {}: {e}", self.address)))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| PluginError::Fatal(format!("listener: {e}")))?;
+        tracing::info!(input = %ctx.name, address = %self.address, "TcpInput listening");
+        let ctx: &InputContext = ctx;
+        std::thread::scope(|scope| {
+            let spawn = |stream: TcpStream, peer: SocketAddr| {
+                let spawned = std::thread::Builder::new()
+                    .name(format!("{}-{peer}", ctx.name))
+                    .spawn_scoped(scope, move || serve(ctx, stream, peer));
+                if let Err(e) = spawned {
+                    tracing::error!(input = %ctx.name, %peer, error = %e, "cannot spawn connection thread");
+                }
+            };
+            while !ctx.stop.is_raised() {
+                match listener.accept() {
+                    Ok((stream, peer)) => spawn(stream, peer),
+                    Err(e) if e.kind() == IoErrorKind::WouldBlock => {
+                        ctx.stop.wait_timeout(POLL);
+                    }
+                    Err(e) => {
+                        tracing::warn!(input = %ctx.name, error = %e, "accept failed");
+                        ctx.stop.wait_timeout(POLL);
+                    }
+                }
+            }
+            // Connections already queued by the kernel were accepted by the peer's
+            // point of view: drain them too, so nothing sent before the stop is lost.
+            while let Ok((stream, peer)) = listener.accept() {
+                spawn(stream, peer);
+            }
+            // Leaving the scope joins the connection threads, which drain and end.
+        });
+        Ok(())
+    }
+}
+
+/// Reads one connection until EOF or error; after the stop signal, reads only what
+/// has already arrived, then ends.
+fn serve(ctx: &InputContext, mut stream: TcpStream, peer: SocketAddr) {
+    tracing::debug!(input = %ctx.name, %peer, "connection accepted");
+    // Accepted sockets may inherit non-blocking mode; reads use a timeout instead so
+    // they wake up to look at the stop signal.
+    if let Err(e) = stream
+        .set_nonblocking(false)
+        .and_then(|()| stream.set_read_timeout(Some(POLL)))
+    {
+        tracing::warn!(input = %ctx.name, %peer, error = %e, "cannot configure connection");
+        return;
+    }
+    let hostname = peer.to_string();
+    let mut runner = ctx.new_split_runner();
+    runner.set_label(format!("{}:{peer}", ctx.name));
+    let mut decoder = ctx.new_decoder();
+    let message_bytes = runner.uses_message_bytes();
+    let mut draining = false;
+    loop {
+        if !draining && ctx.stop.is_raised() {
+            draining = true;
+            if stream.set_nonblocking(true).is_err() {
+                break;
+            }
+        }
+        let eof = match runner.read_from(&mut stream as &mut dyn Read) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) if e.kind() == IoErrorKind::Interrupted => continue,
+            Err(e) if matches!(e.kind(), IoErrorKind::WouldBlock | IoErrorKind::TimedOut) => {
+                if draining {
+                    break; // everything that had arrived is read
+                }
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(input = %ctx.name, %peer, error = %e, "read failed");
+                true
+            }
+        };
+        loop {
+            let record = if eof { runner.next_final_record() } else { runner.next_record() };
+            let Some(record) = record else { break };
+            let mut msg = ctx.new_message();
+            msg.hostname = Some(hostname.clone());
+            let raw = if message_bytes {
+                Some(record.bytes)
+            } else {
+                msg.payload = Some(String::from_utf8_lossy(record.bytes).into_owned());
+                None
+            };
+            if let Err(e) = ctx.deliver(msg, raw, decoder.as_deref_mut(), None) {
+                tracing::debug!(input = %ctx.name, %peer, error = %e, "delivery stopped");
+                return;
+            }
+        }
+        if eof {
+            break;
+        }
+    }
+    tracing::debug!(input = %ctx.name, %peer, "connection closed");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(address: &str, net: &str) -> TcpInputConfig {
+        TcpInputConfig {
+            address: address.into(),
+            net: net.into(),
+            use_tls: false,
+            keep_alive: false,
+            keep_alive_period: 7200,
+        }
+    }
+
+    #[test]
+    fn config_checks() {
+        assert!(TcpInput::new(&cfg("127.0.0.1:5565", "tcp")).is_ok());
+        assert!(TcpInput::new(&cfg("127.0.0.1:5565", "tcp4")).is_ok());
+        assert_eq!(
+            TcpInput::new(&cfg("127.0.0.1:5565", "tcp6")).unwrap_err().0,
+            "address"
+        );
+        assert_eq!(
+            TcpInput::new(&cfg("127.0.0.1:5565", "unix")).unwrap_err().0,
+            "net"
+        );
+        assert_eq!(
+            TcpInput::new(&cfg("no port", "tcp")).unwrap_err().0,
+            "address"
+        );
+        let mut c = cfg("127.0.0.1:1", "tcp");
+        c.use_tls = true;
+        assert_eq!(TcpInput::new(&c).unwrap_err().0, "use_tls");
+    }
+}

@@ -1,0 +1,5 @@
+//! outputs.
+
+pub mod file;
+pub mod http;
+pub mod log;

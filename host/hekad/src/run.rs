@@ -1,0 +1,155 @@
+//! The daemon: load the configuration, build the pipeline, run it until a signal.
+//!
+//! SIGINT/SIGTERM ask for a graceful shutdown (inputs stop, queues drain, filters get
+//! their final timer events, outputs flush) and hekad exits 0; a second one stops at
+//! once. SIGHUP asks outputs to reopen their files (log rotation). `[hekad] pid_file`
+//! is written at start and removed at exit; a live pid already in it refuses the start.
+
+use std::path::{Path, PathBuf};
+
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use crate::assemble::assemble;
+use crate::config;
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Config(#[from] config::ConfigErrors),
+    #[error("pid file {path}: {reason}")]
+    PidFile { path: PathBuf, reason: String },
+    #[error("cannot start the pipeline: {0}")]
+    Pipeline(#[from] heka_pipeline::PipelineError),
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+}
+
+/// Runs hekad on the configuration at `path`; returns the process exit code.
+pub fn run(path: &Path) -> Result<i32, RunError> {
+    let config = config::load(path)?;
+    let assembled = assemble(&config)?;
+    let _pid_file = match &config.globals.pid_file {
+        Some(p) => Some(PidFile::create(p)?),
+        None => None,
+    };
+    // Register before starting so a signal arriving during start-up is not lost
+    // (it would otherwise kill the process with the default action).
+    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP]).map_err(RunError::Signals)?;
+    let signals_handle = signals.handle();
+    tracing::info!(
+        config = %path.display(),
+        inputs = assembled.inputs.len(),
+        filters = assembled.filters.len(),
+        outputs = assembled.outputs.len(),
+        "starting hekad"
+    );
+    let pipeline = assembled.start()?;
+    let handle = pipeline.stop_handle();
+    let signal_thread = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut stopping = false;
+            for signal in signals.forever() {
+                match signal {
+                    SIGHUP => {
+                        tracing::info!("SIGHUP: reopening outputs");
+                        handle.reopen_outputs();
+                    }
+                    _ if stopping => {
+                        tracing::warn!(signal, "second stop signal: stopping at once");
+                        handle.shutdown();
+                    }
+                    _ => {
+                        tracing::info!(signal, "shutting down (send again to stop at once)");
+                        stopping = true;
+                        handle.shutdown();
+                    }
+                }
+            }
+        })
+        .map_err(RunError::Signals)?;
+    let status = pipeline.wait();
+    signals_handle.close();
+    let _ = signal_thread.join();
+    match &status {
+        heka_pipeline::ExitStatus::Clean => tracing::info!("hekad stopped"),
+        heka_pipeline::ExitStatus::PluginFailed(name, reason) => {
+            tracing::error!(plugin = %name, %reason, "hekad stopped because a plugin failed")
+        }
+    }
+    Ok(status.code())
+}
+
+/// The pid file, removed when dropped.
+struct PidFile {
+    path: PathBuf,
+}
+
+impl PidFile {
+    /// Writes our pid to `path`, refusing when it names a live process.
+    fn create(path: &Path) -> Result<PidFile, RunError> {
+        let err = |reason: String| RunError::PidFile {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if let Ok(text) = std::fs::read_to_string(path)
+            && let Ok(pid) = text.trim().parse::<i32>()
+            && pid > 0
+            && pid_alive(pid)
+        {
+            return Err(err(format!("hekad already running with pid {pid}")));
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+        }
+        std::fs::write(path, format!("{}\n", std::process::id()))
+            .map_err(|e| err(e.to_string()))?;
+        Ok(PidFile {
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_file(&self.path) {
+            tracing::warn!(path = %self.path.display(), error = %e, "cannot remove pid file");
+        }
+    }
+}
+
+/// Whether a process with `pid` exists (signal 0 probes without sending).
+fn pid_alive(pid: i32) -> bool {
+    // SAFETY: kill with signal 0 only checks permissions and existence.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pid_file_written_refused_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/hekad.pid");
+        let pid = PidFile::create(&path).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap().trim(),
+            std::process::id().to_string()
+        );
+        // Our own pid is alive: a second start is refused.
+        assert!(matches!(
+            PidFile::create(&path),
+            Err(RunError::PidFile { .. })
+        ));
+        drop(pid);
+        assert!(!path.exists());
+        // A stale pid (no such process) is overwritten.
+        std::fs::write(&path, "999999999\n").unwrap();
+        let again = PidFile::create(&path).unwrap();
+        drop(again);
+    }
+}

@@ -1,0 +1,5 @@
+//! End-to-end tests of the real `hekad` binary (one test binary, one module per area).
+
+mod bad_config;
+mod cli;
+mod tcp_to_file;
