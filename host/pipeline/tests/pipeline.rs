@@ -796,3 +796,72 @@ fn duplicate_names_are_refused() {
         Err(heka_pipeline::PipelineError::DuplicateName { .. })
     ));
 }
+
+/// Throughput of input -> router -> filter (no injection) + output, for the notes:
+/// `cargo test -p heka-pipeline --release --test pipeline throughput -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn throughput() {
+    struct Burst(usize);
+    impl Input for Burst {
+        fn run(&mut self, ctx: &mut InputContext) -> Result<(), PluginError> {
+            let sink: Arc<dyn AckSink> = Arc::new(AckLog::default());
+            for i in 0..self.0 {
+                let mut m = ctx.new_message();
+                m.r#type = Some("bench".into());
+                m.payload =
+                    Some("a log line of a typical length, say eighty bytes or so....".into());
+                // One ack per 100 records, as the tailer makes one per read.
+                let ack = (i % 100 == 0).then(|| Ack::new(i as u64, sink.clone()));
+                ctx.deliver(m, None, None, ack)?;
+            }
+            ctx.stop.wait_timeout(Duration::from_secs(3600));
+            Ok(())
+        }
+    }
+    struct Count(Arc<std::sync::atomic::AtomicUsize>);
+    impl Output for Count {
+        fn send(&mut self, _msg: &Message, _payload: &[u8]) -> Result<(), OutputError> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(())
+        }
+    }
+    impl Filter for Count {
+        fn process_message(&mut self, _msg: &Message, _ctx: &mut FilterContext) -> PluginResult {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(())
+        }
+    }
+    let n = 500_000;
+    let out = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let filtered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut b = PipelineBuilder::new(settings());
+    b.add_input("burst", Box::new(Burst(n)), input_options())
+        .add_filter(
+            "count",
+            Box::new(Count(filtered.clone())),
+            FilterOptions::new(matcher("Type == 'bench'")),
+        )
+        .add_output(
+            "out",
+            Box::new(Count(out.clone())),
+            OutputOptions::new(matcher("Type == 'bench' && Severity == 7")),
+        );
+    let start = Instant::now();
+    let pipeline = b.start().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while out.load(std::sync::atomic::Ordering::Relaxed) < n
+        || filtered.load(std::sync::atomic::Ordering::Relaxed) < n
+    {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let elapsed = start.elapsed();
+    pipeline.shutdown();
+    assert_eq!(pipeline.wait(), ExitStatus::Clean);
+    println!(
+        "{n} messages to 1 filter + 1 output in {elapsed:?}: {:.0} msg/s, {:.0} ns/msg",
+        n as f64 / elapsed.as_secs_f64(),
+        elapsed.as_nanos() as f64 / n as f64
+    );
+}

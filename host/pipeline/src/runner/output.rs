@@ -32,6 +32,10 @@ use super::{
 /// is not empty, bounding both the acks held and how much a crash can replay.
 pub(crate) const FLUSH_EVERY: usize = 1024;
 
+/// Most messages handled in a row before control messages and the ticker are looked
+/// at again.
+const BURST: usize = 256;
+
 pub(crate) fn spawn(
     spec: OutputSpec,
     queue: Receiver<Pack>,
@@ -100,12 +104,7 @@ impl OutputRunner {
             select! {
                 recv(queue) -> pack => {
                     let Ok(pack) = pack else { break Ok(()) };
-                    if let Err(err) = self.handle(pack) {
-                        break Err(err);
-                    }
-                    if (queue.is_empty() || self.held.len() >= FLUSH_EVERY)
-                        && let Err(err) = self.flush()
-                    {
+                    if let Err(err) = self.handle_burst(pack, &queue) {
                         break Err(err);
                     }
                 }
@@ -148,6 +147,28 @@ impl OutputRunner {
         }
         // Sent but never flushed: abandoned.
         self.held.clear();
+    }
+
+    /// Handles `first` and whatever else is queued (up to [`BURST`]) without going
+    /// back through `select!`, whose waker registration costs more than a message;
+    /// flushes when the queue runs empty or [`FLUSH_EVERY`] acks are held.
+    fn handle_burst(&mut self, first: Pack, queue: &Receiver<Pack>) -> Result<(), Fatal> {
+        let mut next = Some(first);
+        let mut handled = 0;
+        while let Some(pack) = next.take() {
+            self.handle(pack)?;
+            handled += 1;
+            if self.held.len() >= FLUSH_EVERY {
+                self.flush()?;
+            }
+            if handled < BURST {
+                next = queue.try_recv().ok();
+            }
+        }
+        if queue.is_empty() {
+            self.flush()?;
+        }
+        Ok(())
     }
 
     /// Shutdown: deliver what is queued unless told to give up, then flush.
