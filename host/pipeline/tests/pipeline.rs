@@ -797,6 +797,74 @@ fn duplicate_names_are_refused() {
     ));
 }
 
+#[test]
+fn an_input_that_finishes_stops_hekad_after_delivering_everything() {
+    // Like stdin at EOF: the input returns Ok on its own; with can_exit = false hekad
+    // shuts down cleanly, and what it delivered still reaches the output.
+    struct Finite(usize);
+    impl Input for Finite {
+        fn run(&mut self, ctx: &mut InputContext) -> Result<(), PluginError> {
+            for i in 0..self.0 {
+                let mut m = ctx.new_message();
+                m.payload = Some(i.to_string());
+                ctx.deliver(m, None, None, None)?;
+            }
+            Ok(())
+        }
+    }
+    let (got, output) = collect_output(None);
+    let mut b = PipelineBuilder::new(settings());
+    b.add_input("stdin", Box::new(Finite(100)), input_options())
+        .add_output("out", output, OutputOptions::new(matcher("TRUE")));
+    assert_eq!(b.start().unwrap().wait(), ExitStatus::Clean);
+    assert_eq!(got.len(), 100);
+}
+
+#[test]
+fn an_output_out_of_retries_or_panicking_is_terminated() {
+    struct Panics;
+    impl Output for Panics {
+        fn send(&mut self, _msg: &Message, _payload: &[u8]) -> Result<(), OutputError> {
+            panic!("bug in the output");
+        }
+    }
+    let (tx, input) = channel_input();
+    let (terminated, term_output) = collect_output(None);
+    let mut down = OutputOptions::new(matcher("Type == 'm'"));
+    down.can_exit = true;
+    down.retries = RetryOptions {
+        delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(1),
+        max_jitter: Duration::ZERO,
+        max_retries: 2,
+    };
+    let mut panics = OutputOptions::new(matcher("Type == 'm'"));
+    panics.can_exit = true;
+    let mut b = PipelineBuilder::new(settings());
+    b.add_input("in", input, input_options())
+        .add_output("down", Box::new(DownOutput), down)
+        .add_output("panics", Box::new(Panics), panics)
+        .add_output(
+            "terminated",
+            term_output,
+            OutputOptions::new(matcher("Type == 'heka.terminated'")),
+        );
+    let pipeline = b.start().unwrap();
+    tx.send((typed("m", ""), None)).unwrap();
+    eventually("two terminated messages", || terminated.len() == 2);
+    let mut payloads = terminated.payloads();
+    payloads.sort();
+    assert_eq!(
+        payloads,
+        vec![
+            "down terminated. Error: giving up after 2 retries: connection refused",
+            "panics terminated. Error: panicked: bug in the output",
+        ]
+    );
+    pipeline.shutdown();
+    assert_eq!(pipeline.wait(), ExitStatus::Clean);
+}
+
 /// Throughput of input -> router -> filter (no injection) + output, for the notes:
 /// `cargo test -p heka-pipeline --release --test pipeline throughput -- --ignored --nocapture`.
 #[test]
