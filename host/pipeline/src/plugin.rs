@@ -37,7 +37,11 @@ pub type PluginResult<T = ()> = Result<T, PluginError>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SplitResult {
     /// `buf[start..end]` is one record; the runner drops `consumed` bytes (≥ `end`).
-    Record { start: usize, end: usize, consumed: usize },
+    Record {
+        start: usize,
+        end: usize,
+        consumed: usize,
+    },
     /// Drop `n` bytes that hold no record (resynchronisation, discarded delimiters).
     Skip(usize),
     /// No complete record yet: wait for more bytes (or for EOF).
@@ -115,7 +119,10 @@ pub enum OutputError {
     /// Try again later (connection error, timeout, 5xx, 429). `after` is the delay the
     /// far end asked for (`Retry-After`); the runner otherwise backs off exponentially.
     #[error("retryable: {reason}")]
-    Retry { reason: String, after: Option<Duration> },
+    Retry {
+        reason: String,
+        after: Option<Duration>,
+    },
     /// Will never succeed (e.g. a 4xx): the message is dropped, logged and acknowledged.
     #[error("dropped: {0}")]
     Drop(String),
