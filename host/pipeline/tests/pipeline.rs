@@ -865,6 +865,36 @@ fn an_output_out_of_retries_or_panicking_is_terminated() {
     assert_eq!(pipeline.wait(), ExitStatus::Clean);
 }
 
+#[test]
+fn filters_feeding_each_other_through_full_queues_still_shut_down() {
+    // Queues of one message and two filters injecting into each other: they can
+    // block on each other's full queue (as in Heka). Shutdown must still end.
+    let (tx, input) = channel_input();
+    let (_ea, a) = fn_filter(Box::new(|_, ctx, errors| {
+        inject_typed(ctx, errors, "b", "");
+        Ok(())
+    }));
+    let (_eb, b_filter) = fn_filter(Box::new(|_, ctx, errors| {
+        inject_typed(ctx, errors, "a", "");
+        Ok(())
+    }));
+    let mut a_options = FilterOptions::new(matcher("Type == 'a'"));
+    a_options.timer_event_on_shutdown = true;
+    let mut s = settings();
+    s.plugin_chansize = 1;
+    let mut b = PipelineBuilder::new(s);
+    b.drain_timeout(Duration::from_millis(300));
+    b.add_input("in", input, input_options())
+        .add_filter("A", a, a_options)
+        .add_filter("B", b_filter, FilterOptions::new(matcher("Type == 'b'")));
+    let pipeline = b.start().unwrap();
+    for _ in 0..50 {
+        tx.send((typed("a", ""), None)).unwrap();
+    }
+    pipeline.shutdown();
+    assert_eq!(pipeline.wait(), ExitStatus::Clean);
+}
+
 /// Throughput of input -> router -> filter (no injection) + output, for the notes:
 /// `cargo test -p heka-pipeline --release --test pipeline throughput -- --ignored --nocapture`.
 #[test]
