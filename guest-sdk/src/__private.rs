@@ -101,7 +101,10 @@ pub fn filter_batch<T>(
     let mut out = Vec::new();
     let mut guard = slot.borrow_mut();
     let Some(plugin) = guard.as_mut() else {
-        out.push(MessageOutcome { index: 0, outcome: Outcome::Fatal(NOT_INITIALISED.into()) });
+        out.push(MessageOutcome {
+            index: 0,
+            outcome: Outcome::Fatal(NOT_INITIALISED.into()),
+        });
         return out;
     };
     BATCH.set(batch);
@@ -126,7 +129,10 @@ pub fn filter_batch<T>(
             // A batch whose framing is broken cannot be walked further: fatal, it is
             // the host's bug, not the message's.
             Err(e) if e == "truncated batch" => {
-                out.push(MessageOutcome { index, outcome: Outcome::Fatal(e) });
+                out.push(MessageOutcome {
+                    index,
+                    outcome: Outcome::Fatal(e),
+                });
                 break;
             }
             Err(e) => Err(Error::failed(e)),
@@ -135,10 +141,16 @@ pub fn filter_batch<T>(
         match outcome(result) {
             Outcome::Ok => {}
             fatal @ Outcome::Fatal(_) => {
-                out.push(MessageOutcome { index, outcome: fatal });
+                out.push(MessageOutcome {
+                    index,
+                    outcome: fatal,
+                });
                 break;
             }
-            other => out.push(MessageOutcome { index, outcome: other }),
+            other => out.push(MessageOutcome {
+                index,
+                outcome: other,
+            }),
         }
         index += 1;
     }
@@ -161,12 +173,17 @@ fn load_current(msg: &[u8]) -> Result<(), Outcome> {
     CURRENT_INDEX.set(0);
     CURRENT.with_borrow_mut(|m| {
         m.clear();
-        m.merge(msg).map_err(|e| Outcome::Failed(format!("invalid message: {e}")))
+        m.merge(msg)
+            .map_err(|e| Outcome::Failed(format!("invalid message: {e}")))
     })
 }
 
 /// `encode`.
-pub fn encode<T>(slot: &Slot<T>, msg: Vec<u8>, f: fn(&mut T, &Message) -> crate::Result) -> Outcome {
+pub fn encode<T>(
+    slot: &Slot<T>,
+    msg: Vec<u8>,
+    f: fn(&mut T, &Message) -> crate::Result,
+) -> Outcome {
     if let Err(o) = load_current(&msg) {
         return o;
     }
@@ -188,7 +205,10 @@ pub fn decode<T>(
     f: fn(&mut T, &Message) -> crate::Result,
 ) -> decoder::Decoded {
     if let Err(outcome) = load_current(&msg) {
-        return decoder::Decoded { outcome, written: None };
+        return decoder::Decoded {
+            outcome,
+            written: None,
+        };
     }
     RAW.set(raw);
     WRITTEN.set(None);
@@ -198,7 +218,10 @@ pub fn decode<T>(
     };
     RAW.set(None);
     let written = WRITTEN.take().map(|m| m.encode_to_vec());
-    decoder::Decoded { outcome: result, written }
+    decoder::Decoded {
+        outcome: result,
+        written,
+    }
 }
 
 /// Exports a [`Filter`](crate::Filter) implementation as the component's filter world.
@@ -213,9 +236,7 @@ macro_rules! export_filter {
             }
             impl $crate::__private::filter::Guest for __HekaExport {
                 fn init() -> ::core::result::Result<(), ::std::string::String> {
-                    __HEKA_PLUGIN.with(|s| {
-                        $crate::__private::init(s, <$ty as $crate::Filter>::new)
-                    })
+                    __HEKA_PLUGIN.with(|s| $crate::__private::init(s, <$ty as $crate::Filter>::new))
                 }
                 fn process_batch(
                     batch: ::std::vec::Vec<u8>,
@@ -253,9 +274,8 @@ macro_rules! export_encoder {
             }
             impl $crate::__private::encoder::Guest for __HekaExport {
                 fn init() -> ::core::result::Result<(), ::std::string::String> {
-                    __HEKA_PLUGIN.with(|s| {
-                        $crate::__private::init(s, <$ty as $crate::Encoder>::new)
-                    })
+                    __HEKA_PLUGIN
+                        .with(|s| $crate::__private::init(s, <$ty as $crate::Encoder>::new))
                 }
                 fn encode(msg: ::std::vec::Vec<u8>) -> $crate::__private::Outcome {
                     __HEKA_PLUGIN.with(|s| {
@@ -282,9 +302,8 @@ macro_rules! export_decoder {
             }
             impl $crate::__private::decoder::Guest for __HekaExport {
                 fn init() -> ::core::result::Result<(), ::std::string::String> {
-                    __HEKA_PLUGIN.with(|s| {
-                        $crate::__private::init(s, <$ty as $crate::Decoder>::new)
-                    })
+                    __HEKA_PLUGIN
+                        .with(|s| $crate::__private::init(s, <$ty as $crate::Decoder>::new))
                 }
                 fn decode(
                     msg: ::std::vec::Vec<u8>,

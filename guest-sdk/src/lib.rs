@@ -123,15 +123,24 @@ pub struct Error {
 impl Error {
     /// A non-fatal failure of this message.
     pub fn failed(reason: impl Into<String>) -> Error {
-        Error { kind: ErrorKind::Failed, reason: reason.into() }
+        Error {
+            kind: ErrorKind::Failed,
+            reason: reason.into(),
+        }
     }
     /// Terminates the plugin with `reason`.
     pub fn fatal(reason: impl Into<String>) -> Error {
-        Error { kind: ErrorKind::Fatal, reason: reason.into() }
+        Error {
+            kind: ErrorKind::Fatal,
+            reason: reason.into(),
+        }
     }
     /// An encoder's "no output for this message".
     pub fn skip() -> Error {
-        Error { kind: ErrorKind::Skip, reason: String::new() }
+        Error {
+            kind: ErrorKind::Skip,
+            reason: String::new(),
+        }
     }
     /// What kind of outcome this is.
     pub fn kind(&self) -> ErrorKind {
@@ -286,12 +295,17 @@ pub fn read_message(var: &str) -> Option<Value> {
 /// a plugin call.
 pub fn read_message_at(var: &str, fi: usize, ai: usize) -> Option<Value> {
     if var == "raw" {
-        return RAW.with_borrow(|raw| raw.as_ref().map(|r| Value::Bytes(r.clone())))
+        return RAW
+            .with_borrow(|raw| raw.as_ref().map(|r| Value::Bytes(r.clone())))
             .or_else(|| {
                 // Filters: the message's own protobuf bytes, straight from the batch.
                 BATCH.with_borrow(|b| {
+                    // An encoded message is never empty (uuid and timestamp are
+                    // required), so an empty range means "no raw bytes".
                     let (start, end) = CURRENT_RANGE.get();
-                    b.get(start..end).map(|s| Value::Bytes(s.to_vec()))
+                    b.get(start..end)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| Value::Bytes(s.to_vec()))
                 })
             });
     }

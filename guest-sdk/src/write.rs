@@ -84,7 +84,9 @@ fn as_int(var: &str, v: &Value) -> Result<i64> {
             .trim()
             .parse()
             .map_err(|_| Error::failed(format!("write_message: {var}: not an integer: {s:?}"))),
-        other => Err(Error::failed(format!("write_message: {var}: not an integer: {other:?}"))),
+        other => Err(Error::failed(format!(
+            "write_message: {var}: not an integer: {other:?}"
+        ))),
     }
 }
 
@@ -119,16 +121,26 @@ fn write(msg: &mut Message, var: &str, value: Value, repr: &str, fi: usize, ai: 
         "Hostname" => msg.hostname = Some(as_string(var, value)?),
         "Timestamp" => msg.timestamp = as_int(var, &value)?,
         "Severity" => {
-            msg.severity = Some(i32::try_from(as_int(var, &value)?).map_err(|e| Error::failed(format!("write_message: {var}: {e}")))?)
+            msg.severity = Some(
+                i32::try_from(as_int(var, &value)?)
+                    .map_err(|e| Error::failed(format!("write_message: {var}: {e}")))?,
+            )
         }
-        "Pid" => msg.pid = Some(i32::try_from(as_int(var, &value)?).map_err(|e| Error::failed(format!("write_message: {var}: {e}")))?),
+        "Pid" => {
+            msg.pid = Some(
+                i32::try_from(as_int(var, &value)?)
+                    .map_err(|e| Error::failed(format!("write_message: {var}: {e}")))?,
+            )
+        }
         "Uuid" => {
             msg.uuid = match value {
                 Value::Bytes(b) if b.len() == 16 => b,
                 Value::String(s) => parse_uuid(&s)
                     .ok_or_else(|| Error::failed(format!("write_message: Uuid: invalid {s:?}")))?,
                 other => {
-                    return Err(Error::failed(format!("write_message: Uuid: invalid {other:?}")));
+                    return Err(Error::failed(format!(
+                        "write_message: Uuid: invalid {other:?}"
+                    )));
                 }
             }
         }
@@ -174,7 +186,9 @@ fn set_at(field: &mut Field, ai: usize, value: Value) -> Result {
             std::cmp::Ordering::Less => v[ai] = x,
             std::cmp::Ordering::Equal => v.push(x),
             std::cmp::Ordering::Greater => {
-                return Err(Error::failed(format!("write_message: array index {ai} out of range")));
+                return Err(Error::failed(format!(
+                    "write_message: array index {ai} out of range"
+                )));
             }
         }
         Ok(())

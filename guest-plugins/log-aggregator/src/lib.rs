@@ -53,7 +53,9 @@ fn config_count(key: &str) -> Result<u64> {
         Some(v) => v
             .as_i64()
             .and_then(|n| u64::try_from(n).ok())
-            .ok_or_else(|| heka_sdk::Error::fatal(format!("config {key}: expected a count ≥ 0, got {v:?}"))),
+            .ok_or_else(|| {
+                heka_sdk::Error::fatal(format!("config {key}: expected a count ≥ 0, got {v:?}"))
+            }),
     }
 }
 
@@ -84,7 +86,11 @@ impl Filter for LogAggregator {
 
     fn process_message(&mut self, msg: &Message) -> Result {
         let payload = msg.payload();
-        let sep = if self.buffer.is_empty() { 0 } else { self.separator.len() };
+        let sep = if self.buffer.is_empty() {
+            0
+        } else {
+            self.separator.len()
+        };
         if self.max_bytes > 0 && self.buffer.len() + sep + payload.len() > self.max_bytes {
             self.flush()?;
         }

@@ -34,7 +34,10 @@ impl Filter for Probe {
             }
             "config" => {
                 for k in ["s", "i", "f", "b", "missing"] {
-                    heka_sdk::add_to_payload(&format!("{k}={};", describe(heka_sdk::read_config(k))))?;
+                    heka_sdk::add_to_payload(&format!(
+                        "{k}={};",
+                        describe(heka_sdk::read_config(k))
+                    ))?;
                 }
                 heka_sdk::inject_payload("txt", "config", "")
             }
@@ -60,10 +63,20 @@ impl Filter for Probe {
                 heka_sdk::inject_message(&m)
             }
             "read" => {
-                let mut out = Message { r#type: Some("probe.read".into()), ..Default::default() };
+                let mut out = Message {
+                    r#type: Some("probe.read".into()),
+                    ..Default::default()
+                };
                 for var in [
-                    "Type", "Logger", "Payload", "EnvVersion", "Hostname", "Uuid", "Timestamp",
-                    "Severity", "Pid",
+                    "Type",
+                    "Logger",
+                    "Payload",
+                    "EnvVersion",
+                    "Hostname",
+                    "Uuid",
+                    "Timestamp",
+                    "Severity",
+                    "Pid",
                 ] {
                     if let Some(v) = heka_sdk::read_message(var) {
                         out.add_field(var, v, "");

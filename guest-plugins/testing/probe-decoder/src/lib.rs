@@ -15,7 +15,10 @@ impl Decoder for Probe {
         let p = msg.payload();
         if let Some(words) = p.strip_prefix("split ") {
             for w in words.split(' ') {
-                heka_sdk::inject_message(&Message { payload: Some(w.into()), ..Default::default() })?;
+                heka_sdk::inject_message(&Message {
+                    payload: Some(w.into()),
+                    ..Default::default()
+                })?;
             }
             return Ok(());
         }

@@ -1,0 +1,196 @@
+//! One instantiated plugin: its store, its limits, and the mapping of every way a
+//! call can end to Heka's outcomes.
+//!
+//! Before each call: fuel = the call's budget ([`crate::SandboxConfig`]), the epoch
+//! deadline = the wall-clock cap, per-call state cleared. After it: a trap, an
+//! exhausted budget, a refused memory growth or a limit broken in a host call is
+//! `PluginError::Fatal(reason)`, and the runner stays terminated (a trapped instance
+//! may not be entered again; Heka closes the Lua state the same way).
+
+use std::time::Duration;
+
+use heka_message::Message;
+use heka_pipeline::PluginError;
+use wasmtime::component::Component;
+use wasmtime::{Store, Trap};
+
+use crate::bindings::Outcome;
+use crate::engine::EPOCH_TICK;
+use crate::host::{HostState, Injection};
+use crate::{LoadedComponent, SandboxConfig, SandboxEngine, SandboxError};
+
+/// A store plus the typed bindings `B` of one world.
+pub(crate) struct Runner<B> {
+    pub(crate) store: Store<HostState>,
+    pub(crate) bindings: B,
+    cfg: SandboxConfig,
+    terminated: Option<String>,
+}
+
+impl<B> Runner<B> {
+    /// Instantiates `loaded` with `instantiate` (the world's typed constructor) and
+    /// calls the guest's `init` with `init`.
+    pub(crate) fn new(
+        engine: &SandboxEngine,
+        loaded: &LoadedComponent,
+        cfg: SandboxConfig,
+        instantiate: impl FnOnce(
+            &mut Store<HostState>,
+            &Component,
+            &wasmtime::component::Linker<HostState>,
+        ) -> wasmtime::Result<B>,
+        init: impl FnOnce(&B, &mut Store<HostState>) -> wasmtime::Result<Result<(), String>>,
+    ) -> Result<Runner<B>, SandboxError> {
+        let mut store = Store::new(engine.engine(), HostState::new(&cfg));
+        store.limiter(|s| &mut s.limiter);
+        // Instantiation runs guest code too (static constructors): same budget as a call.
+        store
+            .set_fuel(cfg.fuel_for(1).min(i64::MAX as u64))
+            .map_err(|e| SandboxError::Engine(format!("cannot set fuel: {e}")))?;
+        store.set_epoch_deadline(deadline_ticks(cfg.call_time_limit));
+        store.epoch_deadline_trap();
+        let bindings =
+            instantiate(&mut store, &loaded.component, engine.linker()).map_err(|e| {
+                SandboxError::Instantiate {
+                    path: loaded.path.clone(),
+                    reason: format!("{e:#}"),
+                }
+            })?;
+        let mut runner = Runner {
+            store,
+            bindings,
+            cfg,
+            terminated: None,
+        };
+        let result = runner.call(1, init);
+        match result {
+            Ok(Ok(())) => Ok(runner),
+            Ok(Err(reason)) => Err(SandboxError::Init {
+                path: loaded.path.clone(),
+                reason,
+            }),
+            Err(e) => Err(SandboxError::Init {
+                path: loaded.path.clone(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    /// Runs one guest call worth `units` messages of budget.
+    pub(crate) fn call<R>(
+        &mut self,
+        units: usize,
+        f: impl FnOnce(&B, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
+        if let Some(reason) = &self.terminated {
+            return Err(PluginError::Fatal(format!("terminated earlier: {reason}")));
+        }
+        let fuel = self.cfg.fuel_for(units).min(i64::MAX as u64);
+        let state = self.store.data_mut();
+        state.injections.clear();
+        state.fatal = None;
+        state.panic = None;
+        state.limiter.exceeded = false;
+        if let Err(e) = self.store.set_fuel(fuel) {
+            return Err(self.terminate(format!("cannot set fuel: {e}")));
+        }
+        self.store
+            .set_epoch_deadline(deadline_ticks(self.cfg.call_time_limit));
+        self.store.epoch_deadline_trap();
+
+        let result = f(&self.bindings, &mut self.store);
+        let state = self.store.data();
+        let reason = if state.limiter.exceeded {
+            Some(format!(
+                "memory_limit exceeded ({} bytes)",
+                self.cfg.memory_limit
+            ))
+        } else if let Some(fatal) = &state.fatal {
+            Some(fatal.clone())
+        } else {
+            match &result {
+                Ok(_) => None,
+                Err(e) => Some(self.describe_trap(e)),
+            }
+        };
+        match reason {
+            Some(reason) => Err(self.terminate(reason)),
+            None => result.map_err(|e| self.terminate(e.to_string())),
+        }
+    }
+
+    fn describe_trap(&self, e: &wasmtime::Error) -> String {
+        match e.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => format!(
+                "instruction_limit exceeded ({} per message × {} fuel)",
+                self.cfg.instruction_limit, self.cfg.fuel_per_instruction
+            ),
+            Some(Trap::Interrupt) => {
+                format!(
+                    "wall-clock limit exceeded ({} ms per call)",
+                    self.cfg.call_time_limit.as_millis()
+                )
+            }
+            _ => {
+                let mut reason = format!("trap: {e}");
+                if let Some(panic) = &self.store.data().panic {
+                    reason.push_str(" (");
+                    reason.push_str(panic);
+                    reason.push(')');
+                }
+                reason
+            }
+        }
+    }
+
+    /// Marks the plugin terminated; later calls fail at once.
+    pub(crate) fn terminate(&mut self, reason: String) -> PluginError {
+        tracing::error!(plugin = %self.cfg.name, %reason, "sandbox terminated");
+        self.terminated = Some(reason.clone());
+        PluginError::Fatal(reason)
+    }
+
+    /// The injections of the last call.
+    pub(crate) fn take_injections(&mut self) -> Vec<Injection> {
+        std::mem::take(&mut self.store.data_mut().injections)
+    }
+}
+
+fn deadline_ticks(limit: Duration) -> u64 {
+    if limit.is_zero() {
+        return u64::MAX;
+    }
+    (limit.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64 + 1
+}
+
+/// A guest outcome as the pipeline's result; `Fatal` also terminates the runner.
+pub(crate) fn outcome_result<B>(
+    runner: &mut Runner<B>,
+    outcome: Outcome,
+) -> Result<(), PluginError> {
+    match outcome {
+        Outcome::Ok => Ok(()),
+        Outcome::Failed(reason) => Err(PluginError::Failed(reason)),
+        Outcome::Skip => Err(PluginError::Skip),
+        Outcome::Fatal(reason) => Err(runner.terminate(reason)),
+    }
+}
+
+/// Appends `msg` to `buf` as one batch entry (u32 LE length + protobuf).
+pub(crate) fn push_batch_entry(buf: &mut Vec<u8>, msg: &Message) {
+    let start = buf.len();
+    buf.extend_from_slice(&[0; 4]);
+    heka_message::encode_message(msg, buf);
+    let len = (buf.len() - start - 4) as u32;
+    buf[start..start + 4].copy_from_slice(&len.to_le_bytes());
+}
+
+/// Decodes an injected message (`Err` is the fatal reason: Heka raises on this).
+pub(crate) fn decode_injected(bytes: &[u8]) -> Result<Message, String> {
+    heka_message::decode_message(bytes)
+        .map_err(|e| format!("inject_message: protobuf unmarshal failed: {e}"))
+}

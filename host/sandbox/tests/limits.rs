@@ -1,0 +1,163 @@
+//! Limits and hostile guests: each stops its own plugin with a clear reason while
+//! another sandbox in the same process (same engine) keeps working; the component
+//! cache answers a second load.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use heka_guest_build::testing;
+use heka_pipeline::{Filter, PluginError};
+use heka_sandbox::{SandboxEngine, SandboxError, WasmFilter};
+
+/// A healthy filter on the same engine still works after a hostile one died.
+fn assert_neighbour_works() {
+    let mut agg = WasmFilter::load(
+        engine(),
+        &heka_guest_build::log_aggregator(),
+        cfg("Neighbour"),
+    )
+    .unwrap();
+    let mut ctx = common::ctx("Neighbour");
+    agg.process_batch(&packs(&["still\n", "alive\n"]), &mut ctx)
+        .unwrap();
+    ctx.begin_timer();
+    agg.timer_event(1, &mut ctx).unwrap();
+    assert_eq!(ctx.take_injected()[0].payload(), "still\nalive\n");
+}
+
+fn fatal_reason(r: Result<(), PluginError>) -> String {
+    match r {
+        Err(PluginError::Fatal(reason)) => reason,
+        other => panic!("expected a fatal error, got {other:?}"),
+    }
+}
+
+#[test]
+fn infinite_loop_hits_instruction_limit() {
+    let mut f = WasmFilter::load(engine(), &testing::infinite_loop(), cfg("Loop")).unwrap();
+    let reason = fatal_reason(f.process_batch(&packs(&["x"]), &mut common::ctx("Loop")));
+    assert!(reason.starts_with("instruction_limit exceeded"), "{reason}");
+    // Terminated for good: later calls fail at once with the same reason.
+    let again = fatal_reason(f.process_batch(&packs(&["x"]), &mut common::ctx("Loop")));
+    assert!(again.contains("instruction_limit exceeded"), "{again}");
+    assert_neighbour_works();
+}
+
+#[test]
+fn infinite_loop_without_instruction_limit_hits_wall_clock_cap() {
+    let mut c = cfg("Loop");
+    c.instruction_limit = 0;
+    c.call_time_limit = Duration::from_millis(200);
+    let mut f = WasmFilter::load(engine(), &testing::infinite_loop(), c).unwrap();
+    let reason = fatal_reason(f.process_batch(&packs(&["x"]), &mut common::ctx("Loop")));
+    assert_eq!(reason, "wall-clock limit exceeded (200 ms per call)");
+    assert_neighbour_works();
+}
+
+#[test]
+fn unbounded_allocation_hits_memory_limit() {
+    let mut f = WasmFilter::load(engine(), &testing::unbounded_alloc(), cfg("Hog")).unwrap();
+    let reason = fatal_reason(f.process_batch(&packs(&["x"]), &mut common::ctx("Hog")));
+    assert_eq!(reason, "memory_limit exceeded (8388608 bytes)");
+    assert_neighbour_works();
+}
+
+#[test]
+fn output_flood_hits_output_limit_even_when_the_guest_ignores_errors() {
+    let mut f = WasmFilter::load(engine(), &testing::output_flood(), cfg("Flood")).unwrap();
+    let mut ctx = common::ctx("Flood");
+    let reason = fatal_reason(f.process_batch(&packs(&["x"]), &mut ctx));
+    assert_eq!(reason, "output_limit exceeded (64512 bytes)");
+    assert!(ctx.take_injected().is_empty());
+    assert_neighbour_works();
+}
+
+#[test]
+fn panic_is_a_trap_with_the_panic_message() {
+    let mut f = WasmFilter::load(engine(), &testing::panic(), cfg("Panicky")).unwrap();
+    let mut ctx = common::ctx("Panicky");
+    let reason = fatal_reason(f.process_batch(&packs(&["ok", "panic", "never"]), &mut ctx));
+    assert!(reason.starts_with("trap: "), "{reason}");
+    assert!(reason.contains("guest panicked on purpose"), "{reason}");
+    assert_neighbour_works();
+}
+
+#[test]
+fn forbidden_import_fails_at_load_naming_the_import() {
+    let err = WasmFilter::load(engine(), &testing::forbidden_import(), cfg("Spy"))
+        .err()
+        .expect("must fail");
+    assert!(matches!(err, SandboxError::Instantiate { .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("test:evil/spy"), "{text}");
+    assert_neighbour_works();
+}
+
+#[test]
+fn memory_limit_is_configurable() {
+    let mut c = cfg("Hog");
+    c.memory_limit = 4 * 1024 * 1024;
+    let mut f = WasmFilter::load(engine(), &testing::unbounded_alloc(), c).unwrap();
+    let reason = fatal_reason(f.process_batch(&packs(&["x"]), &mut common::ctx("Hog")));
+    assert_eq!(reason, "memory_limit exceeded (4194304 bytes)");
+}
+
+#[test]
+fn instruction_budget_scales_with_the_batch() {
+    // 1,000 instructions × 10 fuel per message is plenty for the aggregator...
+    let mut c = cfg("Agg");
+    c.instruction_limit = 1_000;
+    let mut f = WasmFilter::load(engine(), &heka_guest_build::log_aggregator(), c).unwrap();
+    let payloads: Vec<String> = (0..500)
+        .map(|i| {
+            format!("line {i} of a typical log record, about a hundred bytes long ............\n")
+        })
+        .collect();
+    let refs: Vec<&str> = payloads.iter().map(String::as_str).collect();
+    f.process_batch(&packs(&refs), &mut common::ctx("Agg")).unwrap();
+    // ...but 10 instructions per message is not.
+    let mut c = cfg("Agg");
+    c.instruction_limit = 10;
+    let mut f = WasmFilter::load(engine(), &heka_guest_build::log_aggregator(), c).unwrap();
+    let reason = fatal_reason(f.process_batch(&packs(&refs), &mut common::ctx("Agg")));
+    assert!(reason.starts_with("instruction_limit exceeded"), "{reason}");
+}
+
+#[test]
+fn component_cache_hits_in_memory_and_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = heka_guest_build::log_aggregator();
+    let first = SandboxEngine::new(Some(dir.path())).unwrap();
+    first.load(&path).unwrap();
+    assert_eq!(first.stats().compiled, 1);
+    first.load(&path).unwrap();
+    assert_eq!(first.stats().memory_hits, 1);
+    assert_eq!(first.stats().compiled, 1);
+    drop(first);
+
+    // A "restart": a new engine finds the compiled component on disk.
+    let second = SandboxEngine::new(Some(dir.path())).unwrap();
+    let loaded = second.load(&path).unwrap();
+    let stats = second.stats();
+    assert_eq!((stats.compiled, stats.disk_hits), (0, 1), "{stats:?}");
+    // And it runs.
+    let mut f = WasmFilter::new(&second, &loaded, cfg("Agg")).unwrap();
+    let mut ctx = common::ctx("Agg");
+    f.process_batch(&packs(&["x\n"]), &mut ctx).unwrap();
+}
+
+#[test]
+fn garbage_is_a_compile_error_not_a_panic() {
+    let err = engine()
+        .load_bytes(b"definitely not wasm", "junk.wasm")
+        .err()
+        .expect("must fail");
+    assert!(matches!(err, SandboxError::Compile { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("junk.wasm: not a valid WebAssembly component"),
+        "{err}"
+    );
+}
