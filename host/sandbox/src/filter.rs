@@ -54,6 +54,11 @@ impl WasmFilter {
         })
     }
 
+    /// Wasmtime fuel the last call consumed (to calibrate `fuel_per_instruction`).
+    pub fn last_fuel_used(&self) -> u64 {
+        self.runner.last_fuel_used
+    }
+
     /// Runs the guest over `msgs` and replays its injections and outcomes into `ctx`.
     ///
     /// `single`: called through `process_message`, whose caller already did

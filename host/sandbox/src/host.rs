@@ -161,7 +161,7 @@ impl Host for HostState {
         match level {
             Level::Error => {
                 if msg.starts_with("panic: ") {
-                    self.panic = Some(msg.clone());
+                    self.panic = Some(msg.replace('\n', " "));
                 }
                 tracing::error!(target: "heka_sandbox::guest", plugin, "{msg}")
             }

@@ -25,7 +25,12 @@ pub(crate) struct Runner<B> {
     pub(crate) bindings: B,
     cfg: SandboxConfig,
     terminated: Option<String>,
+    /// Fuel the last call consumed (measurements, tests).
+    pub(crate) last_fuel_used: u64,
 }
+
+/// Fuel for instantiation and `init` (start-up work, not per message).
+const START_FUEL: u64 = 1_000_000_000;
 
 impl<B> Runner<B> {
     /// Instantiates `loaded` with `instantiate` (the world's typed constructor) and
@@ -43,9 +48,10 @@ impl<B> Runner<B> {
     ) -> Result<Runner<B>, SandboxError> {
         let mut store = Store::new(engine.engine(), HostState::new(&cfg));
         store.limiter(|s| &mut s.limiter);
-        // Instantiation runs guest code too (static constructors): same budget as a call.
+        // Instantiation runs guest code too (static constructors), and so does `init`:
+        // they get a fixed start-up budget, not the per-message one (Heka limits calls).
         store
-            .set_fuel(cfg.fuel_for(1).min(i64::MAX as u64))
+            .set_fuel(START_FUEL.max(cfg.fuel_for(1)).min(i64::MAX as u64))
             .map_err(|e| SandboxError::Engine(format!("cannot set fuel: {e}")))?;
         store.set_epoch_deadline(deadline_ticks(cfg.call_time_limit));
         store.epoch_deadline_trap();
@@ -61,8 +67,10 @@ impl<B> Runner<B> {
             bindings,
             cfg,
             terminated: None,
+            last_fuel_used: 0,
         };
-        let result = runner.call(1, init);
+        let start_fuel = START_FUEL.max(runner.cfg.fuel_for(1));
+        let result = runner.call_with_fuel(start_fuel, init);
         match result {
             Ok(Ok(())) => Ok(runner),
             Ok(Err(reason)) => Err(SandboxError::Init {
@@ -86,10 +94,18 @@ impl<B> Runner<B> {
         units: usize,
         f: impl FnOnce(&B, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
+        self.call_with_fuel(self.cfg.fuel_for(units), f)
+    }
+
+    fn call_with_fuel<R>(
+        &mut self,
+        fuel: u64,
+        f: impl FnOnce(&B, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
         if let Some(reason) = &self.terminated {
             return Err(PluginError::Fatal(format!("terminated earlier: {reason}")));
         }
-        let fuel = self.cfg.fuel_for(units).min(i64::MAX as u64);
+        let fuel = fuel.min(i64::MAX as u64);
         let state = self.store.data_mut();
         state.injections.clear();
         state.fatal = None;
@@ -103,6 +119,7 @@ impl<B> Runner<B> {
         self.store.epoch_deadline_trap();
 
         let result = f(&self.bindings, &mut self.store);
+        self.last_fuel_used = fuel.saturating_sub(self.store.get_fuel().unwrap_or(0));
         let state = self.store.data();
         let reason = if state.limiter.exceeded {
             Some(format!(
@@ -136,7 +153,11 @@ impl<B> Runner<B> {
                 )
             }
             _ => {
-                let mut reason = format!("trap: {e}");
+                // The trap's own text, not wasmtime's multi-line backtrace.
+                let mut reason = match e.downcast_ref::<Trap>() {
+                    Some(trap) => format!("trap: {}", trap.to_string().trim_start_matches("wasm trap: ")),
+                    None => format!("trap: {}", e.to_string().lines().next().unwrap_or("")),
+                };
                 if let Some(panic) = &self.store.data().panic {
                     reason.push_str(" (");
                     reason.push_str(panic);

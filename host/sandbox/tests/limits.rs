@@ -29,7 +29,10 @@ fn assert_neighbour_works() {
 
 fn fatal_reason(r: Result<(), PluginError>) -> String {
     match r {
-        Err(PluginError::Fatal(reason)) => reason,
+        Err(PluginError::Fatal(reason)) => {
+            println!("fatal: {reason}");
+            reason
+        }
         other => panic!("expected a fatal error, got {other:?}"),
     }
 }
@@ -91,6 +94,7 @@ fn forbidden_import_fails_at_load_naming_the_import() {
         .expect("must fail");
     assert!(matches!(err, SandboxError::Instantiate { .. }), "{err}");
     let text = err.to_string();
+    println!("load error: {text}");
     assert!(text.contains("test:evil/spy"), "{text}");
     assert_neighbour_works();
 }
@@ -117,6 +121,9 @@ fn instruction_budget_scales_with_the_batch() {
         .collect();
     let refs: Vec<&str> = payloads.iter().map(String::as_str).collect();
     f.process_batch(&packs(&refs), &mut common::ctx("Agg")).unwrap();
+    let per_message = f.last_fuel_used() / refs.len() as u64;
+    println!("log-aggregator: {per_message} fuel per message of ~{} bytes", refs[0].len());
+    assert!(per_message < 1_000 * 10);
     // ...but 10 instructions per message is not.
     let mut c = cfg("Agg");
     c.instruction_limit = 10;
