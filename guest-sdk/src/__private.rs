@@ -121,7 +121,7 @@ pub fn filter_batch<T>(
             CURRENT_RANGE.set((start, start + n));
             pos = start + n;
             CURRENT.with_borrow_mut(|m| {
-                m.clear();
+                reset_keeping_capacity(m);
                 m.merge(bytes).map_err(|e| format!("invalid message: {e}"))
             })
         });
@@ -157,6 +157,25 @@ pub fn filter_batch<T>(
     CURRENT_INDEX.set(0);
     CURRENT_RANGE.set((0, 0));
     out
+}
+
+/// Empties `m` for the next message of a batch but keeps its string and byte buffers,
+/// so decoding a batch does not allocate per header (prost merges into the existing
+/// buffers). Headers absent from the next message then read as `Some("")` rather than
+/// `None`; filters only read, and Heka reads unset strings as "" anyway. (Decoders and
+/// encoders, whose message may be written back, use a true `clear`.)
+fn reset_keeping_capacity(m: &mut Message) {
+    m.uuid.clear();
+    m.timestamp = 0;
+    for s in [&mut m.r#type, &mut m.logger, &mut m.payload, &mut m.env_version, &mut m.hostname]
+        .into_iter()
+        .flatten()
+    {
+        s.clear();
+    }
+    m.severity = None;
+    m.pid = None;
+    m.fields.clear();
 }
 
 /// `timer-event`.

@@ -104,7 +104,10 @@ fn main() {
     let path = heka_guest_build::log_aggregator();
     let loaded = engine.load(&path).expect("load");
     let wasm = || -> Box<dyn Filter> {
-        Box::new(WasmFilter::new(&engine, &loaded, SandboxConfig::new("Agg")).expect("instantiate"))
+        // 1000 lines of ~71 bytes exceed Heka's 63 KiB output_limit: raise it.
+        let mut cfg = SandboxConfig::new("Agg");
+        cfg.output_limit = 1 << 20;
+        Box::new(WasmFilter::new(&engine, &loaded, cfg).expect("instantiate"))
     };
     println!(
         "payload ~{} bytes; timer_event every {TIMER_EVERY} messages",
