@@ -167,9 +167,15 @@ pub fn filter_batch<T>(
 fn reset_keeping_capacity(m: &mut Message) {
     m.uuid.clear();
     m.timestamp = 0;
-    for s in [&mut m.r#type, &mut m.logger, &mut m.payload, &mut m.env_version, &mut m.hostname]
-        .into_iter()
-        .flatten()
+    for s in [
+        &mut m.r#type,
+        &mut m.logger,
+        &mut m.payload,
+        &mut m.env_version,
+        &mut m.hostname,
+    ]
+    .into_iter()
+    .flatten()
     {
         s.clear();
     }

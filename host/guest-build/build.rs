@@ -22,11 +22,14 @@ fn main() {
 }
 
 fn run() -> Result<(), String> {
-    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
-    let ws = manifest_dir
-        .join("../..")
-        .canonicalize()
-        .map_err(|e| format!("cannot resolve the workspace root from {}: {e}", manifest_dir.display()))?;
+    let manifest_dir =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
+    let ws = manifest_dir.join("../..").canonicalize().map_err(|e| {
+        format!(
+            "cannot resolve the workspace root from {}: {e}",
+            manifest_dir.display()
+        )
+    })?;
     let plugins = ws.join("guest-plugins");
     for p in [
         plugins.clone(),
@@ -41,8 +44,14 @@ fn run() -> Result<(), String> {
     println!("cargo:rerun-if-env-changed=HEKA_SKIP_GUEST_BUILD");
 
     let out_dir = ws.join("target/guest-plugins");
-    println!("cargo:rustc-env=HEKA_GUEST_PLUGINS_DIR={}", out_dir.display());
-    println!("cargo:rustc-env=HEKA_GUEST_SOURCE_DIR={}", plugins.display());
+    println!(
+        "cargo:rustc-env=HEKA_GUEST_PLUGINS_DIR={}",
+        out_dir.display()
+    );
+    println!(
+        "cargo:rustc-env=HEKA_GUEST_SOURCE_DIR={}",
+        plugins.display()
+    );
     if std::env::var_os("HEKA_SKIP_GUEST_BUILD").is_some() {
         println!("cargo:warning=HEKA_SKIP_GUEST_BUILD set: guest plugins not rebuilt");
         return Ok(());
@@ -84,7 +93,8 @@ fn run() -> Result<(), String> {
     std::fs::create_dir_all(&out_dir)
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
     let mut copied = 0;
-    let entries = std::fs::read_dir(&built).map_err(|e| format!("cannot list {}: {e}", built.display()))?;
+    let entries =
+        std::fs::read_dir(&built).map_err(|e| format!("cannot list {}: {e}", built.display()))?;
     for entry in entries {
         let path = entry.map_err(|e| e.to_string())?.path();
         if path.extension().is_some_and(|e| e == "wasm") {
@@ -100,26 +110,36 @@ fn run() -> Result<(), String> {
 
 /// `log_aggregator.wasm` → `<out>/log-aggregator.wasm` (the package name).
 fn copy_artifact(path: &Path, out_dir: &Path) -> Result<(), String> {
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
     let dest = out_dir.join(format!("{}.wasm", stem.replace('_', "-")));
     // Copy to a temporary name and rename, so a running hekad never reads half a file.
     let tmp = dest.with_extension("wasm.tmp");
-    std::fs::copy(path, &tmp).map_err(|e| format!("cannot copy {} to {}: {e}", path.display(), tmp.display()))?;
+    std::fs::copy(path, &tmp)
+        .map_err(|e| format!("cannot copy {} to {}: {e}", path.display(), tmp.display()))?;
     std::fs::rename(&tmp, &dest).map_err(|e| format!("cannot rename {}: {e}", tmp.display()))
 }
 
 /// Installs the wasm32-wasip2 target with rustup when it is missing.
 fn ensure_target() -> Result<(), String> {
-    let listed = Command::new("rustup").args(["target", "list", "--installed"]).output();
+    let listed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
     let installed = match &listed {
-        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == TARGET),
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .any(|l| l.trim() == TARGET),
         // No rustup: maybe a distribution toolchain with the target; let cargo tell.
         _ => return Ok(()),
     };
     if installed {
         return Ok(());
     }
-    println!("cargo:warning=the {TARGET} target is not installed: running `rustup target add {TARGET}` (once)");
+    println!(
+        "cargo:warning=the {TARGET} target is not installed: running `rustup target add {TARGET}` (once)"
+    );
     let status = Command::new("rustup")
         .args(["target", "add", TARGET])
         .status()

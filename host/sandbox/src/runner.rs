@@ -155,7 +155,10 @@ impl<B> Runner<B> {
             _ => {
                 // The trap's own text, not wasmtime's multi-line backtrace.
                 let mut reason = match e.downcast_ref::<Trap>() {
-                    Some(trap) => format!("trap: {}", trap.to_string().trim_start_matches("wasm trap: ")),
+                    Some(trap) => format!(
+                        "trap: {}",
+                        trap.to_string().trim_start_matches("wasm trap: ")
+                    ),
                     None => format!("trap: {}", e.to_string().lines().next().unwrap_or("")),
                 };
                 if let Some(panic) = &self.store.data().panic {

@@ -120,9 +120,13 @@ fn instruction_budget_scales_with_the_batch() {
         })
         .collect();
     let refs: Vec<&str> = payloads.iter().map(String::as_str).collect();
-    f.process_batch(&packs(&refs), &mut common::ctx("Agg")).unwrap();
+    f.process_batch(&packs(&refs), &mut common::ctx("Agg"))
+        .unwrap();
     let per_message = f.last_fuel_used() / refs.len() as u64;
-    println!("log-aggregator: {per_message} fuel per message of ~{} bytes", refs[0].len());
+    println!(
+        "log-aggregator: {per_message} fuel per message of ~{} bytes",
+        refs[0].len()
+    );
     assert!(per_message < 1_000 * 10);
     // ...but 10 instructions per message is not.
     let mut c = cfg("Agg");
