@@ -8,6 +8,7 @@
 //! - `split`: [`SplitRunner`], the buffer that feeds a [`Splitter`] and tracks offsets.
 //! - `splitters`: the built-in splitters (Token, Regex, HekaFraming, Null).
 //! - `router`: matches each message against every filter's and output's matcher.
+//! - `buffer`: disk buffering of outputs (`use_buffering`): queue files, at-least-once.
 //! - `runner`: one thread per plugin with a bounded queue, tickers and shutdown order.
 //! - `settings`: [`Settings`] and the per-plugin option sets.
 //! - `pipeline`: [`PipelineBuilder`], [`Pipeline`], [`ExitStatus`].
@@ -18,6 +19,7 @@
 //! blocking, and a thread per plugin keeps one slow plugin from starving the others.
 
 mod ack;
+mod buffer;
 mod context;
 mod context_impl;
 mod pack;
@@ -31,6 +33,7 @@ pub mod splitters;
 mod stop;
 
 pub use ack::{Ack, AckSink};
+pub use buffer::{BufferError, BufferOptions, DEFAULT_MAX_FILE_SIZE, FullAction, queue_dir};
 pub use context::{FilterContext, InjectError, InputContext};
 pub use pack::Pack;
 pub use pipeline::{ExitStatus, Pipeline, PipelineBuilder, PipelineError, PipelineHandle};

@@ -45,6 +45,13 @@ pub enum PipelineError {
     /// An output's encoder template could not make an instance.
     #[error("output `{output}`: cannot create its encoder: {error}")]
     Encoder { output: String, error: PluginError },
+    /// An output's disk buffer could not be opened.
+    #[error("output `{output}`: {source}")]
+    Buffer {
+        output: String,
+        #[source]
+        source: crate::buffer::BufferError,
+    },
     /// The OS refused a thread.
     #[error("cannot spawn the thread of `{name}`: {source}")]
     Spawn {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use heka_message::Matcher;
 
+use crate::buffer::BufferOptions;
 use crate::plugin::{Decoder, Encoder, PluginError, Splitter};
 use crate::split::SplitOptions;
 
@@ -167,6 +168,9 @@ pub struct OutputOptions {
     pub can_exit: bool,
     /// `[x.retries]`.
     pub retries: RetryOptions,
+    /// `use_buffering = true` with `[x.buffering]`: a disk queue between the router
+    /// and the output (None = the in-memory queue only).
+    pub buffering: Option<BufferOptions>,
 }
 
 impl OutputOptions {
@@ -179,6 +183,7 @@ impl OutputOptions {
             ticker_interval: None,
             can_exit: false,
             retries: RetryOptions::default(),
+            buffering: None,
         }
     }
 }

@@ -6,16 +6,27 @@
 //! shutdown): an output that buffers (a file, a batch of HTTP requests) has only
 //! delivered once it flushed, and an input must not move its journal before that.
 //! For outputs without a flush of their own this is the same as "after send".
+//!
+//! A buffered output (`use_buffering`, see `crate::buffer`) reads from its disk queue
+//! instead of the channel: a writer thread moves packs from the channel to disk and
+//! acknowledges them there, and this runner sends what it reads, committing the queue
+//! position at the same points where an unbuffered runner releases acks (after a
+//! successful flush). At shutdown it delivers what is queued until the output asks to
+//! retry or the drain deadline passes; the rest stays on disk for the next start.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, never, select, tick};
+use crossbeam_channel::{Receiver, Sender, never, select, tick};
+use heka_message::Message;
 use rand::Rng;
 
 use crate::ack::Ack;
+use crate::buffer;
+use crate::buffer::queue::{Cursor, QueueReader};
+use crate::buffer::writer::WriterHandle;
 use crate::context_impl::now_ns;
 use crate::pack::Pack;
 use crate::pipeline::{OutputSpec, PipelineError};
@@ -52,6 +63,37 @@ pub(crate) fn spawn(
     } = spec;
     let name: Arc<str> = Arc::from(name);
     let (control_tx, control_rx) = crossbeam_channel::unbounded();
+    // A buffered output's channel feeds the buffer's writer thread, not the runner.
+    let (queue, buffered) = match &options.buffering {
+        Some(buffering) => {
+            let dir = buffering.queue_dir(&name);
+            let (writer, reader) = buffer::queue::open(&dir, buffering, settings.max_message_size)
+                .map_err(|source| PipelineError::Buffer {
+                    output: name.to_string(),
+                    source,
+                })?;
+            let (notify_tx, notify_rx) = crossbeam_channel::bounded(1);
+            let writer = buffer::writer::spawn(
+                name.clone(),
+                queue,
+                writer,
+                buffering.full_action,
+                buffering.max_buffer_size,
+                notify_tx.clone(),
+                shared.clone(),
+            )?;
+            let buffered = Buffered {
+                reader,
+                notify_tx,
+                notify_rx,
+                writer: Some(writer),
+                pending: None,
+                gave_up: false,
+            };
+            (None, Some(buffered))
+        }
+        None => (Some(queue), None),
+    };
     let runner = OutputRunner {
         name: name.clone(),
         plugin,
@@ -64,9 +106,12 @@ pub(crate) fn spawn(
         encoded: Vec::new(),
         framed: Vec::new(),
         held: Vec::new(),
+        buffered,
+        draining: false,
     };
-    let thread = spawn_thread(format!("output-{name}"), move || {
-        runner.run(queue, control_rx)
+    let thread = spawn_thread(format!("output-{name}"), move || match queue {
+        Some(queue) => runner.run(queue, control_rx),
+        None => runner.run_buffered(control_rx),
     })?;
     Ok(OutputHandle {
         name,
@@ -88,6 +133,36 @@ struct OutputRunner {
     framed: Vec<u8>,
     /// Acks of messages sent since the last successful flush.
     held: Vec<Ack>,
+    /// The disk queue side of a buffered output.
+    buffered: Option<Buffered>,
+    /// Shutdown drain under way (a buffered output then stops at the first retry).
+    draining: bool,
+}
+
+/// A buffered output's reading side.
+struct Buffered {
+    reader: QueueReader,
+    /// The writer pokes the runner after each batch; the runner pokes itself to come
+    /// back to a backlog after looking at its controls.
+    notify_tx: Sender<()>,
+    notify_rx: Receiver<()>,
+    writer: Option<WriterHandle>,
+    /// Position past the last message sent or dropped, and how many since the last
+    /// commit: committed after the next successful flush.
+    pending: Option<(Cursor, u64)>,
+    /// A read was abandoned (stopping): nothing more may be committed past it.
+    gave_up: bool,
+}
+
+/// What became of one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handled {
+    /// Sent; delivered at the next successful flush.
+    Sent,
+    /// Dropped on purpose (skip, encoding failure, `Drop` outcome): done.
+    Dropped,
+    /// Given up because hekad is stopping: not delivered.
+    Abandoned,
 }
 
 /// A fatal reason: the output is terminated.
@@ -182,23 +257,28 @@ impl OutputRunner {
         self.flush()
     }
 
-    /// Encodes, frames and sends one message, retrying as the output asks.
+    /// Encodes, frames and sends one routed message.
     fn handle(&mut self, pack: Pack) -> Result<(), Fatal> {
         let Pack { msg, acks, .. } = pack;
+        self.send_message(&msg, acks).map(|_| ())
+    }
+
+    /// Encodes, frames and sends one message, retrying as the output asks.
+    fn send_message(&mut self, msg: &Message, acks: Vec<Ack>) -> Result<Handled, Fatal> {
         let mut payload: &[u8] = match &mut self.encoder {
             Some(encoder) => {
                 self.encoded.clear();
                 let encoded = &mut self.encoded;
-                match call(|| encoder.encode(&msg, encoded)) {
+                match call(|| encoder.encode(msg, encoded)) {
                     Ok(()) => &self.encoded,
                     Err(PluginError::Skip) => {
                         done(acks);
-                        return Ok(());
+                        return Ok(Handled::Dropped);
                     }
                     Err(PluginError::Failed(reason)) => {
                         tracing::warn!(output = %self.name, error = %reason, "encoding failed; message dropped");
                         done(acks);
-                        return Ok(());
+                        return Ok(Handled::Dropped);
                     }
                     Err(PluginError::Fatal(reason)) => return Err(format!("encoder: {reason}")),
                 }
@@ -214,7 +294,7 @@ impl OutputRunner {
             ) {
                 tracing::warn!(output = %self.name, error = %err, "cannot frame message; dropped");
                 done(acks);
-                return Ok(());
+                return Ok(Handled::Dropped);
             }
             payload = &self.framed;
         }
@@ -224,18 +304,24 @@ impl OutputRunner {
         let mut attempts: i64 = 0;
         loop {
             let plugin = &mut self.plugin;
-            match call(|| plugin.send(&msg, payload)) {
+            match call(|| plugin.send(msg, payload)) {
                 Ok(()) => {
                     self.held.extend(acks);
-                    return Ok(());
+                    return Ok(Handled::Sent);
                 }
                 Err(OutputError::Drop(reason)) => {
                     tracing::warn!(output = %self.name, error = %reason, "output dropped a message");
                     done(acks);
-                    return Ok(());
+                    return Ok(Handled::Dropped);
                 }
                 Err(OutputError::Fatal(reason)) => return Err(reason),
                 Err(OutputError::Retry { reason, after }) => {
+                    if self.draining && self.buffered.is_some() {
+                        // Stopping, and the output is not taking messages: what is
+                        // left waits on disk for the next start.
+                        tracing::info!(output = %self.name, error = %reason, "output not accepting messages at shutdown; the rest stays in the disk buffer");
+                        return Ok(Handled::Abandoned);
+                    }
                     if retries.max_retries >= 0 && attempts >= retries.max_retries {
                         return Err(format!("giving up after {attempts} retries: {reason}"));
                     }
@@ -246,7 +332,7 @@ impl OutputRunner {
                     if self.shared.abort_outputs.wait_timeout(wait) {
                         // Shutdown gave up on this output: the message is abandoned.
                         drop(acks);
-                        return Ok(());
+                        return Ok(Handled::Abandoned);
                     }
                 }
             }
@@ -259,6 +345,7 @@ impl OutputRunner {
         match call(|| plugin.flush()) {
             Ok(()) => {
                 done(self.held.drain(..));
+                self.commit_pending();
                 Ok(())
             }
             Err(OutputError::Retry { reason, .. }) => {
@@ -269,9 +356,146 @@ impl OutputRunner {
             Err(OutputError::Drop(reason)) => {
                 tracing::warn!(output = %self.name, error = %reason, dropped = self.held.len(), "flush dropped messages");
                 done(self.held.drain(..));
+                self.commit_pending();
                 Ok(())
             }
             Err(OutputError::Fatal(reason)) => Err(reason),
+        }
+    }
+
+    /// A buffered output: everything sent so far is delivered, move the queue on.
+    fn commit_pending(&mut self) {
+        if let Some(buffered) = &mut self.buffered
+            && let Some((cursor, records)) = buffered.pending.take()
+        {
+            buffered.reader.commit(cursor, records);
+        }
+    }
+
+    /// The loop of a buffered output: like [`OutputRunner::run`], reading the disk
+    /// queue when the writer says there is something new.
+    fn run_buffered(mut self, control: Receiver<OutputControl>) {
+        let Some(notify) = self.buffered.as_ref().map(|b| b.notify_rx.clone()) else {
+            return;
+        };
+        let ticker = match self.options.ticker_interval {
+            Some(interval) if !interval.is_zero() => tick(interval),
+            _ => never(),
+        };
+        let immediate = self.shared.immediate.receiver().clone();
+        // What an earlier run left queued goes first.
+        self.poke();
+        let outcome: Result<(), Fatal> = loop {
+            select! {
+                recv(notify) -> _ => {
+                    match self.deliver_queued(BURST) {
+                        Ok(true) => self.poke(),
+                        Ok(false) => {}
+                        Err(err) => break Err(err),
+                    }
+                }
+                recv(ticker) -> _ => {
+                    let plugin = &mut self.plugin;
+                    let result = call(|| plugin.timer_event(now_ns()));
+                    if let Err(err) = self.tolerate(result, "timer_event").and_then(|()| self.flush()) {
+                        break Err(err);
+                    }
+                }
+                recv(control) -> request => match request {
+                    Ok(OutputControl::Reopen) => {
+                        let plugin = &mut self.plugin;
+                        let result = call(|| plugin.reopen());
+                        if let Err(err) = self.tolerate(result, "reopen") {
+                            break Err(err);
+                        }
+                    }
+                    Ok(OutputControl::Drain) | Err(_) => break self.drain_buffered(),
+                },
+                recv(immediate) -> _ => break self.flush(),
+            }
+        };
+        if outcome.is_err() {
+            self.registered.store(false, Ordering::Release);
+        }
+        // What the router already handed over is persisted for the next start.
+        self.stop_writer();
+        match outcome {
+            Ok(()) => tracing::debug!(output = %self.name, "output stopped"),
+            Err(reason) => self.terminated(reason),
+        }
+        if let Some(buffered) = &mut self.buffered {
+            let left = buffered.reader.queued_bytes();
+            if left > 0 {
+                tracing::info!(output = %self.name, queued_bytes = left, "undelivered messages stay in the disk buffer");
+            }
+            buffered.reader.checkpoint();
+        }
+    }
+
+    /// Wakes the buffered loop again (the notification channel holds one token).
+    fn poke(&self) {
+        if let Some(buffered) = &self.buffered {
+            let _ = buffered.notify_tx.try_send(());
+        }
+    }
+
+    /// Sends up to `limit` queued messages. True when more may be waiting.
+    fn deliver_queued(&mut self, limit: usize) -> Result<bool, Fatal> {
+        for _ in 0..limit {
+            let Some(buffered) = &mut self.buffered else {
+                return Ok(false);
+            };
+            if buffered.gave_up {
+                return Ok(false);
+            }
+            let next = buffered
+                .reader
+                .next()
+                .map_err(|e| format!("cannot read its disk buffer: {e}"))?;
+            let Some((msg, cursor)) = next else {
+                self.flush()?;
+                return Ok(false);
+            };
+            let handled = self.send_message(&msg, Vec::new())?;
+            let Some(buffered) = &mut self.buffered else {
+                return Ok(false);
+            };
+            if handled == Handled::Abandoned {
+                // Never commit past a message that was not delivered.
+                buffered.gave_up = true;
+                self.flush()?;
+                return Ok(false);
+            }
+            let records = buffered.pending.map_or(0, |(_, n)| n) + 1;
+            buffered.pending = Some((cursor, records));
+            if records >= FLUSH_EVERY as u64 {
+                self.flush()?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Shutdown of a buffered output: persist what is in the channel, deliver what is
+    /// queued unless the output asks to retry or time is up, flush.
+    fn drain_buffered(&mut self) -> Result<(), Fatal> {
+        self.draining = true;
+        self.stop_writer();
+        while !self.shared.abort_outputs.is_raised() {
+            if !self.deliver_queued(BURST)? {
+                break;
+            }
+        }
+        self.flush()
+    }
+
+    /// Tells the writer thread to finish and waits for it (it only has to write out
+    /// what is already in the channel; it watches the stop signals while blocked).
+    fn stop_writer(&mut self) {
+        if let Some(writer) = self.buffered.as_mut().and_then(|b| b.writer.take()) {
+            writer.finish.raise();
+            if writer.thread.join().is_err() {
+                tracing::error!(output = %self.name, "the disk buffer's writer thread panicked");
+            }
         }
     }
 
