@@ -584,7 +584,12 @@ impl Tailer {
             // Does the path still name our file? If not, the file list is stale.
             let replaced = fs::metadata(&cur.path).map_or(true, |m| FileId::of(&m) != cur.id);
             if replaced {
+                let before = cur.id;
                 self.rescan(sink);
+                if self.streams[id].cur.as_ref().is_none_or(|c| c.id != before) {
+                    // The rescan moved us into a copy: read it before anything else.
+                    return Eof::Continue;
+                }
             }
         }
         let Some(next) = self.successor(id) else {

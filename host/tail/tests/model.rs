@@ -164,6 +164,28 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Found by the property test (300 cases): copies made while the tailer sat at
+/// offset 0 of the live file, followed by a rename rotation.
+#[test]
+fn regression_copies_then_rename_at_offset_zero() {
+    use Op::*;
+    run(&[
+        Poll,
+        Rotate,
+        Append(5),
+        Partial,
+        CopyTruncate,
+        Poll,
+        Poll,
+        Append(13),
+        CopyTruncate,
+        Append(11),
+        CopyTruncate,
+        Rotate,
+    ])
+    .unwrap();
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, max_shrink_iters: 200, ..ProptestConfig::default() })]
 
