@@ -89,6 +89,8 @@ pub(crate) fn spawn(
                 writer: Some(writer),
                 pending: None,
                 gave_up: false,
+                control: control_rx.clone(),
+                drain_requested: false,
             };
             (None, Some(buffered))
         }
@@ -152,6 +154,10 @@ struct Buffered {
     pending: Option<(Cursor, u64)>,
     /// A read was abandoned (stopping): nothing more may be committed past it.
     gave_up: bool,
+    /// The runner's control channel (also watched while waiting to retry).
+    control: Receiver<OutputControl>,
+    /// A drain request arrived while waiting to retry.
+    drain_requested: bool,
 }
 
 /// What became of one message.
@@ -329,7 +335,12 @@ impl OutputRunner {
                     let wait = after.unwrap_or_else(|| delay + jitter(retries.max_jitter));
                     delay = (delay * 2).min(retries.max_delay);
                     tracing::warn!(output = %self.name, error = %reason, attempt = attempts, wait_ms = wait.as_millis() as u64, "send failed; retrying");
-                    if self.shared.abort_outputs.wait_timeout(wait) {
+                    let give_up = if let Some(buffered) = &mut self.buffered {
+                        wait_or_drain(&mut self.plugin, buffered, &self.shared, &self.name, wait)
+                    } else {
+                        self.shared.abort_outputs.wait_timeout(wait)
+                    };
+                    if give_up {
                         // Shutdown gave up on this output: the message is abandoned.
                         drop(acks);
                         return Ok(Handled::Abandoned);
@@ -389,6 +400,9 @@ impl OutputRunner {
             select! {
                 recv(notify) -> _ => {
                     match self.deliver_queued(BURST) {
+                        Ok(_) if self.buffered.as_ref().is_some_and(|b| b.drain_requested) => {
+                            break self.drain_buffered();
+                        }
                         Ok(true) => self.poke(),
                         Ok(false) => {}
                         Err(err) => break Err(err),
@@ -520,6 +534,39 @@ impl OutputRunner {
             can_exit: self.options.can_exit,
             error: Some(reason),
         });
+    }
+}
+
+/// A buffered output's retry wait: also ends when told to drain, since what it
+/// holds is safe on disk (a down output then does not hold up the shutdown for
+/// the whole drain deadline). True = stop retrying.
+fn wait_or_drain(
+    plugin: &mut Box<dyn Output>,
+    buffered: &mut Buffered,
+    shared: &Shared,
+    name: &str,
+    wait: Duration,
+) -> bool {
+    let control = buffered.control.clone();
+    let abort = shared.abort_outputs.receiver().clone();
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        select! {
+            recv(abort) -> _ => return true,
+            recv(control) -> request => match request {
+                Ok(OutputControl::Reopen) => {
+                    if let Err(err) = call(|| plugin.reopen()) {
+                        tracing::warn!(output = %name, error = %err, "reopen failed");
+                    }
+                }
+                Ok(OutputControl::Drain) | Err(_) => {
+                    buffered.drain_requested = true;
+                    return true;
+                }
+            },
+            default(left) => return false,
+        }
     }
 }
 
