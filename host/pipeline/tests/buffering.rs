@@ -597,3 +597,22 @@ fn queue_survives_a_restart() {
         assert_eq!(flaky.got.len(), 0, "nothing delivered twice");
     }
 }
+
+#[test]
+fn an_unusable_queue_directory_is_a_start_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    // base_dir is a file: output_queue/ cannot be created under it.
+    let base = tmp.path().join("not-a-dir");
+    std::fs::write(&base, "x").unwrap();
+    let (_flaky, output) = flaky_output(false);
+    let mut builder = PipelineBuilder::new(settings());
+    builder.add_output("out", output, buffered(&base, |_| {}));
+    match builder.start() {
+        Err(err @ heka_pipeline::PipelineError::Buffer { .. }) => {
+            let text = err.to_string();
+            assert!(text.contains("out") && text.contains("not-a-dir"), "{text}");
+        }
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("started with an unusable queue directory"),
+    }
+}
