@@ -1,0 +1,108 @@
+//! [`LuaDecoder`]: Heka's SandboxDecoder over a Lua script.
+//!
+//! Heka's contract (reference §9): without injections the message goes on as the
+//! script wrote it (`write_message`); with injections they replace it, each
+//! inheriting the original's unset headers (Timestamp, Type, Hostname, Logger,
+//! Severity, Pid; a fresh Uuid unless one was given). A failure drops the record with
+//! `Failed parsing: <reason> payload: <payload>`.
+
+use std::path::Path;
+
+use heka_message::{Message, Value};
+use heka_pipeline::{Decoder, PluginError, PluginResult};
+
+use crate::runtime::{Injection, Kind, Raw, Runtime, Slot};
+use crate::{LuaConfig, LuaError};
+
+/// A SandboxDecoder running a Heka Lua script.
+pub struct LuaDecoder {
+    runtime: Runtime,
+}
+
+impl LuaDecoder {
+    /// Loads the script at `path` and runs its top level.
+    pub fn load(path: &Path, cfg: LuaConfig) -> Result<LuaDecoder, LuaError> {
+        let cfg = LuaConfig {
+            preservation_file: None,
+            ..cfg
+        };
+        Ok(LuaDecoder {
+            runtime: Runtime::load(path, &cfg, Kind::Decoder)?,
+        })
+    }
+}
+
+/// Copies the original's headers into an injected message where it left them unset.
+fn inherit(mut m: Message, original: &Message) -> Message {
+    if m.uuid.len() != 16 {
+        m.uuid = uuid::Uuid::new_v4().as_bytes().to_vec();
+    }
+    if m.timestamp == 0 {
+        m.timestamp = original.timestamp;
+    }
+    if m.r#type.is_none() {
+        m.r#type = original.r#type.clone();
+    }
+    if m.hostname.is_none() {
+        m.hostname = original.hostname.clone();
+    }
+    if m.logger.is_none() {
+        m.logger = original.logger.clone();
+    }
+    if m.severity.is_none() {
+        m.severity = original.severity;
+    }
+    if m.pid.is_none() {
+        m.pid = original.pid;
+    }
+    m
+}
+
+impl Decoder for LuaDecoder {
+    fn decode(&mut self, msg: Message, raw: Option<&[u8]>, out: &mut Vec<Message>) -> PluginResult {
+        let raw = match raw {
+            Some(bytes) => Raw::Given(bytes),
+            None => Raw::Absent,
+        };
+        let values = self
+            .runtime
+            .call("process_message", (), Slot::Owned(Box::new(msg)), raw)?;
+        let status = self.runtime.status(values);
+        let injections = self.runtime.take_injections();
+        let msg = self.runtime.state().msg.take_owned().unwrap_or_default();
+        match self.runtime.outcome(status) {
+            Ok(()) => {}
+            Err(PluginError::Failed(reason)) => {
+                return Err(PluginError::Failed(format!(
+                    "Failed parsing: {reason} payload: {}",
+                    msg.payload()
+                )));
+            }
+            Err(e) => return Err(e),
+        }
+        if injections.is_empty() {
+            out.push(msg);
+            return Ok(());
+        }
+        for inj in injections {
+            let m = match inj {
+                Injection::Message(m) => m,
+                Injection::Payload {
+                    payload_type,
+                    payload_name,
+                    payload,
+                } => {
+                    let mut m = Message {
+                        payload: Some(payload),
+                        ..Default::default()
+                    };
+                    m.add_field("payload_type", Value::String(payload_type), "file-extension");
+                    m.add_field("payload_name", Value::String(payload_name), "");
+                    m
+                }
+            };
+            out.push(inherit(m, &msg));
+        }
+        Ok(())
+    }
+}

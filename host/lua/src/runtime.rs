@@ -1,0 +1,553 @@
+//! One Lua 5.1 state with Heka's environment and limits, and the mapping of every way
+//! a call can end to Heka's outcomes.
+//!
+//! Environment (reference §9): the base library minus `collectgarbage, dofile, load,
+//! loadfile, loadstring, newproxy, print`; `string`, `table`, `math`; `os` with only
+//! `time`, `date` (forced to UTC, as Heka forced TZ) and `clock`; no `io`, `debug`,
+//! `coroutine` or `package`; our own `require` ([`crate::api`]).
+//!
+//! Limits: `memory_limit` is mlua's allocator cap (Lua raises "not enough memory");
+//! `instruction_limit` is a count hook firing every [`HOOK_STEP`] instructions that
+//! raises once the call's count passes the limit; `output_limit` is checked by the API
+//! functions that grow the output buffer or inject. A broken limit is also recorded in
+//! [`State::fatal`], so a script that catches the error with `pcall` is terminated all
+//! the same. Any uncaught error terminates the plugin (Heka closes the Lua state);
+//! later calls fail at once with the first reason.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use heka_message::Message;
+use heka_pipeline::PluginError;
+use mlua::{HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Value, VmState};
+
+use crate::{ConfigValue, LuaConfig, LuaError};
+
+/// Instructions between two runs of the count hook. The limit is enforced to within
+/// this many instructions; running the hook more often costs time on every call.
+pub(crate) const HOOK_STEP: u64 = 1000;
+
+/// Instructions allowed for loading the script (its top level) and restoring data:
+/// start-up work, not a per-message budget, but still bounded against endless loops.
+const START_INSTRUCTIONS: u64 = 100_000_000;
+
+/// Hard cap on injections recorded in one call, whatever the pipeline's own limits
+/// (the same number as heka-sandbox): the host's memory is not the script's to fill.
+pub(crate) const MAX_INJECTIONS_PER_CALL: usize = 100_000;
+
+/// Which plugin kind a state serves (decides which API functions exist and how
+/// return codes read).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Filter,
+    Encoder,
+    Decoder,
+}
+
+/// What a script asked to emit during a call.
+#[derive(Debug)]
+pub(crate) enum Injection {
+    Payload {
+        payload_type: String,
+        payload_name: String,
+        payload: String,
+    },
+    Message(Message),
+}
+
+/// A message lent to the state for one call.
+pub(crate) enum Slot {
+    Empty,
+    /// Borrowed from the caller for the duration of one call (see [`Runtime::call`]).
+    Borrowed(MsgPtr),
+    Shared(Arc<Message>),
+    /// The decoder's own message, or a copy made on the first `write_message`.
+    Owned(Box<Message>),
+}
+
+/// A pointer to a message the caller lends for exactly one call.
+pub(crate) struct MsgPtr(*const Message);
+
+// SAFETY: the pointer is only dereferenced on the thread running the call that set
+// it, while the caller's `&Message` borrow is alive; `Runtime::call` clears it before
+// returning (a drop guard, so also when unwinding).
+unsafe impl Send for MsgPtr {}
+
+impl MsgPtr {
+    /// Lends `msg` for one [`Runtime::call`], which clears it before returning.
+    pub(crate) fn new(msg: &Message) -> MsgPtr {
+        MsgPtr(msg as *const Message)
+    }
+}
+
+impl Slot {
+    pub(crate) fn get(&self) -> Option<&Message> {
+        match self {
+            Slot::Empty => None,
+            // SAFETY: see `MsgPtr`: valid for the whole call that set it.
+            Slot::Borrowed(p) => Some(unsafe { &*p.0 }),
+            Slot::Shared(m) => Some(m),
+            Slot::Owned(m) => Some(m),
+        }
+    }
+
+    /// The message for writing: copy on write for borrowed and shared ones.
+    pub(crate) fn get_mut(&mut self) -> Option<&mut Message> {
+        if matches!(self, Slot::Borrowed(_) | Slot::Shared(_)) {
+            let copy = self.get().cloned()?;
+            *self = Slot::Owned(Box::new(copy));
+        }
+        match self {
+            Slot::Owned(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn take_owned(&mut self) -> Option<Message> {
+        match std::mem::replace(self, Slot::Empty) {
+            Slot::Owned(m) => Some(*m),
+            _ => None,
+        }
+    }
+}
+
+/// Everything the API functions see, kept as the Lua state's app data.
+pub(crate) struct State {
+    pub(crate) kind: Kind,
+    pub(crate) msg: Slot,
+    /// `read_message("raw")`: the decoder's record, or the protobuf encoding of the
+    /// message made on first use in a call.
+    pub(crate) raw: Vec<u8>,
+    pub(crate) raw_state: RawState,
+    /// `read_next_field` position in the current message.
+    pub(crate) next_field: usize,
+    /// `add_to_payload` buffer; survives calls until `inject_payload` (Heka's behaviour).
+    pub(crate) buffer: Vec<u8>,
+    pub(crate) injections: Vec<Injection>,
+    /// A limit broken during the call (the reason), terminating the plugin.
+    pub(crate) fatal: Option<String>,
+    pub(crate) output_limit: usize,
+    pub(crate) instruction_limit: u64,
+    pub(crate) instructions: u64,
+    pub(crate) config: HashMap<String, ConfigValue>,
+    pub(crate) module_directory: Vec<PathBuf>,
+    /// `cjson.decode_null(true)`: JSON null decodes to `cjson.null` instead of nil.
+    pub(crate) decode_null: bool,
+    /// Identity of the library tables, skipped by `preserve_data`.
+    pub(crate) library_tables: Vec<usize>,
+}
+
+/// What `read_message("raw")` returns during a call.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Raw<'a> {
+    /// The protobuf encoding of the message (filters, encoders).
+    Encode,
+    /// A decoder's record from a message-bytes splitter.
+    Given(&'a [u8]),
+    /// A decoder's text record: nil.
+    Absent,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RawState {
+    /// Encode the message on the first `read_message("raw")`.
+    Stale,
+    Valid,
+    /// A decoder given no raw record: `read_message("raw")` is nil.
+    Absent,
+}
+
+impl State {
+    /// Records a broken limit and returns the Lua error that aborts the script.
+    pub(crate) fn limit_exceeded(&mut self, reason: String) -> mlua::Error {
+        if self.fatal.is_none() {
+            self.fatal = Some(reason.clone());
+        }
+        mlua::Error::runtime(reason)
+    }
+
+    pub(crate) fn output_limit_exceeded(&mut self) -> mlua::Error {
+        let reason = format!("output_limit exceeded ({} bytes)", self.output_limit);
+        self.limit_exceeded(reason)
+    }
+
+    pub(crate) fn record(&mut self, injection: Injection) -> mlua::Result<()> {
+        if self.injections.len() >= MAX_INJECTIONS_PER_CALL {
+            return Err(self.limit_exceeded(format!(
+                "more than {MAX_INJECTIONS_PER_CALL} injections in one call"
+            )));
+        }
+        self.injections.push(injection);
+        Ok(())
+    }
+}
+
+/// How a script's entry point ended, before the plugin kind reads it.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Status {
+    Ok,
+    Failed(String),
+    Skip,
+    Fatal(String),
+}
+
+/// One loaded script.
+pub(crate) struct Runtime {
+    lua: Lua,
+    name: String,
+    path: String,
+    memory_limit: usize,
+    terminated: Option<String>,
+}
+
+impl Runtime {
+    /// Creates the state, loads the script at `path` and runs its top level, then
+    /// restores preserved data when configured.
+    pub(crate) fn load(path: &Path, cfg: &LuaConfig, kind: Kind) -> Result<Runtime, LuaError> {
+        let display = path.display().to_string();
+        let source = std::fs::read(path).map_err(|source| LuaError::Read {
+            path: display.clone(),
+            source,
+        })?;
+        let runtime = Runtime::from_source(&display, &source, cfg, kind)?;
+        if let Some(data) = &cfg.preservation_file {
+            crate::preserve::restore(&runtime.lua, data).map_err(|reason| {
+                LuaError::Restore {
+                    path: display.clone(),
+                    data: data.display().to_string(),
+                    reason,
+                }
+            })?;
+        }
+        runtime.start_call(cfg.instruction_limit);
+        Ok(runtime)
+    }
+
+    /// Creates the state and runs `source` (named `path` in messages).
+    pub(crate) fn from_source(
+        path: &str,
+        source: &[u8],
+        cfg: &LuaConfig,
+        kind: Kind,
+    ) -> Result<Runtime, LuaError> {
+        let state_err = |e: mlua::Error| LuaError::State(e.to_string());
+        let lua = Lua::new_with(
+            StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::OS,
+            LuaOptions::default(),
+        )
+        .map_err(state_err)?;
+        lua.set_app_data(State {
+            kind,
+            msg: Slot::Empty,
+            raw: Vec::new(),
+            raw_state: RawState::Stale,
+            next_field: 0,
+            buffer: Vec::new(),
+            injections: Vec::new(),
+            fatal: None,
+            output_limit: cfg.output_limit,
+            instruction_limit: START_INSTRUCTIONS.max(cfg.instruction_limit),
+            instructions: 0,
+            config: cfg.config.clone(),
+            module_directory: cfg.module_directory.clone(),
+            decode_null: false,
+            library_tables: Vec::new(),
+        });
+        setup_environment(&lua, kind).map_err(state_err)?;
+        let step = match cfg.instruction_limit {
+            0 => HOOK_STEP,
+            n => n.min(HOOK_STEP),
+        };
+        lua.set_hook(
+            HookTriggers::new().every_nth_instruction(step as u32),
+            move |lua, _debug| {
+                let Some(mut state) = lua.app_data_mut::<State>() else {
+                    return Ok(VmState::Continue);
+                };
+                state.instructions = state.instructions.saturating_add(step);
+                if state.instruction_limit > 0 && state.instructions > state.instruction_limit {
+                    let reason = format!(
+                        "instruction_limit exceeded ({} per call)",
+                        state.instruction_limit
+                    );
+                    return Err(state.limit_exceeded(reason));
+                }
+                Ok(VmState::Continue)
+            },
+        )
+        .map_err(state_err)?;
+        if cfg.memory_limit > 0 {
+            lua.set_memory_limit(cfg.memory_limit).map_err(state_err)?;
+        }
+        // `@path` makes Lua name the file in messages ("path:line: ...").
+        let chunk = lua.load(source).set_name(format!("@{path}"));
+        let function = match chunk.into_function() {
+            Ok(f) => f,
+            Err(e) => {
+                return Err(LuaError::Syntax {
+                    path: path.to_owned(),
+                    message: error_text(&e),
+                });
+            }
+        };
+        let runtime = Runtime {
+            lua,
+            name: cfg.name.clone(),
+            path: path.to_owned(),
+            memory_limit: cfg.memory_limit,
+            terminated: None,
+        };
+        if let Err(e) = function.call::<()>(()) {
+            let reason = runtime.failure_reason("", &e);
+            return Err(LuaError::Init {
+                path: path.to_owned(),
+                reason,
+            });
+        }
+        Ok(runtime)
+    }
+
+    /// Arms the per-call budget for calls from now on (after start-up work).
+    fn start_call(&self, instruction_limit: u64) {
+        if let Some(mut s) = self.lua.app_data_mut::<State>() {
+            s.instruction_limit = instruction_limit;
+        }
+    }
+
+    pub(crate) fn lua(&self) -> &Lua {
+        &self.lua
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn is_terminated(&self) -> bool {
+        self.terminated.is_some()
+    }
+
+    /// The state, for the plugin wrappers between calls.
+    pub(crate) fn state(&self) -> mlua::AppDataRefMut<'_, State> {
+        // Set in `from_source` and never removed; borrowed only outside calls here.
+        self.lua
+            .app_data_mut::<State>()
+            .expect("heka-lua state is set at creation")
+    }
+
+    /// Calls the global function `func` with `args`, the message in `slot` lent for the
+    /// call. `Err` is fatal (and the runtime terminated); `Ok` holds the results.
+    pub(crate) fn call(
+        &mut self,
+        func: &str,
+        args: impl mlua::IntoLuaMulti,
+        slot: Slot,
+        raw: Raw<'_>,
+    ) -> Result<MultiValue, PluginError> {
+        if let Some(reason) = &self.terminated {
+            return Err(PluginError::Fatal(format!("terminated earlier: {reason}")));
+        }
+        {
+            let mut s = self.state();
+            s.msg = slot;
+            s.raw_state = match raw {
+                Raw::Encode => RawState::Stale,
+                Raw::Absent => RawState::Absent,
+                Raw::Given(bytes) => {
+                    s.raw.clear();
+                    s.raw.extend_from_slice(bytes);
+                    RawState::Valid
+                }
+            };
+            s.next_field = 0;
+            s.injections.clear();
+            s.fatal = None;
+            s.instructions = 0;
+        }
+        // Whatever happens, the lent message does not outlive the call.
+        struct ClearSlot<'a>(&'a Lua);
+        impl Drop for ClearSlot<'_> {
+            fn drop(&mut self) {
+                if let Some(mut s) = self.0.app_data_mut::<State>()
+                    && matches!(s.msg, Slot::Borrowed(_) | Slot::Shared(_))
+                {
+                    s.msg = Slot::Empty;
+                }
+            }
+        }
+        let result = {
+            let _guard = ClearSlot(&self.lua);
+            match self.lua.globals().raw_get::<Value>(func) {
+                Ok(Value::Function(f)) => Some(f.call::<MultiValue>(args)),
+                _ => None,
+            }
+        };
+        let Some(result) = result else {
+            return Err(self.terminate(format!("{func}() function was not found")));
+        };
+        let fatal = self.state().fatal.take();
+        match (fatal, result) {
+            (Some(reason), _) => Err(self.terminate(reason)),
+            (None, Ok(values)) => Ok(values),
+            (None, Err(e)) => {
+                let reason = self.failure_reason(func, &e);
+                Err(self.terminate(reason))
+            }
+        }
+    }
+
+    /// Heka's wording for an uncaught error in `func` (empty: the top level).
+    fn failure_reason(&self, func: &str, e: &mlua::Error) -> String {
+        if let Some(fatal) = self.lua.app_data_mut::<State>().and_then(|mut s| s.fatal.take()) {
+            return fatal;
+        }
+        if is_memory_error(e) {
+            return format!("memory_limit exceeded ({} bytes)", self.memory_limit);
+        }
+        let text = error_text(e);
+        if func.is_empty() {
+            text
+        } else {
+            format!("{func}() {text}")
+        }
+    }
+
+    /// Marks the plugin terminated; later calls fail at once.
+    pub(crate) fn terminate(&mut self, reason: String) -> PluginError {
+        tracing::error!(plugin = %self.name, script = %self.path, %reason, "lua sandbox terminated");
+        self.terminated = Some(reason.clone());
+        PluginError::Fatal(reason)
+    }
+
+    /// Reads `process_message`'s results: `status[, error]`.
+    pub(crate) fn status(&mut self, values: MultiValue) -> Status {
+        let mut it = values.into_iter();
+        let status = match it.next() {
+            Some(Value::Integer(i)) => i,
+            Some(Value::Number(n)) if n.is_finite() => n as i64,
+            _ => {
+                return Status::Fatal(
+                    "process_message() must return a numeric status code".into(),
+                );
+            }
+        };
+        let err = match it.next() {
+            None | Some(Value::Nil) => String::new(),
+            Some(Value::String(s)) => s.to_string_lossy(),
+            Some(_) => {
+                return Status::Fatal(
+                    "process_message() must return a nil or string error message".into(),
+                );
+            }
+        };
+        let kind = self.state().kind;
+        match status {
+            0 => Status::Ok,
+            -2 if kind == Kind::Encoder => Status::Skip,
+            s if s < 0 => Status::Failed(err),
+            s if err.is_empty() => Status::Fatal(format!("process_message() returned {s}")),
+            s => Status::Fatal(format!("process_message() returned {s}: {err}")),
+        }
+    }
+
+    /// A status as the pipeline's result; `Fatal` also terminates the runtime.
+    pub(crate) fn outcome(&mut self, status: Status) -> Result<(), PluginError> {
+        match status {
+            Status::Ok => Ok(()),
+            Status::Failed(reason) => Err(PluginError::Failed(reason)),
+            Status::Skip => Err(PluginError::Skip),
+            Status::Fatal(reason) => Err(self.terminate(reason)),
+        }
+    }
+
+    /// The injections of the last call.
+    pub(crate) fn take_injections(&mut self) -> Vec<Injection> {
+        std::mem::take(&mut self.state().injections)
+    }
+
+    /// Saves the global data to `file` unless terminated (the state is gone in Heka).
+    pub(crate) fn preserve(&self, file: &Path) {
+        if self.terminated.is_some() {
+            tracing::info!(plugin = %self.name, "terminated: global data not preserved");
+            return;
+        }
+        match crate::preserve::save(&self.lua, file) {
+            Ok(()) => tracing::info!(plugin = %self.name, file = %file.display(), "global data preserved"),
+            Err(e) => tracing::error!(plugin = %self.name, file = %file.display(), error = %e, "cannot preserve global data"),
+        }
+    }
+}
+
+fn is_memory_error(e: &mlua::Error) -> bool {
+    match e {
+        mlua::Error::MemoryError(_) => true,
+        mlua::Error::CallbackError { cause, .. } => is_memory_error(cause),
+        mlua::Error::WithContext { cause, .. } => is_memory_error(cause),
+        mlua::Error::RuntimeError(m) => m.contains("not enough memory"),
+        _ => false,
+    }
+}
+
+/// The message of a Lua error without mlua's decorations and tracebacks.
+pub(crate) fn error_text(e: &mlua::Error) -> String {
+    let text = match e {
+        mlua::Error::RuntimeError(m) | mlua::Error::MemoryError(m) => m.clone(),
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        mlua::Error::CallbackError { cause, .. } => return error_text(cause),
+        mlua::Error::WithContext { cause, .. } => return error_text(cause),
+        other => other.to_string(),
+    };
+    match text.find("\nstack traceback:") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
+
+/// Removes what Heka's sandbox did not offer and installs the API.
+fn setup_environment(lua: &Lua, kind: Kind) -> mlua::Result<()> {
+    let g = lua.globals();
+    for name in [
+        "collectgarbage",
+        "dofile",
+        "load",
+        "loadfile",
+        "loadstring",
+        "newproxy",
+        "print",
+        "gcinfo",
+        "module",
+        "require",
+        "package",
+        "coroutine",
+        "io",
+        "debug",
+    ] {
+        g.raw_set(name, Value::Nil)?;
+    }
+    let os: mlua::Table = g.raw_get("os")?;
+    for name in [
+        "getenv",
+        "execute",
+        "exit",
+        "remove",
+        "rename",
+        "setlocale",
+        "tmpname",
+    ] {
+        os.raw_set(name, Value::Nil)?;
+    }
+    crate::api::install_os(lua, &os)?;
+    let cjson = crate::cjson::module(lua)?;
+    let mut library_tables = vec![g.to_pointer() as usize, cjson.to_pointer() as usize];
+    for name in ["string", "table", "math", "os"] {
+        let t: mlua::Table = g.raw_get(name)?;
+        library_tables.push(t.to_pointer() as usize);
+        lua.set_named_registry_value(&format!("heka.lib.{name}"), t)?;
+    }
+    lua.set_named_registry_value("heka.lib.cjson", cjson)?;
+    lua.set_named_registry_value("heka.loaded", lua.create_table()?)?;
+    if let Some(mut s) = lua.app_data_mut::<State>() {
+        s.library_tables = library_tables;
+    }
+    crate::api::install(lua, kind)
+}
