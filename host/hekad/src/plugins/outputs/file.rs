@@ -655,3 +655,41 @@ mod tests {
         assert!(FileOutput::new("f", &config("/tmp/%Q.log".into(), "")).is_ok());
     }
 }
+
+/// Through the registry and the config loader, as hekad builds it.
+#[cfg(test)]
+mod registry_tests {
+    use crate::assemble::assemble;
+
+    #[test]
+    fn builds_from_hekad_toml_and_names_bad_keys() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("hekad.toml");
+        let out = dir.path().join("out/all.log");
+        let config = |extra: &str| {
+            format!(
+                "[all]\ntype = \"FileOutput\"\nmessage_matcher = \"TRUE\"\n\
+                 encoder = \"ProtobufEncoder\"\npath = {:?}\n{extra}",
+                out.display().to_string()
+            )
+        };
+        std::fs::write(&path, config("flush_count = 10\n")).expect("write");
+        let loaded = crate::config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let assembled = assemble(&loaded).unwrap_or_else(|e| panic!("{e}"));
+        let (_, _, options) = assembled
+            .outputs
+            .iter()
+            .find(|(name, _, _)| name == "all")
+            .expect("the output is built");
+        assert!(
+            options.use_framing,
+            "ProtobufEncoder implies framing for FileOutput"
+        );
+        assert!(!out.exists(), "building creates nothing");
+
+        std::fs::write(&path, config("flush_operator = \"XOR\"\n")).expect("write");
+        let loaded = crate::config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let err = assemble(&loaded).err().expect("rejected").to_string();
+        assert!(err.contains("[all] flush_operator"), "{err}");
+    }
+}

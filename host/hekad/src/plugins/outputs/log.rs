@@ -267,3 +267,30 @@ mod tests {
         assert!(toml::from_str::<LogOutputConfig>("prefix = 1").is_err());
     }
 }
+
+/// Through the registry and the config loader, as hekad builds it.
+#[cfg(test)]
+mod registry_tests {
+    use crate::assemble::assemble;
+
+    #[test]
+    fn builds_from_hekad_toml_and_names_bad_keys() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("hekad.toml");
+        let config = |extra: &str| format!("[LogOutput]\nmessage_matcher = \"TRUE\"\n{extra}");
+        std::fs::write(&path, config("log_flags = 0\n")).expect("write");
+        let loaded = crate::config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let assembled = assemble(&loaded).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            assembled
+                .outputs
+                .iter()
+                .any(|(name, _, _)| name == "LogOutput")
+        );
+
+        std::fs::write(&path, config("log_flag = 3\n")).expect("write");
+        let loaded = crate::config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let err = assemble(&loaded).err().expect("rejected").to_string();
+        assert!(err.contains("[LogOutput] log_flag"), "{err}");
+    }
+}

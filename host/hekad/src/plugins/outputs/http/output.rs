@@ -8,7 +8,8 @@
 //!   server's `Retry-After` when it sent one (503 often does);
 //! - 429: [`OutputError::Retry`] with `after` = `Retry-After` (seconds or HTTP-date);
 //! - any other 4xx: [`OutputError::Drop`] (the request itself is wrong: resending it
-//!   can never succeed), logged with the start of the response body;
+//!   can never succeed), its reason holding the status and the start of the response
+//!   body, which the runner logs;
 //! - a request the client cannot even build: [`OutputError::Fatal`].
 //!
 //! Only the redacted address (`scheme://host[:port]/…`) ever reaches a log line or an
@@ -140,11 +141,8 @@ impl HttpOutput {
             tracing::debug!(plugin = %self.name, status = code, ?after, "{reason}");
             Err(OutputError::Retry { reason, after })
         } else {
-            tracing::warn!(
-                plugin = %self.name,
-                status = code,
-                "message dropped, the server will never accept it: {reason}"
-            );
+            // The runner logs the drop (with this reason) at warn level.
+            tracing::debug!(plugin = %self.name, status = code, "not retryable: {reason}");
             Err(OutputError::Drop(reason))
         }
     }

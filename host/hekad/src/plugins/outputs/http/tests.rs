@@ -332,3 +332,58 @@ fn connection_is_reused_across_requests() {
         seen.iter().map(|s| s.peer).collect::<Vec<_>>()
     );
 }
+
+/// Through the registry and the config loader, as hekad builds it.
+mod registry {
+    use crate::assemble::{Assembled, assemble};
+    use crate::config::ConfigErrors;
+
+    fn build(text: &str) -> Result<Assembled, ConfigErrors> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("hekad.toml");
+        std::fs::write(&path, text).expect("write config");
+        let config = crate::config::load(&path)?;
+        assemble(&config)
+    }
+
+    const BASE: &str = r#"
+[PayloadEncoder]
+[Slack]
+type = "HttpOutput"
+message_matcher = "TRUE"
+"#;
+
+    #[test]
+    fn builds_from_hekad_toml() {
+        let text = format!(
+            "{BASE}encoder = \"PayloadEncoder\"\naddress = \"http://127.0.0.1:9/hook/SECRET\"\n\
+             [Slack.headers]\nContent-Type = [\"application/json\"]\n"
+        );
+        let assembled = build(&text).unwrap_or_else(|e| panic!("{e}"));
+        assert!(assembled.outputs.iter().any(|(name, _, _)| name == "Slack"));
+    }
+
+    #[test]
+    fn errors_name_section_and_key_without_the_address() {
+        let cases = [
+            (
+                "encoder = \"PayloadEncoder\"\nadress = \"http://h/SECRET\"\n",
+                "adress",
+            ),
+            (
+                "encoder = \"PayloadEncoder\"\naddress = \"ftp://h/SECRET\"\n",
+                "address",
+            ),
+            ("address = \"http://h/SECRET\"\n", "encoder"),
+        ];
+        for (extra, key) in cases {
+            let err = match build(&format!("{BASE}{extra}")) {
+                Ok(_) => panic!("{extra}: accepted"),
+                Err(e) => e.to_string(),
+            };
+            assert!(err.contains("[Slack]"), "{extra}: {err}");
+            assert!(err.contains(key), "{extra}: {err}");
+            assert!(!err.contains("SECRET"), "{extra}: {err}");
+        }
+    }
+}
