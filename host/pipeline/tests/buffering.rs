@@ -459,7 +459,8 @@ fn full_action_drop_discards_new_messages_and_acks_them() {
 
 #[test]
 fn full_action_block_pushes_back_to_the_input_until_there_is_room() {
-    const COUNT: u64 = 300;
+    // More than the buffered output's channel (1024) and the feeder's (64) hold.
+    const COUNT: u64 = 3000;
     let tmp = tempfile::tempdir().unwrap();
     let acks = Arc::new(AckCount::default());
     let (feed, input) = feed_input(&acks);
@@ -614,5 +615,40 @@ fn an_unusable_queue_directory_is_a_start_error() {
         }
         Err(other) => panic!("unexpected error {other}"),
         Ok(_) => panic!("started with an unusable queue directory"),
+    }
+}
+
+/// Figures only: messages per second through a buffered output that is up (write,
+/// fsync per batch, read back, decode, send), against the same output unbuffered.
+#[test]
+#[ignore = "throughput figures; run with --ignored --nocapture (ideally --release)"]
+fn buffered_throughput() {
+    const COUNT: u64 = 100_000;
+    for use_buffering in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        let acks = Arc::new(AckCount::default());
+        let (feed, input) = feed_input(&acks);
+        let (flaky, output) = flaky_output(false);
+        let mut builder = PipelineBuilder::new(settings());
+        builder.add_input("feed", input, input_options());
+        let options = if use_buffering {
+            buffered(tmp.path(), |_| {})
+        } else {
+            OutputOptions::new(Matcher::parse("Type == 'seq'").unwrap())
+        };
+        builder.add_output("out", output, options);
+        let pipeline = builder.start().unwrap();
+        let started = Instant::now();
+        for n in 0..COUNT {
+            feed.send(n).unwrap();
+        }
+        eventually_within(300, "all delivered", || flaky.got.len() as u64 == COUNT);
+        let elapsed = started.elapsed();
+        pipeline.shutdown();
+        assert_eq!(pipeline.wait(), ExitStatus::Clean);
+        println!(
+            "use_buffering = {use_buffering}: {COUNT} messages in {elapsed:?} = {:.0} msg/s",
+            COUNT as f64 / elapsed.as_secs_f64()
+        );
     }
 }

@@ -34,6 +34,10 @@ pub(crate) mod writer;
 
 use std::path::{Path, PathBuf};
 
+/// Capacity of a buffered output's channel (router → disk writer), at least
+/// `plugin_chansize`. Packs are `Arc`s: 1024 of them cost little memory.
+pub(crate) const WRITER_CHANNEL_CAPACITY: usize = 1024;
+
 /// Heka's default `max_file_size` (512 MiB).
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 512 * 1024 * 1024;
 

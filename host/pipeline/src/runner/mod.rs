@@ -248,6 +248,14 @@ pub(crate) fn start(
     }
     let mut output_queues: Vec<(Receiver<_>, _)> = Vec::with_capacity(outputs.len());
     for spec in &outputs {
+        // A buffered output's channel feeds its disk writer, which fsyncs once per
+        // batch of what is queued: a deeper channel lets the router keep going during
+        // an fsync and makes the batches (and so the fsyncs) fewer. Still bounded.
+        let capacity = if spec.options.buffering.is_some() {
+            capacity.max(crate::buffer::WRITER_CHANNEL_CAPACITY)
+        } else {
+            capacity
+        };
         let (tx, rx) = crossbeam_channel::bounded(capacity);
         let registered = Arc::new(AtomicBool::new(true));
         routes.push(Route {
