@@ -140,10 +140,18 @@ struct FlakyOutput {
     down: Arc<AtomicBool>,
     got: Received,
     sends: Arc<AtomicU64>,
+    /// Also ask to retry every n-th attempt (0 = never): intermittent failures.
+    fail_every: u64,
 }
 impl Output for FlakyOutput {
     fn send(&mut self, msg: &Message, _payload: &[u8]) -> Result<(), OutputError> {
-        self.sends.fetch_add(1, Ordering::Relaxed);
+        let attempt = self.sends.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.fail_every > 0 && attempt.is_multiple_of(self.fail_every) {
+            return Err(OutputError::Retry {
+                reason: "intermittent failure (test)".into(),
+                after: Some(Duration::from_millis(1)),
+            });
+        }
         if self.down.load(Ordering::Acquire) {
             return Err(OutputError::Retry {
                 reason: "receiver down (test)".into(),
@@ -170,6 +178,7 @@ fn flaky_output(down: bool) -> (Flaky, Box<dyn Output>) {
         down: flaky.down.clone(),
         got: flaky.got.clone(),
         sends: flaky.sends.clone(),
+        fail_every: 0,
     });
     (flaky, output)
 }
@@ -651,4 +660,34 @@ fn buffered_throughput() {
             COUNT as f64 / elapsed.as_secs_f64()
         );
     }
+}
+
+/// Every third attempt fails (Retry): each failed message is sent again from the
+/// queue, the order is kept and nothing is duplicated or lost.
+#[test]
+fn intermittent_failures_keep_order_without_loss() {
+    const COUNT: u64 = 1000;
+    let tmp = tempfile::tempdir().unwrap();
+    let acks = Arc::new(AckCount::default());
+    let (feed, input) = feed_input(&acks);
+    let got = Received::default();
+    let sends = Arc::new(AtomicU64::new(0));
+    let output = Box::new(FlakyOutput {
+        down: Arc::new(AtomicBool::new(false)),
+        got: got.clone(),
+        sends: sends.clone(),
+        fail_every: 3,
+    });
+    let mut builder = PipelineBuilder::new(settings());
+    builder.add_input("feed", input, input_options());
+    builder.add_output("flaky", output, buffered(tmp.path(), |_| {}));
+    let pipeline = builder.start().unwrap();
+    for n in 0..COUNT {
+        feed.send(n).unwrap();
+    }
+    eventually("everything delivered", || got.len() as u64 == COUNT);
+    pipeline.shutdown();
+    assert_eq!(pipeline.wait(), ExitStatus::Clean);
+    assert_in_order(&got.get(), COUNT);
+    assert!(sends.load(Ordering::Relaxed) >= COUNT + COUNT / 2 - 1);
 }

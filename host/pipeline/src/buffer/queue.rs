@@ -283,7 +283,8 @@ impl QueueWriter {
     /// True when the pending record fits under `max_buffer_size`. A record always
     /// fits an empty queue, so one larger than the limit cannot wedge it.
     pub(crate) fn has_room(&self) -> bool {
-        self.fits(&self.shared.lock())
+        // Unlimited (the default): no need to look at the shared state.
+        self.max_buffer_size == 0 || self.fits(&self.shared.lock())
     }
 
     fn fits(&self, state: &State) -> bool {
