@@ -27,7 +27,12 @@
 //!   tail is never followed by new records in the same file.
 //!
 //! `max_buffer_size` bounds the bytes written but not yet delivered; `full_action`
-//! says what happens when a new message would exceed it (see [`FullAction`]).
+//! says what happens when a new message would exceed it (see [`FullAction`]). Disk
+//! use can exceed it by up to one segment, since a segment is deleted only once all of
+//! it is delivered (as in Heka): keep `max_file_size` well below `max_buffer_size`.
+//!
+//! Not handled (as in Heka): two outputs whose names map to the same directory
+//! (`a-b` and `a.b`), or two hekad processes sharing a `base_dir`.
 
 pub(crate) mod queue;
 pub(crate) mod writer;
