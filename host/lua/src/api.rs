@@ -237,9 +237,13 @@ fn inject_payload(lua: &Lua, args: Variadic<Value>) -> mlua::Result<()> {
 
 fn inject_message(lua: &Lua, arg: Value) -> mlua::Result<()> {
     let msg = match arg {
-        Value::Table(t) => table_to_message(&t).map_err(|e| err(format!("inject_message() {e}")))?,
+        Value::Table(t) => {
+            table_to_message(&t).map_err(|e| err(format!("inject_message() {e}")))?
+        }
         Value::String(s) => heka_message::decode_message(&s.as_bytes()).map_err(|e| {
-            err(format!("inject_message() could not decode protobuf string: {e}"))
+            err(format!(
+                "inject_message() could not decode protobuf string: {e}"
+            ))
         })?,
         other => {
             return Err(err(format!(
@@ -260,7 +264,10 @@ fn lua_str(v: &Value, what: &str) -> Result<String, String> {
         Value::String(s) => Ok(s.to_string_lossy()),
         Value::Integer(i) => Ok(i.to_string()),
         Value::Number(n) => Ok(crate::cjson::format_g(*n, 14)),
-        other => Err(format!("{what} must be a string, not {}", other.type_name())),
+        other => Err(format!(
+            "{what} must be a string, not {}",
+            other.type_name()
+        )),
     }
 }
 
@@ -273,7 +280,10 @@ fn lua_num(v: &Value, what: &str) -> Result<f64, String> {
             .ok()
             .and_then(|t| t.trim().parse::<f64>().ok())
             .ok_or_else(|| format!("{what} must be a number")),
-        other => Err(format!("{what} must be a number, not {}", other.type_name())),
+        other => Err(format!(
+            "{what} must be a number, not {}",
+            other.type_name()
+        )),
     }
 }
 
@@ -339,7 +349,12 @@ fn read_fields(fields: &Table, m: &mut Message) -> Result<(), String> {
         let (k, v) = pair.map_err(|e| e.to_string())?;
         let name = match k {
             Value::String(s) => s.to_string_lossy(),
-            other => return Err(format!("field names must be strings, not {}", other.type_name())),
+            other => {
+                return Err(format!(
+                    "field names must be strings, not {}",
+                    other.type_name()
+                ));
+            }
         };
         m.fields.push(make_field(name, &v)?);
     }
@@ -358,14 +373,23 @@ fn make_field(name: String, v: &Value) -> Result<Field, String> {
             if value.is_nil() && !t.contains_key("name").unwrap_or(false) {
                 (v.clone(), None)
             } else {
-                if let Value::String(r) = t.raw_get::<Value>("representation").map_err(|e| e.to_string())? {
+                if let Value::String(r) = t
+                    .raw_get::<Value>("representation")
+                    .map_err(|e| e.to_string())?
+                {
                     field.representation = Some(r.to_string_lossy());
                 }
-                let declared = match t.raw_get::<Value>("value_type").map_err(|e| e.to_string())? {
+                let declared = match t
+                    .raw_get::<Value>("value_type")
+                    .map_err(|e| e.to_string())?
+                {
                     Value::Nil => None,
                     vt => {
                         let n = lua_num(&vt, "value_type")? as i32;
-                        Some(ValueType::try_from(n).map_err(|_| format!("invalid value_type {n}"))?)
+                        Some(
+                            ValueType::try_from(n)
+                                .map_err(|_| format!("invalid value_type {n}"))?,
+                        )
                     }
                 };
                 (value, declared)
@@ -390,12 +414,17 @@ fn make_field(name: String, v: &Value) -> Result<Field, String> {
         if field.value_type.is_none() {
             field.value_type = Some(vt as i32);
         } else if field.kind() != vt {
-            return Err(format!("field '{}': array values of mixed types", field.name));
+            return Err(format!(
+                "field '{}': array values of mixed types",
+                field.name
+            ));
         }
         let value = match (vt, v) {
             (ValueType::String, v) => FieldVal::String(lua_str(v, "a string field value")?),
             (ValueType::Bytes, Value::String(s)) => FieldVal::Bytes(s.as_bytes().to_vec()),
-            (ValueType::Integer, v) => FieldVal::Integer(lua_num(v, "an integer field value")? as i64),
+            (ValueType::Integer, v) => {
+                FieldVal::Integer(lua_num(v, "an integer field value")? as i64)
+            }
             (ValueType::Double, v) => FieldVal::Double(lua_num(v, "a double field value")?),
             (ValueType::Bool, Value::Boolean(b)) => FieldVal::Bool(*b),
             (vt, v) => {
@@ -427,8 +456,11 @@ fn make_field(name: String, v: &Value) -> Result<Field, String> {
 
 /// A protobuf message as Heka's array-form table (every field's `value` an array).
 fn decode_message(lua: &Lua, bytes: mlua::LuaString) -> mlua::Result<Table> {
-    let m = heka_message::decode_message(&bytes.as_bytes())
-        .map_err(|e| err(format!("decode_message() could not decode protobuf string: {e}")))?;
+    let m = heka_message::decode_message(&bytes.as_bytes()).map_err(|e| {
+        err(format!(
+            "decode_message() could not decode protobuf string: {e}"
+        ))
+    })?;
     message_to_table(lua, &m)
 }
 
@@ -480,7 +512,13 @@ pub(crate) fn message_to_table(lua: &Lua, m: &Message) -> mlua::Result<Table> {
 
 fn write_message(
     lua: &Lua,
-    (var, value, repr, fi, ai): (mlua::LuaString, Value, Option<mlua::LuaString>, Option<f64>, Option<f64>),
+    (var, value, repr, fi, ai): (
+        mlua::LuaString,
+        Value,
+        Option<mlua::LuaString>,
+        Option<f64>,
+        Option<f64>,
+    ),
 ) -> mlua::Result<()> {
     let has_ai = ai.is_some();
     let fi = index_arg(fi, "field").map_err(|_| err("write_message() field index must be >= 0"))?;
@@ -491,7 +529,8 @@ fn write_message(
     let Some(m) = s.msg.get_mut() else {
         return Err(err("write_message() no message to write to"));
     };
-    write_to(m, &var, &value, repr, fi, ai, has_ai).map_err(|e| err(format!("write_message() {e}")))?;
+    write_to(m, &var, &value, repr, fi, ai, has_ai)
+        .map_err(|e| err(format!("write_message() {e}")))?;
     // The encoding cached for `raw` is stale now.
     if s.raw_state == RawState::Valid && s.kind != Kind::Decoder {
         s.raw_state = RawState::Stale;
@@ -610,7 +649,9 @@ fn write_field(
             }
             let len = f.len();
             if ai > len {
-                return Err(format!("array index {ai} past the end of field '{name}' ({len})"));
+                return Err(format!(
+                    "array index {ai} past the end of field '{name}' ({len})"
+                ));
             }
             if ai == len {
                 f.push(v);
@@ -652,7 +693,8 @@ fn parse_rfc3339(s: &str) -> Option<i64> {
         "Z" | "z" => 0,
         tz if tz.len() == 6 && matches!(&tz[..1], "+" | "-") => {
             let sign = if tz.starts_with('-') { -1 } else { 1 };
-            sign * (tz.get(1..3)?.parse::<i64>().ok()? * 3600 + tz.get(4..6)?.parse::<i64>().ok()? * 60)
+            sign * (tz.get(1..3)?.parse::<i64>().ok()? * 3600
+                + tz.get(4..6)?.parse::<i64>().ok()? * 60)
         }
         _ => return None,
     };
@@ -685,7 +727,9 @@ pub(crate) fn install_os(lua: &Lua, os: &Table) -> mlua::Result<()> {
     os.raw_set(
         "date",
         lua.create_function(move |lua, (fmt, t): (Option<mlua::LuaString>, Value)| {
-            let fmt = fmt.map(|f| f.as_bytes().to_vec()).unwrap_or_else(|| b"%c".to_vec());
+            let fmt = fmt
+                .map(|f| f.as_bytes().to_vec())
+                .unwrap_or_else(|| b"%c".to_vec());
             let fmt = if fmt.starts_with(b"!") {
                 fmt
             } else {
@@ -705,7 +749,9 @@ pub(crate) fn install_os(lua: &Lua, os: &Table) -> mlua::Result<()> {
                 match t.raw_get::<Value>(k)? {
                     Value::Integer(i) => Ok(i),
                     Value::Number(n) => Ok(n as i64),
-                    Value::Nil => default.ok_or_else(|| err(format!("field '{k}' missing in date table"))),
+                    Value::Nil => {
+                        default.ok_or_else(|| err(format!("field '{k}' missing in date table")))
+                    }
                     _ => Err(err(format!("field '{k}' missing in date table"))),
                 }
             };
@@ -737,7 +783,9 @@ fn require(lua: &Lua, name: String) -> mlua::Result<Value> {
         return Ok(Value::Table(cjson));
     }
     let loaded: Table = lua.named_registry_value("heka.loaded")?;
-    if let v @ Value::Table(_) | v @ Value::Boolean(true) = loaded.raw_get::<Value>(name.as_str())? {
+    if let v @ Value::Table(_) | v @ Value::Boolean(true) =
+        loaded.raw_get::<Value>(name.as_str())?
+    {
         return Ok(v);
     }
     let valid = !name.is_empty()

@@ -30,7 +30,10 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     t.raw_set("encode", lua.create_function(encode)?)?;
     t.raw_set("decode", lua.create_function(decode)?)?;
-    t.raw_set("null", Value::LightUserData(LightUserData(std::ptr::null_mut())))?;
+    t.raw_set(
+        "null",
+        Value::LightUserData(LightUserData(std::ptr::null_mut())),
+    )?;
     t.raw_set("version", "2.1.0")?;
     t.raw_set(
         "decode_null",
@@ -250,7 +253,11 @@ fn encode_table(t: &Table, out: &mut Vec<u8>, depth: usize, limit: usize) -> mlu
             Value::String(s) => encode_string(&s.as_bytes(), out),
             Value::Integer(i) => encode_string(format_g(*i as f64, 14).as_bytes(), out),
             Value::Number(n) => encode_string(format_g(*n, 14).as_bytes(), out),
-            _ => return Err(err("Cannot serialise table: table key must be a number or string")),
+            _ => {
+                return Err(err(
+                    "Cannot serialise table: table key must be a number or string",
+                ));
+            }
         }
         out.push(b':');
         encode_value(&v, out, depth, limit)?;

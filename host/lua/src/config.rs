@@ -68,7 +68,13 @@ impl LuaConfig {
     pub fn preservation_file(base_dir: &Path, name: &str) -> PathBuf {
         let file: String = name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         base_dir
             .join("sandbox_preservation")

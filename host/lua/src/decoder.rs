@@ -64,9 +64,12 @@ impl Decoder for LuaDecoder {
             Some(bytes) => Raw::Given(bytes),
             None => Raw::Absent,
         };
-        let values = self
-            .runtime
-            .call("process_message", (), Slot::Owned(Box::new(msg)), raw)?;
+        let values = self.runtime.call::<(mlua::Value, mlua::Value)>(
+            "process_message",
+            (),
+            Slot::Owned(Box::new(msg)),
+            raw,
+        )?;
         let status = self.runtime.status(values);
         let injections = self.runtime.take_injections();
         let msg = self.runtime.state().msg.take_owned().unwrap_or_default();
@@ -96,7 +99,11 @@ impl Decoder for LuaDecoder {
                         payload: Some(payload),
                         ..Default::default()
                     };
-                    m.add_field("payload_type", Value::String(payload_type), "file-extension");
+                    m.add_field(
+                        "payload_type",
+                        Value::String(payload_type),
+                        "file-extension",
+                    );
                     m.add_field("payload_name", Value::String(payload_name), "");
                     m
                 }

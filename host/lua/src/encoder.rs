@@ -33,9 +33,12 @@ impl LuaEncoder {
 
 impl Encoder for LuaEncoder {
     fn encode(&mut self, msg: &Message, out: &mut Vec<u8>) -> PluginResult {
-        let values = self
-            .runtime
-            .call("process_message", (), Slot::Borrowed(MsgPtr::new(msg)), Raw::Encode)?;
+        let values = self.runtime.call::<(mlua::Value, mlua::Value)>(
+            "process_message",
+            (),
+            Slot::Borrowed(MsgPtr::new(msg)),
+            Raw::Encode,
+        )?;
         let status = self.runtime.status(values);
         let last = self.runtime.take_injections().pop();
         let written = self.runtime.state().msg.take_owned();

@@ -38,7 +38,12 @@ impl LuaFilter {
     }
 
     fn run_one(&mut self, slot: Slot, ctx: &mut FilterContext) -> PluginResult {
-        let values = self.runtime.call("process_message", (), slot, Raw::Encode)?;
+        let values = self.runtime.call::<(mlua::Value, mlua::Value)>(
+            "process_message",
+            (),
+            slot,
+            Raw::Encode,
+        )?;
         let status = self.runtime.status(values);
         // Injections made before a fatal status still go out, in order (Heka
         // delivered them as they were made).
@@ -58,7 +63,11 @@ impl LuaFilter {
             } => {
                 msg.r#type = Some("heka.sandbox-output".into());
                 msg.payload = Some(payload);
-                msg.add_field("payload_type", Value::String(payload_type), "file-extension");
+                msg.add_field(
+                    "payload_type",
+                    Value::String(payload_type),
+                    "file-extension",
+                );
                 msg.add_field("payload_name", Value::String(payload_name), "");
             }
             Injection::Message(mut m) => {
@@ -101,7 +110,7 @@ impl Filter for LuaFilter {
 
     fn timer_event(&mut self, now_ns: i64, ctx: &mut FilterContext) -> PluginResult {
         self.runtime
-            .call("timer_event", now_ns as f64, Slot::Empty, Raw::Absent)?;
+            .call::<()>("timer_event", now_ns as f64, Slot::Empty, Raw::Absent)?;
         for inj in self.runtime.take_injections() {
             self.inject(inj, ctx)?;
         }

@@ -40,10 +40,12 @@ pub(crate) fn save(lua: &Lua, file: &Path) -> Result<(), String> {
     let globals = lua.globals();
     serialize_table(&globals, "_G", &mut out, &mut seen, &skip).map_err(|e| e.to_string())?;
     if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let tmp = file.with_extension("data.tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+    let mut f =
+        std::fs::File::create(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
     f.write_all(out.as_bytes())
         .and_then(|()| f.sync_all())
         .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
@@ -185,7 +187,9 @@ pub(crate) fn restore(lua: &Lua, file: &Path) -> Result<(), String> {
         );
         return Ok(());
     }
-    let limit = lua.app_data_mut::<State>().map(|mut s| std::mem::replace(&mut s.instruction_limit, 0));
+    let limit = lua
+        .app_data_mut::<State>()
+        .map(|mut s| std::mem::replace(&mut s.instruction_limit, 0));
     let result = lua
         .load(text)
         .set_name(format!("@{}", file.display()))
@@ -217,7 +221,10 @@ mod tests {
 
     #[test]
     fn version_line_is_found() {
-        assert_eq!(saved_version("_G[\"x\"] = 1\n_G[\"_PRESERVATION_VERSION\"] = 3\n"), 3.0);
+        assert_eq!(
+            saved_version("_G[\"x\"] = 1\n_G[\"_PRESERVATION_VERSION\"] = 3\n"),
+            3.0
+        );
         assert_eq!(saved_version("_G[\"x\"] = 1\n"), 0.0);
     }
 }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use heka_message::Message;
 use heka_pipeline::PluginError;
-use mlua::{HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Value, VmState};
+use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Value, VmState};
 
 use crate::{ConfigValue, LuaConfig, LuaError};
 
@@ -198,7 +198,10 @@ pub(crate) struct Runtime {
     name: String,
     path: String,
     memory_limit: usize,
+    kind: Kind,
     terminated: Option<String>,
+    /// Entry points looked up once: (name, function).
+    entries: Vec<(&'static str, mlua::Function)>,
 }
 
 impl Runtime {
@@ -212,12 +215,10 @@ impl Runtime {
         })?;
         let runtime = Runtime::from_source(&display, &source, cfg, kind)?;
         if let Some(data) = &cfg.preservation_file {
-            crate::preserve::restore(&runtime.lua, data).map_err(|reason| {
-                LuaError::Restore {
-                    path: display.clone(),
-                    data: data.display().to_string(),
-                    reason,
-                }
+            crate::preserve::restore(&runtime.lua, data).map_err(|reason| LuaError::Restore {
+                path: display.clone(),
+                data: data.display().to_string(),
+                reason,
             })?;
         }
         runtime.start_call(cfg.instruction_limit);
@@ -296,7 +297,9 @@ impl Runtime {
             name: cfg.name.clone(),
             path: path.to_owned(),
             memory_limit: cfg.memory_limit,
+            kind,
             terminated: None,
+            entries: Vec::new(),
         };
         if let Err(e) = function.call::<()>(()) {
             let reason = runtime.failure_reason("", &e);
@@ -337,16 +340,19 @@ impl Runtime {
 
     /// Calls the global function `func` with `args`, the message in `slot` lent for the
     /// call. `Err` is fatal (and the runtime terminated); `Ok` holds the results.
-    pub(crate) fn call(
+    pub(crate) fn call<R: mlua::FromLuaMulti>(
         &mut self,
-        func: &str,
+        func: &'static str,
         args: impl mlua::IntoLuaMulti,
         slot: Slot,
         raw: Raw<'_>,
-    ) -> Result<MultiValue, PluginError> {
+    ) -> Result<R, PluginError> {
         if let Some(reason) = &self.terminated {
             return Err(PluginError::Fatal(format!("terminated earlier: {reason}")));
         }
+        let Some(index) = self.entry(func) else {
+            return Err(self.terminate(format!("{func}() function was not found")));
+        };
         {
             let mut s = self.state();
             s.msg = slot;
@@ -364,28 +370,25 @@ impl Runtime {
             s.fatal = None;
             s.instructions = 0;
         }
-        // Whatever happens, the lent message does not outlive the call.
+        // Whatever happens (a panic unwinding included), the lent message does not
+        // outlive the call.
         struct ClearSlot<'a>(&'a Lua);
         impl Drop for ClearSlot<'_> {
             fn drop(&mut self) {
-                if let Some(mut s) = self.0.app_data_mut::<State>()
-                    && matches!(s.msg, Slot::Borrowed(_) | Slot::Shared(_))
-                {
-                    s.msg = Slot::Empty;
+                if let Ok(Some(mut s)) = self.0.try_app_data_mut::<State>() {
+                    clear_lent(&mut s);
                 }
             }
         }
-        let result = {
-            let _guard = ClearSlot(&self.lua);
-            match self.lua.globals().raw_get::<Value>(func) {
-                Ok(Value::Function(f)) => Some(f.call::<MultiValue>(args)),
-                _ => None,
-            }
+        let guard = ClearSlot(&self.lua);
+        let result = self.entries[index].1.call::<R>(args);
+        let fatal = {
+            let mut s = self.state();
+            clear_lent(&mut s);
+            s.fatal.take()
         };
-        let Some(result) = result else {
-            return Err(self.terminate(format!("{func}() function was not found")));
-        };
-        let fatal = self.state().fatal.take();
+        // Cleared just above.
+        std::mem::forget(guard);
         match (fatal, result) {
             (Some(reason), _) => Err(self.terminate(reason)),
             (None, Ok(values)) => Ok(values),
@@ -396,9 +399,28 @@ impl Runtime {
         }
     }
 
+    /// The index in `entries` of the global function `func`, looked up once (scripts
+    /// define their entry points at load time).
+    fn entry(&mut self, func: &'static str) -> Option<usize> {
+        if let Some(i) = self.entries.iter().position(|(name, _)| *name == func) {
+            return Some(i);
+        }
+        match self.lua.globals().raw_get::<Value>(func) {
+            Ok(Value::Function(f)) => {
+                self.entries.push((func, f));
+                Some(self.entries.len() - 1)
+            }
+            _ => None,
+        }
+    }
+
     /// Heka's wording for an uncaught error in `func` (empty: the top level).
     fn failure_reason(&self, func: &str, e: &mlua::Error) -> String {
-        if let Some(fatal) = self.lua.app_data_mut::<State>().and_then(|mut s| s.fatal.take()) {
+        if let Some(fatal) = self
+            .lua
+            .app_data_mut::<State>()
+            .and_then(|mut s| s.fatal.take())
+        {
             return fatal;
         }
         if is_memory_error(e) {
@@ -420,30 +442,26 @@ impl Runtime {
     }
 
     /// Reads `process_message`'s results: `status[, error]`.
-    pub(crate) fn status(&mut self, values: MultiValue) -> Status {
-        let mut it = values.into_iter();
-        let status = match it.next() {
-            Some(Value::Integer(i)) => i,
-            Some(Value::Number(n)) if n.is_finite() => n as i64,
+    pub(crate) fn status(&mut self, (status, err): (Value, Value)) -> Status {
+        let status = match status {
+            Value::Integer(i) => i,
+            Value::Number(n) if n.is_finite() => n as i64,
             _ => {
-                return Status::Fatal(
-                    "process_message() must return a numeric status code".into(),
-                );
+                return Status::Fatal("process_message() must return a numeric status code".into());
             }
         };
-        let err = match it.next() {
-            None | Some(Value::Nil) => String::new(),
-            Some(Value::String(s)) => s.to_string_lossy(),
-            Some(_) => {
+        let err = match err {
+            Value::Nil => String::new(),
+            Value::String(s) => s.to_string_lossy(),
+            _ => {
                 return Status::Fatal(
                     "process_message() must return a nil or string error message".into(),
                 );
             }
         };
-        let kind = self.state().kind;
         match status {
             0 => Status::Ok,
-            -2 if kind == Kind::Encoder => Status::Skip,
+            -2 if self.kind == Kind::Encoder => Status::Skip,
             s if s < 0 => Status::Failed(err),
             s if err.is_empty() => Status::Fatal(format!("process_message() returned {s}")),
             s => Status::Fatal(format!("process_message() returned {s}: {err}")),
@@ -472,9 +490,21 @@ impl Runtime {
             return;
         }
         match crate::preserve::save(&self.lua, file) {
-            Ok(()) => tracing::info!(plugin = %self.name, file = %file.display(), "global data preserved"),
-            Err(e) => tracing::error!(plugin = %self.name, file = %file.display(), error = %e, "cannot preserve global data"),
+            Ok(()) => {
+                tracing::info!(plugin = %self.name, file = %file.display(), "global data preserved")
+            }
+            Err(e) => {
+                tracing::error!(plugin = %self.name, file = %file.display(), error = %e, "cannot preserve global data")
+            }
         }
+    }
+}
+
+/// Drops the message lent for a call (a decoder's or written one stays for the
+/// wrapper to take).
+fn clear_lent(s: &mut State) {
+    if matches!(s.msg, Slot::Borrowed(_) | Slot::Shared(_)) {
+        s.msg = Slot::Empty;
     }
 }
 
@@ -549,5 +579,37 @@ fn setup_environment(lua: &Lua, kind: Kind) -> mlua::Result<()> {
     if let Some(mut s) = lua.app_data_mut::<State>() {
         s.library_tables = library_tables;
     }
-    crate::api::install(lua, kind)
+    crate::api::install(lua, kind)?;
+    install_pcall(lua)
+}
+
+/// `pcall` / `xpcall` hand scripts errors raised by the API as strings, as Heka's C
+/// functions raised them (`luaL_error`); mlua raises them as userdata, which a script
+/// would then fail to concatenate or return as its error message.
+fn install_pcall(lua: &Lua) -> mlua::Result<()> {
+    let to_text = lua.create_function(|_, v: Value| {
+        Ok(match v {
+            Value::Error(e) => error_text(&e),
+            other => format!("{other:?}"),
+        })
+    })?;
+    lua.load(
+        r#"local to_text = ...
+        local type, raw_pcall, raw_xpcall = type, pcall, xpcall
+        local function fix(ok, ...)
+            if ok then return ok, ... end
+            local e = ...
+            if type(e) == "userdata" then e = to_text(e) end
+            return false, e
+        end
+        pcall = function(f, ...) return fix(raw_pcall(f, ...)) end
+        xpcall = function(f, handler)
+            return raw_xpcall(f, function(e)
+                if type(e) == "userdata" then e = to_text(e) end
+                return handler(e)
+            end)
+        end"#,
+    )
+    .set_name("=heka-pcall")
+    .call::<()>(to_text)
 }

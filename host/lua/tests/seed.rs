@@ -12,8 +12,14 @@ use heka_pipeline::{Encoder, Filter, Pack};
 #[test]
 fn aggregator_and_slack_encoder_produce_the_slack_body() -> anyhow::Result<()> {
     let lua_dir = repo_root().join("config/lua");
-    let mut agg = LuaFilter::load(&lua_dir.join("log_aggregator.lua"), LuaConfig::new("ExampleLogAggregator"))?;
-    let mut enc = LuaEncoder::load(&lua_dir.join("slack_encoder.lua"), LuaConfig::new("SlackEncoder"))?;
+    let mut agg = LuaFilter::load(
+        &lua_dir.join("log_aggregator.lua"),
+        LuaConfig::new("ExampleLogAggregator"),
+    )?;
+    let mut enc = LuaEncoder::load(
+        &lua_dir.join("slack_encoder.lua"),
+        LuaConfig::new("SlackEncoder"),
+    )?;
 
     let mut ctx = common::ctx();
     let packs: Vec<Pack> = ["disk \"full\" on /var\n", "second line\ttab\n"]
@@ -31,9 +37,18 @@ fn aggregator_and_slack_encoder_produce_the_slack_body() -> anyhow::Result<()> {
     assert_eq!(out.logger(), "TestFilter");
     assert_eq!(out.hostname(), "hekad-host");
     assert_eq!(out.payload(), "disk \"full\" on /var\nsecond line\ttab\n");
-    assert_eq!(out.field_value("payload_type", 0, 0), Some(FieldValue::String("txt")));
-    assert_eq!(out.field("payload_type", 0).map(|f| f.representation()), Some("file-extension"));
-    assert_eq!(out.field_value("payload_name", 0, 0), Some(FieldValue::String("")));
+    assert_eq!(
+        out.field_value("payload_type", 0, 0),
+        Some(FieldValue::String("txt"))
+    );
+    assert_eq!(
+        out.field("payload_type", 0).map(|f| f.representation()),
+        Some("file-extension")
+    );
+    assert_eq!(
+        out.field_value("payload_name", 0, 0),
+        Some(FieldValue::String(""))
+    );
 
     // A second tick with an empty buffer injects nothing.
     ctx.begin_timer();
