@@ -792,7 +792,10 @@ fn require(lua: &Lua, name: String) -> mlua::Result<Value> {
         && name
             .bytes()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
-        && !name.contains("..");
+        // No empty path segments: "..", a leading "." ("/x.lua" would be absolute)...
+        && !name.contains("..")
+        && !name.starts_with('.')
+        && !name.ends_with('.');
     let dirs = state(lua)?.module_directory.clone();
     if valid {
         let rel = format!("{}.lua", name.replace('.', "/"));

@@ -7,7 +7,7 @@
 //! "excessively sparse" arrays are refused), any other table an object, the empty
 //! table `{}`; keys in Lua's own traversal order (so output matches Heka's Lua 5.1
 //! byte for byte); NaN/Inf, functions and userdata are errors; nesting is capped at
-//! 1000. Decoding is a small recursive-descent parser straight into Lua values (keys
+//! 200 (lua-cjson: 1000). Decoding is a small recursive-descent parser straight into Lua values (keys
 //! inserted in document order, as lua-cjson does); JSON `null` is dropped (nil)
 //! unless `cjson.decode_null(true)` (Heka's sandbox default). The output is capped by
 //! `output_limit`, as Heka capped the encode buffer.
@@ -16,7 +16,10 @@ use mlua::{LightUserData, Lua, Table, Value};
 
 use crate::api::state;
 
-const MAX_DEPTH: usize = 1000;
+/// Nesting cap for encode and decode. lua-cjson's is 1000; ours is lower because
+/// the recursion runs on the plugin thread's own stack (a debug build overflows a
+/// 2 MiB thread stack near 1000 levels). Real documents are far shallower.
+const MAX_DEPTH: usize = 200;
 /// lua-cjson's `encode_sparse_array` defaults: ratio 2, safe 10.
 const SPARSE_RATIO: usize = 2;
 const SPARSE_SAFE: usize = 10;

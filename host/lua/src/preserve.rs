@@ -28,6 +28,8 @@ use mlua::{Lua, Table, Value};
 use crate::runtime::State;
 
 const VERSION_KEY: &str = "_PRESERVATION_VERSION";
+/// Deepest table nesting saved (the data file is refused beyond it).
+const MAX_DEPTH: usize = 100;
 
 /// Writes the global data to `file` (atomically: a temporary file renamed over it).
 pub(crate) fn save(lua: &Lua, file: &Path) -> Result<(), String> {
@@ -38,7 +40,7 @@ pub(crate) fn save(lua: &Lua, file: &Path) -> Result<(), String> {
     let mut out = String::new();
     let mut seen: HashMap<usize, String> = HashMap::new();
     let globals = lua.globals();
-    serialize_table(&globals, "_G", &mut out, &mut seen, &skip).map_err(|e| e.to_string())?;
+    serialize_table(&globals, "_G", &mut out, &mut seen, &skip, 0)?;
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -66,9 +68,14 @@ fn serialize_table(
     out: &mut String,
     seen: &mut HashMap<usize, String>,
     skip: &[usize],
-) -> mlua::Result<()> {
+    depth: usize,
+) -> Result<(), String> {
+    // Bounded so that a deep (linked-list shaped) table cannot overflow the stack.
+    if depth > MAX_DEPTH {
+        return Err(format!("{path}: tables nested deeper than {MAX_DEPTH}"));
+    }
     for pair in t.pairs::<Value, Value>() {
-        let (k, v) = pair?;
+        let (k, v) = pair.map_err(|e| e.to_string())?;
         if skippable(&v, skip) {
             continue;
         }
@@ -88,7 +95,7 @@ fn serialize_table(
                 } else {
                     seen.insert(ptr, child.clone());
                     let _ = writeln!(out, "{child} = {{}}");
-                    serialize_table(table, &child, out, seen, skip)?;
+                    serialize_table(table, &child, out, seen, skip, depth + 1)?;
                 }
             }
             Value::String(s) => {

@@ -267,7 +267,7 @@ impl Runtime {
                     return Ok(VmState::Continue);
                 };
                 state.instructions = state.instructions.saturating_add(step);
-                if state.instruction_limit > 0 && state.instructions > state.instruction_limit {
+                if state.instruction_limit > 0 && state.instructions >= state.instruction_limit {
                     let reason = format!(
                         "instruction_limit exceeded ({} per call)",
                         state.instruction_limit

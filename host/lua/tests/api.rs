@@ -602,6 +602,7 @@ fn require_builtins_cjson_modules_and_unknown() {
         local greet = require "util.greet"
         assert(greet == require("util.greet"))
         local ok, err = pcall(require, "lpeg")
+        assert(not pcall(require, ".etc.passwd"))
         function process_message()
             inject_payload("txt", "", greet.hi("x") .. "|" .. type(cjson.encode) .. "|" .. tostring(ok) .. "|" .. err)
             return 0

@@ -182,3 +182,28 @@ fn missing_script_is_a_read_error() {
     .unwrap_err();
     assert!(matches!(err, LuaError::Read { .. }), "{err:?}");
 }
+
+#[test]
+fn deep_json_nesting_is_an_error_not_a_crash() {
+    let scripts = Scripts::new();
+    let mut f = scripts.filter(
+        r#"require "cjson"
+        function process_message()
+            local t = {} local top = t
+            for i = 1, 5000 do t[1] = {} t = t[1] end
+            local ok1, e1 = pcall(cjson.encode, top)
+            local ok2, e2 = pcall(cjson.decode, string.rep("[", 5000) .. string.rep("]", 5000))
+            local self = {} self.me = self
+            local ok3, e3 = pcall(cjson.encode, self)
+            inject_payload("txt", "", table.concat({tostring(ok1), e1, tostring(ok2), e2, tostring(ok3)}, "|"))
+            return 0
+        end"#,
+    );
+    let mut ctx = ctx();
+    f.process_message(&sample(), &mut ctx).expect("process");
+    let out = ctx.take_injected()[0].payload().to_owned();
+    assert_eq!(
+        out,
+        "false|Cannot serialise, excessive nesting (201)|false|Found too many nested data structures (201) at character 201|false"
+    );
+}

@@ -135,3 +135,18 @@ fn corrupt_data_file_is_a_clear_start_error() {
     assert!(err.contains("cannot restore preserved data"), "{err}");
     assert!(err.contains("Pres_filter_1.data"), "{err}");
 }
+
+#[test]
+fn too_deep_tables_are_refused_not_a_crash() {
+    let scripts = Scripts::new();
+    let cfg = config(&scripts);
+    let mut f = scripts.filter_with(
+        "deep = {} local t = deep for i = 1, 5000 do t.next = {} t = t.next end\nfunction process_message() return 0 end",
+        cfg.clone(),
+    );
+    f.shutdown();
+    assert!(
+        !cfg.preservation_file.as_ref().expect("file").exists(),
+        "nothing half-written"
+    );
+}
