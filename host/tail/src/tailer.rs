@@ -174,6 +174,10 @@ pub struct Tailer {
     )>,
     last_scan: Instant,
     rescan_needed: bool,
+    /// Modification times of the directories of the current files at the last
+    /// scan: a new entry (a copytruncate copy) changes them before any event
+    /// reaches us.
+    dir_mtimes: HashMap<PathBuf, Option<SystemTime>>,
 }
 
 impl std::fmt::Debug for Tailer {
@@ -228,6 +232,7 @@ impl Tailer {
             watcher,
             last_scan: Instant::now(),
             rescan_needed: true,
+            dir_mtimes: HashMap::new(),
         };
         tailer.scan_files();
         Ok(tailer)
@@ -363,6 +368,19 @@ impl Tailer {
     }
 
     fn scan_files(&mut self) {
+        // Directory times are taken before the walk, so a change during it is seen
+        // as a change next time rather than lost.
+        let mut before: HashMap<PathBuf, Option<SystemTime>> = HashMap::new();
+        for f in self.streams.iter().flat_map(|s| &s.files) {
+            if let Some(dir) = f.path.parent()
+                && !before.contains_key(dir)
+            {
+                before.insert(
+                    dir.to_path_buf(),
+                    fs::metadata(dir).and_then(|m| m.modified()).ok(),
+                );
+            }
+        }
         let found = self.discovery.scan();
         let mut seen = vec![false; self.streams.len()];
         for (name, files) in found {
@@ -405,6 +423,17 @@ impl Tailer {
         }
         self.last_scan = Instant::now();
         self.rescan_needed = false;
+        self.dir_mtimes = before;
+        for s in &self.streams {
+            for f in &s.files {
+                if let Some(dir) = f.path.parent()
+                    && !self.dir_mtimes.contains_key(dir)
+                {
+                    let mtime = fs::metadata(dir).and_then(|m| m.modified()).ok();
+                    self.dir_mtimes.insert(dir.to_path_buf(), mtime);
+                }
+            }
+        }
     }
 
     /// Reads `id` until it has nothing more or used its budget.
@@ -635,6 +664,17 @@ impl Tailer {
             return;
         }
         cur.checked = true;
+        // Entries added or renamed next to our file since the last scan: look at
+        // them first (a copy may hold data we have not read).
+        if let Some(dir) = cur.path.parent() {
+            let now = fs::metadata(dir).and_then(|m| m.modified()).ok();
+            if self.dir_mtimes.get(dir) != Some(&now) {
+                self.rescan(sink);
+            }
+        }
+        let Some(cur) = self.streams[id].cur.as_mut() else {
+            return;
+        };
         let Ok(meta) = cur.file.metadata() else {
             return;
         };

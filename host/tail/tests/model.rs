@@ -186,6 +186,29 @@ fn regression_copies_then_rename_at_offset_zero() {
     .unwrap();
 }
 
+/// Found by the property test: a partial line read at offset 0, then copytruncate
+/// and new lines sharing the partial's prefix (a 10-byte hash window matches).
+#[test]
+fn regression_partial_then_copytruncate() {
+    use Op::*;
+    run(&[
+        Partial,
+        Poll,
+        CopyTruncate,
+        Append(6),
+        Append(11),
+        Rotate,
+        Poll,
+        Poll,
+        CopyTruncate,
+        Append(15),
+        Append(10),
+        Append(19),
+        Rotate,
+    ])
+    .unwrap();
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, max_shrink_iters: 200, ..ProptestConfig::default() })]
 
