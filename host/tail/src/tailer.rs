@@ -18,6 +18,15 @@
 //!   renamed file for a moment); gzip'd files are switched from at once;
 //! - its path now names another file or nothing: rescan at once.
 //!
+//! Before reading again after an end of data, the bytes before the position are
+//! re-checked (a file truncated and regrown past our offset is not read from the
+//! middle), and a change of the file's directory (a new copy, a rename) triggers a
+//! rescan first, since a copytruncate copy can be on disk before its inotify event
+//! reaches us. A copy that appeared after we opened our file, is ordered before it
+//! and holds our position is where the rest of our data is: we continue there. At
+//! offset 0 nothing can be compared, so the first data of a file also triggers a
+//! rescan (Heka's "previously empty file grew" rule).
+//!
 //! Waiting is event-driven: inotify (via `notify`) wakes the tailer on writes and
 //! directory changes, with a timeout (`idle_check`) and a periodic full rescan
 //! (`rescan_interval`) as fallbacks. Nothing polls in a busy loop.
