@@ -6,7 +6,8 @@
 //! checked without starting anything (inputs bind their sockets only when they run).
 //! As in loading, every problem is collected.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
 use std::time::Duration;
 
 use heka_message::{HEADER_FRAMING_SIZE, MAX_HEADER_SIZE, Matcher};
@@ -17,7 +18,7 @@ use heka_pipeline::{
 };
 
 use crate::config::{
-    Common, Config, ConfigError, ConfigErrors, ErrorKind, Retries, RetriesConfig, Section,
+    self, Common, Config, ConfigError, ConfigErrors, ErrorKind, Retries, RetriesConfig, Section,
 };
 use crate::plugins::{BuildContext, settings};
 use crate::registry::{self, Ctor, Registration};
@@ -59,9 +60,48 @@ fn max_record_size(max_message_size: usize) -> usize {
     max_message_size + MAX_HEADER_SIZE + HEADER_FRAMING_SIZE
 }
 
+/// Loads the configuration at `path` and builds every plugin, collecting every
+/// problem of both steps: plugins of sections the loader found fault with are still
+/// built (their own keys checked) but not wired up. Problems come sorted by file and
+/// line.
+pub fn load_and_assemble(path: &Path) -> Result<(Config, Assembled), ConfigErrors> {
+    let (config, mut errors) = config::load_all(path, &|name| std::env::var(name).ok());
+    let Some(config) = config else {
+        return Err(ConfigErrors(errors));
+    };
+    let faulty: HashSet<String> = errors
+        .iter()
+        .filter_map(|e| e.location.section.clone())
+        .collect();
+    let assembled = assemble_sections(&config, &faulty, &mut errors);
+    if errors.is_empty() {
+        return Ok((config, assembled));
+    }
+    // Stable sort: problems on the same line keep the order they were found in.
+    errors.sort_by(|a, b| {
+        (&a.location.file, a.location.line).cmp(&(&b.location.file, b.location.line))
+    });
+    Err(ConfigErrors(errors))
+}
+
 /// Builds every plugin of `config`.
 pub fn assemble(config: &Config) -> Result<Assembled, ConfigErrors> {
     let mut errors = Vec::new();
+    let assembled = assemble_sections(config, &HashSet::new(), &mut errors);
+    if errors.is_empty() {
+        Ok(assembled)
+    } else {
+        Err(ConfigErrors(errors))
+    }
+}
+
+/// Builds every plugin; for sections in `faulty` only the plugin itself (its own
+/// keys), since their common options or references are already known to be wrong.
+fn assemble_sections(
+    config: &Config,
+    faulty: &HashSet<String>,
+    errors: &mut Vec<ConfigError>,
+) -> Assembled {
     let mut splitters: HashMap<&str, SplitterTemplate> = HashMap::new();
     let mut decoders: HashMap<&str, DecoderFactory> = HashMap::new();
     let mut encoders: HashMap<&str, (EncoderFactory, &str)> = HashMap::new();
@@ -78,6 +118,20 @@ pub fn assemble(config: &Config) -> Result<Assembled, ConfigErrors> {
             continue; // reported by the loader
         };
         let ctx = BuildContext::new(config, section);
+        if faulty.contains(&section.name) || refers_to(section, reg, faulty) {
+            let checked = match reg.ctor {
+                Ctor::Splitter(ctor) => ctor(&ctx).map(drop),
+                Ctor::Decoder(ctor) => ctor(&ctx).map(drop),
+                Ctor::Encoder(ctor) => ctor(&ctx).map(drop),
+                Ctor::Input(ctor) => ctor(&ctx).map(drop),
+                Ctor::Filter(ctor) => ctor(&ctx).map(drop),
+                Ctor::Output(ctor) => ctor(&ctx).map(drop),
+            };
+            if let Err(e) = checked {
+                errors.push(e);
+            }
+            continue;
+        }
         let result = match reg.ctor {
             Ctor::Splitter(ctor) => ctor(&ctx).map(|factory| {
                 let options = split_options(config, section, reg);
@@ -109,11 +163,23 @@ pub fn assemble(config: &Config) -> Result<Assembled, ConfigErrors> {
             errors.push(e);
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(ConfigErrors(errors))
-    }
+    out
+}
+
+/// Whether `section` uses a template named in `names` (explicitly or by default).
+fn refers_to(section: &Section, reg: &Registration, names: &HashSet<String>) -> bool {
+    let used: Vec<&str> = match &section.common {
+        Common::Input(c) => [
+            c.splitter.as_deref().or(Some(reg.splitter)),
+            c.decoder.as_deref().or(reg.decoder),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        Common::Output(c) => c.encoder.as_deref().into_iter().collect(),
+        _ => Vec::new(),
+    };
+    used.iter().any(|n| names.contains(*n))
 }
 
 fn split_options(config: &Config, section: &Section, reg: &Registration) -> SplitOptions {
@@ -195,6 +261,7 @@ fn matcher(
                 expression: e.expression,
                 offset: e.offset,
                 expected: e.expected,
+                found: e.found,
             },
         )
     })

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use crate::assemble::assemble;
+use crate::assemble::load_and_assemble;
 use crate::config;
 
 /// Why the daemon could not start.
@@ -28,8 +28,7 @@ pub enum RunError {
 
 /// Runs hekad on the configuration at `path`; returns the process exit code.
 pub fn run(path: &Path) -> Result<i32, RunError> {
-    let config = config::load(path)?;
-    let assembled = assemble(&config)?;
+    let (config, assembled) = load_and_assemble(path)?;
     let _pid_file = match &config.globals.pid_file {
         Some(p) => Some(PidFile::create(p)?),
         None => None,

@@ -7,14 +7,13 @@ use heka_message::{
     Matcher, Message, RECORD_SEPARATOR, Unframed, decode_message, message_from_json, unframe,
 };
 
-use crate::assemble::assemble;
-use crate::config::{self, ConfigErrors};
+use crate::assemble::load_and_assemble;
+use crate::config::ConfigErrors;
 
 /// Loads the configuration and builds every plugin without starting any.
 /// Returns a one-line summary, or every problem found.
 pub fn validate(path: &Path) -> Result<String, ConfigErrors> {
-    let config = config::load(path)?;
-    let assembled = assemble(&config)?;
+    let (_config, assembled) = load_and_assemble(path)?;
     Ok(format!(
         "{}: OK ({} inputs, {} filters, {} outputs)",
         path.display(),

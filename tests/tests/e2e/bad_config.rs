@@ -26,7 +26,9 @@ fn unknown_type_suggests_closest() {
         "[hekad]\nbase_dir = '/tmp'\n\n[in]\ntype = \"TcpInptu\"\naddress = '127.0.0.1:1'\n",
     );
     assert!(
-        err.contains(&format!("{p}:5: [in] type: unknown plugin type \"TcpInptu\" (did you mean \"TcpInput\"?)")),
+        err.contains(&format!(
+            "{p}:5: [in] type: unknown plugin type \"TcpInptu\" (did you mean \"TcpInput\"?)"
+        )),
         "{err}"
     );
 }
@@ -39,7 +41,9 @@ fn unknown_key_is_named_with_its_line() {
         "[in]\ntype = 'TcpInput'\nadress = '127.0.0.1:1'\naddress = '127.0.0.1:1'\n",
     );
     assert!(
-        err.contains(&format!("{p}:3: [in] adress: unknown config setting (did you mean \"address\"?)")),
+        err.contains(&format!(
+            "{p}:3: [in] adress: unknown config setting (did you mean \"address\"?)"
+        )),
         "{err}"
     );
 }
@@ -48,7 +52,10 @@ fn unknown_key_is_named_with_its_line() {
 fn unknown_global_key_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let (p, err) = fails(dir.path(), "[hekad]\nmaxprocs = 2\npoolsizee = 10\n");
-    assert!(err.contains(&format!("{p}:3: [hekad] poolsizee: unknown config setting")), "{err}");
+    assert!(
+        err.contains(&format!("{p}:3: [hekad] poolsizee: unknown config setting")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -58,7 +65,12 @@ fn bad_matcher_shows_offset() {
         dir.path(),
         "[out]\ntype = 'LogOutput'\nmessage_matcher = \"Type == 'a' &&\"\n",
     );
-    assert!(err.contains(&format!("{p}:3: [out] message_matcher: invalid message_matcher")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{p}:3: [out] message_matcher: invalid message_matcher"
+        )),
+        "{err}"
+    );
     assert!(err.contains("at offset"), "{err}");
 }
 
@@ -69,7 +81,12 @@ fn missing_encoder_for_http_output() {
         dir.path(),
         "[post]\ntype = 'HttpOutput'\nmessage_matcher = 'TRUE'\naddress = 'http://127.0.0.1:1/'\n",
     );
-    assert!(err.contains(&format!("{p}:1: [post] encoder: HttpOutput requires an encoder")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{p}:1: [post] encoder: HttpOutput requires an encoder"
+        )),
+        "{err}"
+    );
 }
 
 #[test]
@@ -88,8 +105,14 @@ fn undefined_encoder_reference() {
 #[test]
 fn bad_env_reference() {
     let dir = tempfile::tempdir().unwrap();
-    let (p, err) = fails(dir.path(), "[in]\ntype = 'TcpInput'\naddress = \"%ENV[HEKA_E2E_ADDR\"\n");
-    assert!(err.contains(&format!("{p}:3: [in] address: %ENV[ without closing ']'")), "{err}");
+    let (p, err) = fails(
+        dir.path(),
+        "[in]\ntype = 'TcpInput'\naddress = \"%ENV[HEKA_E2E_ADDR\"\n",
+    );
+    assert!(
+        err.contains(&format!("{p}:3: [in] address: %ENV[ without closing ']'")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -105,18 +128,31 @@ fn missing_config_file() {
     let out = run_hekad(&["-config=/nonexistent/hekad.toml"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("/nonexistent/hekad.toml: cannot read"), "{err}");
+    assert!(
+        err.contains("/nonexistent/hekad.toml: cannot read"),
+        "{err}"
+    );
 }
 
 #[test]
 fn every_problem_of_a_directory_is_listed() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "10-in.toml", "[in]\ntype = 'TcpInput'\naddress = '127.0.0.1:1'\nbogus = true\n");
+    write(
+        dir.path(),
+        "10-in.toml",
+        "[in]\ntype = 'TcpInput'\naddress = '127.0.0.1:1'\nbogus = true\n",
+    );
     write(dir.path(), "20-out.toml", "[out]\ntype = 'LogOutputt'\n");
     write(dir.path(), "README", "not toml, ignored");
     let out = run_hekad(&["validate", dir.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("10-in.toml:4: [in] bogus: unknown config setting"), "{err}");
-    assert!(err.contains("20-out.toml:2: [out] type: unknown plugin type \"LogOutputt\""), "{err}");
+    assert!(
+        err.contains("10-in.toml:4: [in] bogus: unknown config setting"),
+        "{err}"
+    );
+    assert!(
+        err.contains("20-out.toml:2: [out] type: unknown plugin type \"LogOutputt\""),
+        "{err}"
+    );
 }

@@ -12,7 +12,11 @@ fn version_in_both_spellings() {
     for flag in ["-version", "--version"] {
         let out = run_hekad(&[flag]);
         assert_eq!(out.status.code(), Some(0), "{flag}");
-        assert!(text(&out.stdout).starts_with("hekad "), "{flag}: {}", text(&out.stdout));
+        assert!(
+            text(&out.stdout).starts_with("hekad "),
+            "{flag}: {}",
+            text(&out.stdout)
+        );
     }
 }
 
@@ -70,10 +74,15 @@ bogus = 1
     let lines: Vec<&str> = err.lines().filter(|l| l.starts_with(path)).collect();
     assert!(lines.len() >= 2, "expected several problems, got:\n{err}");
     assert!(
-        err.contains(&format!("{path}:2: [tcp] type: unknown plugin type \"TcpInptu\" (did you mean \"TcpInput\"?)")),
+        err.contains(&format!(
+            "{path}:2: [tcp] type: unknown plugin type \"TcpInptu\" (did you mean \"TcpInput\"?)"
+        )),
         "{err}"
     );
-    assert!(err.contains(&format!("{path}:7: [out] message_matcher:")), "{err}");
+    assert!(
+        err.contains(&format!("{path}:7: [out] message_matcher:")),
+        "{err}"
+    );
     assert!(err.contains("offset"), "{err}");
 }
 
@@ -108,7 +117,12 @@ fn match_json_raw_and_framed_messages() {
     std::fs::write(&framed_path, &framed).unwrap();
     for file in [&json, &raw_path, &framed_path] {
         let f = file.to_str().unwrap();
-        let yes = run_hekad(&["match", "--message", f, "Type == 'nginx.access' && Fields[status] == 200"]);
+        let yes = run_hekad(&[
+            "match",
+            "--message",
+            f,
+            "Type == 'nginx.access' && Fields[status] == 200",
+        ]);
         assert_eq!(yes.status.code(), Some(0), "{f}: {}", text(&yes.stderr));
         let no = run_hekad(&["match", "--message", f, "Severity < 6"]);
         assert_eq!(no.status.code(), Some(1), "{f}: {}", text(&no.stderr));
@@ -125,7 +139,11 @@ fn match_malformed_expression_or_message_exits_2() {
     let json = write(dir.path(), "m.json", r#"{"type": "x"}"#);
     let out = run_hekad(&["match", "--message", json.to_str().unwrap(), "Type == "]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("offset"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("offset"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let bad = write(dir.path(), "bad.json", r#"{"typo": "x"}"#);
     let out = run_hekad(&["match", "--message", bad.to_str().unwrap(), "TRUE"]);

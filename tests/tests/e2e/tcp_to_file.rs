@@ -76,8 +76,10 @@ fn read_back(path: &Path) -> Vec<Message> {
 }
 
 fn connect(port: u16) -> TcpStream {
-    wait_for(Duration::from_secs(30), || TcpStream::connect(("127.0.0.1", port)).ok())
-        .expect("hekad listens within 30 s")
+    wait_for(Duration::from_secs(30), || {
+        TcpStream::connect(("127.0.0.1", port)).ok()
+    })
+    .expect("hekad listens within 30 s")
 }
 
 fn send(stream: &mut TcpStream, msgs: &[Message]) {
@@ -104,7 +106,11 @@ fn tcp_matcher_file_round_trip() {
     stream.write_all(b"garbage between frames").unwrap();
     send(&mut stream, &sent[10..]);
     drop(stream);
-    let expected: Vec<Message> = sent.iter().filter(|m| m.type_() == "e2e.keep").cloned().collect();
+    let expected: Vec<Message> = sent
+        .iter()
+        .filter(|m| m.type_() == "e2e.keep")
+        .cloned()
+        .collect();
     let got = wait_for(Duration::from_secs(30), || {
         let got = read_back(&out);
         (got.len() >= expected.len()).then_some(got)
@@ -113,7 +119,9 @@ fn tcp_matcher_file_round_trip() {
     let got = got.unwrap_or_else(|| panic!("messages not delivered; log:\n{log}"));
     assert_eq!(got, expected, "every field type survives TCP -> file");
     daemon.signal(libc::SIGTERM);
-    let status = daemon.wait(Duration::from_secs(30)).expect("hekad exits after SIGTERM");
+    let status = daemon
+        .wait(Duration::from_secs(30))
+        .expect("hekad exits after SIGTERM");
     assert_eq!(status.code(), Some(0), "log:\n{}", daemon.log_text());
 }
 
@@ -136,12 +144,16 @@ fn sigterm_delivers_everything_then_exits_0() {
     send(&mut stream, &sent);
     drop(stream);
     assert_eq!(
-        std::fs::read_to_string(&pid_file).ok().map(|s| s.trim().to_owned()),
+        std::fs::read_to_string(&pid_file)
+            .ok()
+            .map(|s| s.trim().to_owned()),
         Some(daemon.pid().to_string())
     );
     // Stop at once: what was sent before the signal must still come out.
     daemon.signal(libc::SIGTERM);
-    let status = daemon.wait(Duration::from_secs(30)).expect("hekad exits after SIGTERM");
+    let status = daemon
+        .wait(Duration::from_secs(30))
+        .expect("hekad exits after SIGTERM");
     let log = daemon.log_text();
     assert_eq!(status.code(), Some(0), "log:\n{log}");
     assert_eq!(read_back(&out), sent, "log:\n{log}");

@@ -26,7 +26,8 @@ pub fn from_table<T: DeserializeOwned>(table: &toml::Table) -> Result<T, KeyErro
     })?;
     toml::from_str::<T>(&text).map_err(|e| {
         let message = e.message().trim().to_owned();
-        let mut key = e.span().and_then(|span| key_at(&text, span.start));
+        let at = e.span().and_then(|span| key_at(&text, span.start));
+        let mut key = at.as_ref().map(|(_, k)| k.clone());
         let kind = if let Some(rest) = message.strip_prefix("unknown field ") {
             let (name, expected) = split_backticked(rest);
             if let Some(name) = name {
@@ -36,9 +37,10 @@ pub fn from_table<T: DeserializeOwned>(table: &toml::Table) -> Result<T, KeyErro
         } else if let Some(rest) = message.strip_prefix("missing field ") {
             let (name, _) = split_backticked(rest);
             if let Some(name) = name {
-                key = Some(match key {
-                    // The span of a missing field points at its enclosing table.
-                    Some(parent) if !parent.is_empty() => format!("{parent}.{name}"),
+                // The span of a missing field points at its enclosing table: a
+                // sub-table header, or somewhere in the top level.
+                key = Some(match &at {
+                    Some((true, parent)) if !parent.is_empty() => format!("{parent}.{name}"),
                     _ => name.to_owned(),
                 });
             }
@@ -93,8 +95,8 @@ fn expected_hint(expected: &str, key: Option<&str>) -> String {
 
 /// The dotted key whose line holds byte `offset` of `text` (a TOML document as written
 /// by `toml::to_string`: `key = value` lines under `[a.b]` headers). On a header line
-/// the header's own path is returned.
-fn key_at(text: &str, offset: usize) -> Option<String> {
+/// the header's own path is returned, flagged `true` ("a table").
+fn key_at(text: &str, offset: usize) -> Option<(bool, String)> {
     let mut header = String::new();
     let mut line_start = 0;
     for line in text.split_inclusive('\n') {
@@ -110,18 +112,19 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
         }
         if offset < line_end || line_end == text.len() {
             if is_header {
-                return Some(header);
+                return Some((true, header));
             }
             let key = trimmed.split('=').next().unwrap_or("").trim();
             let key = key.trim_matches('"');
             if key.is_empty() {
-                return Some(header);
+                return Some((true, header));
             }
-            return Some(if header.is_empty() {
+            let path = if header.is_empty() {
                 key.to_owned()
             } else {
                 format!("{header}.{key}")
-            });
+            };
+            return Some((false, path));
         }
         line_start = line_end;
     }

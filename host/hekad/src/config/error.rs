@@ -65,18 +65,25 @@ pub enum ErrorKind {
         suggestions: Vec<String>,
     },
     /// A reference to a plugin of another kind.
-    #[error("{name:?} is {} {actual}, not {} {expected}", article(actual), article(expected))]
+    #[error(
+        "{name:?} is {} {actual}, not {} {expected}",
+        article(actual),
+        article(expected)
+    )]
     WrongKind {
         name: String,
         expected: &'static str,
         actual: &'static str,
     },
     /// `message_matcher` does not parse.
-    #[error("invalid message_matcher {expression:?}: {expected} at offset {offset}")]
+    #[error(
+        "invalid message_matcher {expression:?}: expected {expected} at offset {offset}, found {found}"
+    )]
     BadMatcher {
         expression: String,
         offset: usize,
         expected: String,
+        found: String,
     },
     /// An output that needs an encoder has none.
     #[error("{0} requires an encoder (set `encoder = \"...\"`)")]
@@ -109,21 +116,24 @@ fn suggest(names: &[String]) -> String {
 }
 
 /// One configuration problem and where it is.
+///
+/// Both parts are boxed so that `Result<_, ConfigError>` stays two words wide: every
+/// plugin constructor returns one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigError {
-    pub location: Location,
-    pub kind: ErrorKind,
+    pub location: Box<Location>,
+    pub kind: Box<ErrorKind>,
 }
 
 impl ConfigError {
     /// An error in `file` with no finer location yet.
     pub fn new(file: impl Into<PathBuf>, kind: ErrorKind) -> ConfigError {
         ConfigError {
-            location: Location {
+            location: Box::new(Location {
                 file: file.into(),
                 ..Location::default()
-            },
-            kind,
+            }),
+            kind: Box::new(kind),
         }
     }
 

@@ -13,6 +13,7 @@ use super::de::from_table;
 use super::env;
 use super::error::{ConfigError, ErrorKind};
 use super::globals::{Globals, GlobalsConfig};
+use super::suggest::closest;
 use super::{PluginKind, Section, Source};
 
 /// The name of the global section.
@@ -204,7 +205,17 @@ pub(super) fn sections(
                 None
             };
             let src = &sources[source];
-            let mut e = ConfigError::new(&src.path, ErrorKind::NoKind(type_name.clone()))
+            // A misspelt suffix ("TcpInptu") is best answered with the close names.
+            let suggestions = closest(&type_name, crate::registry::names());
+            let kind = if suggestions.is_empty() {
+                ErrorKind::NoKind(type_name.clone())
+            } else {
+                ErrorKind::UnknownType {
+                    type_name: type_name.clone(),
+                    suggestions,
+                }
+            };
+            let mut e = ConfigError::new(&src.path, kind)
                 .section(name.clone())
                 .line(find_line(&src.text, Some(&name), key));
             if let Some(k) = key {

@@ -160,7 +160,23 @@ pub fn load_with_env(
     path: &Path,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigErrors> {
-    let files = load::config_files(path)?;
+    match load_all(path, lookup) {
+        (Some(config), errors) if errors.is_empty() => Ok(config),
+        (_, errors) => Err(ConfigErrors(errors)),
+    }
+}
+
+/// Loads what can be loaded and returns it with every problem found, so that callers
+/// (`hekad validate`, start-up) can go on checking the plugins of the sound sections.
+/// The config is `None` only when the path itself cannot be read.
+pub fn load_all(
+    path: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> (Option<Config>, Vec<ConfigError>) {
+    let files = match load::config_files(path) {
+        Ok(f) => f,
+        Err(e) => return (None, vec![e]),
+    };
     let mut errors = Vec::new();
     let (sources, mut merged) = load::read_all(&files, lookup, &mut errors);
     let globals = load::globals(&mut merged, &sources, &mut errors);
@@ -174,11 +190,7 @@ pub fn load_with_env(
         sources,
     };
     validate::check(&config, &mut errors);
-    if errors.is_empty() {
-        Ok(config)
-    } else {
-        Err(ConfigErrors(errors))
-    }
+    (Some(config), errors)
 }
 
 #[cfg(test)]

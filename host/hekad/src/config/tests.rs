@@ -54,8 +54,14 @@ fn sections_types_kinds_and_defaults() {
     assert_eq!(f.ticker_interval, Some(2));
     assert!(counter.table.is_empty(), "common keys removed");
     // Always-present plugins exist without a section.
-    assert_eq!(c.section("ProtobufDecoder").unwrap().kind, PluginKind::Decoder);
-    assert_eq!(c.section("ProtobufEncoder").unwrap().kind, PluginKind::Encoder);
+    assert_eq!(
+        c.section("ProtobufDecoder").unwrap().kind,
+        PluginKind::Decoder
+    );
+    assert_eq!(
+        c.section("ProtobufEncoder").unwrap().kind,
+        PluginKind::Encoder
+    );
     // Load order: decoders before inputs before filters.
     let kinds: Vec<PluginKind> = c.sections.iter().map(|s| s.kind).collect();
     let mut sorted = kinds.clone();
@@ -91,12 +97,32 @@ fn every_problem_is_collected() {
         "[hekad]\nplugin_chansize = 'x'\n\n[a]\ntype = 'TcpInptu'\n\n[b]\ntype = 'LogOutput'\nmessage_matcher = 'Type =='\n\n[c]\ntype = 'Nothing'\n\n[d]\ntype = 'TcpInput'\ndecoder = 'PayloadEncoder'\naddress = ':1'\n\n[PayloadEncoder]\n[e]\ntype = 'TcpInput'\nsplitter = 'NoSuchSplitter'\nretries = { delai = '1s' }\n",
     );
     let joined = es.join("\n");
-    assert!(joined.contains(":2: [hekad] plugin_chansize: invalid value"), "{joined}");
-    assert!(joined.contains(":5: [a] type: unknown plugin type \"TcpInptu\" (did you mean \"TcpInput\"?)"), "{joined}");
-    assert!(joined.contains(":9: [b] message_matcher: invalid message_matcher"), "{joined}");
-    assert!(joined.contains(":12: [c] type: type \"Nothing\" does not end in"), "{joined}");
-    assert!(joined.contains(":16: [d] decoder: \"PayloadEncoder\" is an encoder, not a decoder"), "{joined}");
-    assert!(joined.contains(":23: [e] retries.delai: unknown config setting"), "{joined}");
+    assert!(
+        joined.contains(":2: [hekad] plugin_chansize: invalid value"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains(
+            ":5: [a] type: unknown plugin type \"TcpInptu\" (did you mean \"TcpInput\"?)"
+        ),
+        "{joined}"
+    );
+    assert!(
+        joined.contains(":9: [b] message_matcher: invalid message_matcher"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains(":12: [c] type: type \"Nothing\" does not end in"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains(":16: [d] decoder: \"PayloadEncoder\" is an encoder, not a decoder"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains(":23: [e] retries.delai: unknown config setting"),
+        "{joined}"
+    );
     assert_eq!(es.len(), 6, "{joined}");
 }
 
@@ -123,5 +149,8 @@ fn top_level_values_are_not_sections() {
 fn missing_encoder_and_wrong_references() {
     let es = errors("[h]\ntype = 'HttpOutput'\nmessage_matcher = 'TRUE'\n");
     assert_eq!(es.len(), 1, "{es:?}");
-    assert!(es[0].starts_with(":1: [h] encoder: HttpOutput requires an encoder"), "{es:?}");
+    assert!(
+        es[0].starts_with(":1: [h] encoder: HttpOutput requires an encoder"),
+        "{es:?}"
+    );
 }

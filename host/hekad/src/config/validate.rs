@@ -157,6 +157,7 @@ fn check_matcher(
                 expression: e.expression,
                 offset: e.offset,
                 expected: e.expected,
+                found: e.found,
             },
         ));
     }

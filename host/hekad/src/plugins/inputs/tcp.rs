@@ -181,7 +181,11 @@ fn serve(ctx: &InputContext, mut stream: TcpStream, peer: SocketAddr) {
             }
         };
         loop {
-            let record = if eof { runner.next_final_record() } else { runner.next_record() };
+            let record = if eof {
+                runner.next_final_record()
+            } else {
+                runner.next_record()
+            };
             let Some(record) = record else { break };
             let mut msg = ctx.new_message();
             msg.hostname = Some(hostname.clone());
