@@ -175,11 +175,14 @@ pub static REGISTRY: &[Registration] = &[
         .always_present(),
     // --- decoders ---
     Registration::decoder("ProtobufDecoder", decoders::protobuf::build).always_present(),
+    Registration::decoder("SandboxDecoder", decoders::sandbox::build).sandbox(),
     // --- filters ---
     Registration::filter("CounterFilter", filters::counter::build).default_ticker_interval(5),
+    Registration::filter("SandboxFilter", filters::sandbox_filter::build).sandbox(),
     // --- encoders ---
     Registration::encoder("ProtobufEncoder", encoders::protobuf::build).always_present(),
     Registration::encoder("PayloadEncoder", encoders::payload::build),
+    Registration::encoder("SandboxEncoder", encoders::sandbox::build).sandbox(),
     // --- outputs ---
     Registration::output("FileOutput", outputs::file::build).frames_protobuf(),
     Registration::output("HttpOutput", outputs::http::build).requires_encoder(),

@@ -1,3 +1,4 @@
 //! Decoders: turn a record (or its message bytes) into messages.
 
 pub mod protobuf;
+pub mod sandbox;

@@ -1,3 +1,4 @@
 //! Filters: consume routed messages, inject new ones.
 
 pub mod counter;
+pub mod sandbox_filter;
