@@ -3,3 +3,5 @@
 mod bad_config;
 mod cli;
 mod tcp_to_file;
+mod seed;
+mod stdin_pipe;
