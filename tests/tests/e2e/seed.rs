@@ -317,6 +317,11 @@ fn seed_pipeline_survives_500s() {
     });
     let rejected = hook.received().iter().filter(|r| !r.accepted()).count();
     assert_eq!(rejected, FAILURES, "{}", hook.summary());
+    eprintln!(
+        "seed e2e 500s: {} requests, {rejected} answered 500, {} Slack bodies accepted",
+        hook.received().len(),
+        hook.accepted().len()
+    );
 }
 
 #[test]
@@ -348,7 +353,13 @@ fn seed_pipeline_honours_429_retry_after() {
             "resent {gap:?} after a 429 with Retry-After: 1\n{}",
             hook.summary()
         );
+        eprintln!("seed e2e 429: resent {gap:?} after a 429 with Retry-After: 1");
     }
+    eprintln!(
+        "seed e2e 429: {} requests, {THROTTLED} answered 429, {} Slack bodies accepted",
+        received.len(),
+        hook.accepted().len()
+    );
 }
 
 #[test]
