@@ -97,11 +97,14 @@ pub fn assemble(config: &Config) -> Result<Assembled, ConfigErrors> {
 
 /// Builds every plugin; for sections in `faulty` only the plugin itself (its own
 /// keys), since their common options or references are already known to be wrong.
+/// A template whose constructor fails joins `faulty`, so its users do not report it
+/// once more as "not defined".
 fn assemble_sections(
     config: &Config,
     faulty: &HashSet<String>,
     errors: &mut Vec<ConfigError>,
 ) -> Assembled {
+    let mut faulty = faulty.clone();
     let mut splitters: HashMap<&str, SplitterTemplate> = HashMap::new();
     let mut decoders: HashMap<&str, DecoderFactory> = HashMap::new();
     let mut encoders: HashMap<&str, (EncoderFactory, &str)> = HashMap::new();
@@ -118,7 +121,7 @@ fn assemble_sections(
             continue; // reported by the loader
         };
         let ctx = BuildContext::new(config, section);
-        if faulty.contains(&section.name) || refers_to(section, reg, faulty) {
+        if faulty.contains(&section.name) || refers_to(section, reg, &faulty) {
             let checked = match reg.ctor {
                 Ctor::Splitter(ctor) => ctor(&ctx).map(drop),
                 Ctor::Decoder(ctor) => ctor(&ctx).map(drop),
@@ -161,6 +164,7 @@ fn assemble_sections(
         };
         if let Err(e) = result {
             errors.push(e);
+            faulty.insert(section.name.clone());
         }
     }
     out
