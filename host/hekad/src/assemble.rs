@@ -324,7 +324,8 @@ fn output_options(
     let Common::Output(c) = &section.common else {
         return Err(config.error_at(section, None, ErrorKind::Plugin("not an output".into())));
     };
-    warn_unsupported(section, c.message_signer.as_deref(), c.use_buffering);
+    // Outputs support use_buffering (the disk queue); filters do not yet.
+    warn_unsupported(section, c.message_signer.as_deref(), None);
     let mut options = OutputOptions::new(matcher(config, section, c.message_matcher.as_deref())?);
     let mut encoder_type = None;
     if let Some(name) = c.encoder.as_deref() {
@@ -354,6 +355,17 @@ fn output_options(
     options.ticker_interval = ticker(c.ticker_interval, reg);
     options.can_exit = c.can_exit.unwrap_or(reg.sandbox);
     options.retries = retries(config, section, &c.retries)?;
+    if c.use_buffering == Some(true) {
+        let buffering = c.buffering.clone().unwrap_or_default();
+        let max_message_size = config.globals.max_message_size;
+        options.buffering = Some(
+            buffering
+                .options(&config.globals.base_dir, max_message_size)
+                .map_err(|(key, msg)| {
+                    config.error_at(section, Some(key), ErrorKind::InvalidValue(msg))
+                })?,
+        );
+    }
     Ok(options)
 }
 

@@ -101,8 +101,8 @@ impl RetriesConfig {
     }
 }
 
-/// `[x.buffering]` (disk queue). Accepted and checked; the disk queue itself is the
-/// delivery-guarantees work (issue 7).
+/// `[x.buffering]` (disk queue, used when `use_buffering = true`; see
+/// `heka_pipeline::BufferOptions`).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct BufferingConfig {
@@ -120,6 +120,46 @@ impl Default for BufferingConfig {
             full_action: "shutdown".into(),
             cursor_update_count: 1,
         }
+    }
+}
+
+impl BufferingConfig {
+    /// The pipeline's options, queues under `base_dir`. Heka's rules: `max_file_size`
+    /// 0 means the default and must otherwise hold at least one record of
+    /// `max_message_size`; `cursor_update_count` 0 means 1. Errors name the key.
+    pub fn options(
+        &self,
+        base_dir: &std::path::Path,
+        max_message_size: usize,
+    ) -> Result<heka_pipeline::BufferOptions, (&'static str, String)> {
+        let full_action = heka_pipeline::FullAction::parse(&self.full_action).ok_or_else(|| {
+            (
+                "buffering.full_action",
+                format!(
+                    "{:?}: expected \"shutdown\", \"drop\" or \"block\"",
+                    self.full_action
+                ),
+            )
+        })?;
+        // A framed record: the message plus at most 3 + 255 bytes of header.
+        let max_record = max_message_size as u64 + 258;
+        if self.max_file_size != 0 && self.max_file_size < max_record {
+            return Err((
+                "buffering.max_file_size",
+                format!(
+                    "{} bytes cannot hold a record of max_message_size ({max_record} bytes framed)",
+                    self.max_file_size
+                ),
+            ));
+        }
+        let mut options = heka_pipeline::BufferOptions::new(base_dir);
+        if self.max_file_size != 0 {
+            options.max_file_size = self.max_file_size;
+        }
+        options.max_buffer_size = self.max_buffer_size;
+        options.full_action = full_action;
+        options.cursor_update_count = self.cursor_update_count.max(1);
+        Ok(options)
     }
 }
 
@@ -270,6 +310,42 @@ mod tests {
         assert_eq!(r.delay, Duration::from_secs(1));
         assert_eq!(r.max_delay, Duration::from_secs(30));
         assert_eq!(r.max_retries, -1);
+    }
+
+    #[test]
+    fn buffering_options_follow_heka_rules() {
+        let base = std::path::Path::new("/b");
+        let b = BufferingConfig::default().options(base, 65536).unwrap();
+        assert_eq!(b.full_action, heka_pipeline::FullAction::Shutdown);
+        assert_eq!(b.max_file_size, heka_pipeline::DEFAULT_MAX_FILE_SIZE);
+        assert_eq!(b.queue_dir("my-out"), base.join("output_queue/my_out"));
+        let cfg = BufferingConfig {
+            max_file_size: 0,
+            max_buffer_size: 1 << 20,
+            full_action: "block".into(),
+            cursor_update_count: 0,
+        };
+        let b = cfg.options(base, 65536).unwrap();
+        assert_eq!(b.full_action, heka_pipeline::FullAction::Block);
+        assert_eq!(b.max_file_size, heka_pipeline::DEFAULT_MAX_FILE_SIZE);
+        assert_eq!(b.max_buffer_size, 1 << 20);
+        assert_eq!(b.cursor_update_count, 1);
+        let bad = BufferingConfig {
+            full_action: "explode".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            bad.options(base, 65536).unwrap_err().0,
+            "buffering.full_action"
+        );
+        let small = BufferingConfig {
+            max_file_size: 1000,
+            ..Default::default()
+        };
+        assert_eq!(
+            small.options(base, 65536).unwrap_err().0,
+            "buffering.max_file_size"
+        );
     }
 
     #[test]
