@@ -96,8 +96,7 @@ fn run_until(dir: &Path, journals: &Path, n: usize, max_record: usize) -> Vec<Me
     std::thread::sleep(Duration::from_millis(100));
     pipeline.shutdown();
     assert_eq!(pipeline.wait(), ExitStatus::Clean);
-    let v = out.0.lock().unwrap().clone();
-    v
+    out.0.lock().unwrap().clone()
 }
 
 fn append(path: &Path, range: std::ops::Range<usize>) {
@@ -132,7 +131,10 @@ fn fields_journal_and_restart_after_rotation() {
     let j: serde_json::Value =
         serde_json::from_slice(&fs::read(journals.path().join("web")).unwrap()).unwrap();
     assert_eq!(j["seek"], fs::metadata(&log).unwrap().len());
-    assert_eq!(j["file_name"], log.canonicalize().unwrap().display().to_string());
+    assert_eq!(
+        j["file_name"],
+        log.canonicalize().unwrap().display().to_string()
+    );
     assert_eq!(j["last_hash"].as_str().unwrap().len(), 40);
 
     // Stopped: appends, a rename rotation, more lines. Restart: each line once.

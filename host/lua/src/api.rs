@@ -212,7 +212,11 @@ fn opt_string(v: Option<&Value>, default: &str, what: &str) -> mlua::Result<Stri
 }
 
 fn inject_payload(lua: &Lua, args: Variadic<Value>) -> mlua::Result<()> {
-    let payload_type = opt_string(args.first(), "txt", "payload_type")?;
+    let mut payload_type = opt_string(args.first(), "txt", "payload_type")?;
+    if payload_type.is_empty() {
+        // Heka: an empty type is "txt".
+        payload_type.push_str("txt");
+    }
     let payload_name = opt_string(args.get(1), "", "payload_name")?;
     if args.len() > 2 {
         add_values(lua, &args[2..], "inject_payload")?;

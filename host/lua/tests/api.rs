@@ -680,3 +680,21 @@ fn cjson_decode_like_heka_s_cjson() {
     );
     assert!(got.ends_with(",true"), "{got}");
 }
+
+#[test]
+fn inject_payload_empty_type_is_txt() {
+    let scripts = Scripts::new();
+    let mut f =
+        scripts.filter(r#"function process_message() inject_payload("", nil, "x") return 0 end"#);
+    let mut ctx = ctx();
+    f.process_message(&sample(), &mut ctx).expect("process");
+    let out = ctx.take_injected();
+    assert_eq!(
+        out[0].field_value("payload_type", 0, 0),
+        Some(FieldValue::String("txt"))
+    );
+    assert_eq!(
+        out[0].field_value("payload_name", 0, 0),
+        Some(FieldValue::String(""))
+    );
+}

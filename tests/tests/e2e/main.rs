@@ -2,6 +2,6 @@
 
 mod bad_config;
 mod cli;
-mod tcp_to_file;
 mod seed;
 mod stdin_pipe;
+mod tcp_to_file;

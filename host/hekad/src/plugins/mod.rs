@@ -11,6 +11,8 @@ pub mod encoders;
 pub mod filters;
 pub mod inputs;
 pub mod outputs;
+#[cfg(feature = "lua")]
+pub mod sandbox_lua;
 pub mod splitters;
 
 use std::cell::Cell;

@@ -19,6 +19,10 @@ use crate::plugins::filters::sandbox_filter::parse_sandbox;
 
 /// Registry constructor.
 pub fn build(ctx: &BuildContext) -> Result<EncoderFactory, ConfigError> {
+    #[cfg(feature = "lua")]
+    if crate::plugins::sandbox_lua::is_lua(ctx) {
+        return crate::plugins::sandbox_lua::build_encoder(ctx);
+    }
     let sb = parse_sandbox(ctx)?;
     if sb.timer_event_on_shutdown.is_some() {
         return Err(ctx.invalid(Some("timer_event_on_shutdown"), "not an encoder option"));
