@@ -32,31 +32,7 @@ impl LuaDecoder {
     }
 }
 
-/// Copies the original's headers into an injected message where it left them unset.
-fn inherit(mut m: Message, original: &Message) -> Message {
-    if m.uuid.len() != 16 {
-        m.uuid = uuid::Uuid::new_v4().as_bytes().to_vec();
-    }
-    if m.timestamp == 0 {
-        m.timestamp = original.timestamp;
-    }
-    if m.r#type.is_none() {
-        m.r#type = original.r#type.clone();
-    }
-    if m.hostname.is_none() {
-        m.hostname = original.hostname.clone();
-    }
-    if m.logger.is_none() {
-        m.logger = original.logger.clone();
-    }
-    if m.severity.is_none() {
-        m.severity = original.severity;
-    }
-    if m.pid.is_none() {
-        m.pid = original.pid;
-    }
-    m
-}
+use heka_pipeline::inherit_headers as inherit;
 
 impl Decoder for LuaDecoder {
     fn decode(&mut self, msg: Message, raw: Option<&[u8]>, out: &mut Vec<Message>) -> PluginResult {

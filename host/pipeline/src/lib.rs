@@ -22,6 +22,7 @@ mod ack;
 mod buffer;
 mod context;
 mod context_impl;
+mod inherit;
 mod pack;
 mod pipeline;
 mod plugin;
@@ -35,6 +36,7 @@ mod stop;
 pub use ack::{Ack, AckSink};
 pub use buffer::{BufferError, BufferOptions, DEFAULT_MAX_FILE_SIZE, FullAction, queue_dir};
 pub use context::{FilterContext, InjectError, InputContext};
+pub use inherit::inherit_headers;
 pub use pack::Pack;
 pub use pipeline::{ExitStatus, Pipeline, PipelineBuilder, PipelineError, PipelineHandle};
 pub use plugin::{
