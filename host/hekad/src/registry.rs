@@ -179,10 +179,12 @@ pub static REGISTRY: &[Registration] = &[
     // --- filters ---
     Registration::filter("CounterFilter", filters::counter::build).default_ticker_interval(5),
     Registration::filter("SandboxFilter", filters::sandbox_filter::build).sandbox(),
+    Registration::filter("LogAggregatorFilter", filters::log_aggregator::build),
     // --- encoders ---
     Registration::encoder("ProtobufEncoder", encoders::protobuf::build).always_present(),
     Registration::encoder("PayloadEncoder", encoders::payload::build),
     Registration::encoder("SandboxEncoder", encoders::sandbox::build).sandbox(),
+    Registration::encoder("SlackEncoder", encoders::slack::build),
     // --- outputs ---
     Registration::output("FileOutput", outputs::file::build).frames_protobuf(),
     Registration::output("HttpOutput", outputs::http::build).requires_encoder(),

@@ -3,3 +3,4 @@
 pub mod payload;
 pub mod protobuf;
 pub mod sandbox;
+pub mod slack;

@@ -1,4 +1,5 @@
 //! Filters: consume routed messages, inject new ones.
 
 pub mod counter;
+pub mod log_aggregator;
 pub mod sandbox_filter;

@@ -1,0 +1,287 @@
+//! Runs scenarios: the floor in this process, the others in a fresh hekad each,
+//! sampled when the last line arrives.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::proc_stats::{self, Usage};
+use crate::receiver::{self, HttpReceiver, Seen};
+use crate::scenario::{self, Paths, Scenario};
+
+/// Errors of a benchmark run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "scenario {scenario}: only {got} of {want} lines arrived (nothing new for {idle:?}); hekad's log: {log}"
+    )]
+    Incomplete {
+        scenario: usize,
+        got: u64,
+        want: u64,
+        idle: Duration,
+        log: String,
+    },
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> RunError {
+    let what = what.into();
+    move |source| RunError::Io { what, source }
+}
+
+/// One row of results.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub scenario: Scenario,
+    pub lines: u64,
+    pub bytes: u64,
+    /// Start (spawn, or start of reading) to the last line's arrival.
+    pub elapsed: Duration,
+    pub usage: Usage,
+    /// Bodies (HTTP posts, or pipe reads) the receiver got.
+    pub bodies: u64,
+}
+
+impl Row {
+    pub fn lines_per_sec(&self) -> f64 {
+        self.lines as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+    pub fn mb_per_sec(&self) -> f64 {
+        self.bytes as f64 / 1e6 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+    pub fn cpu_secs_per_gb(&self) -> f64 {
+        self.usage.cpu_secs / (self.bytes as f64 / 1e9).max(1e-12)
+    }
+}
+
+/// What every run shares.
+#[derive(Debug, Clone)]
+pub struct Bench {
+    pub hekad: PathBuf,
+    pub repo: PathBuf,
+    pub work: PathBuf,
+    pub log_file: PathBuf,
+    pub lines: u64,
+    pub bytes: u64,
+    /// How long without a new line before a run is declared stuck.
+    pub idle: Duration,
+}
+
+impl Bench {
+    fn paths(&self, name: &str, url: String) -> Result<Paths, RunError> {
+        let journal_dir = self.work.join("journals").join(name);
+        if journal_dir.exists() {
+            fs::remove_dir_all(&journal_dir).map_err(io(format!("{}", journal_dir.display())))?;
+        }
+        fs::create_dir_all(&journal_dir).map_err(io(format!("{}", journal_dir.display())))?;
+        Ok(Paths {
+            log_dir: self
+                .log_file
+                .parent()
+                .unwrap_or(Path::new("."))
+                .to_path_buf(),
+            base_dir: self.work.join("base"),
+            journal_dir,
+            plugins: target_dir(&self.repo).join("guest-plugins"),
+            repo: self.repo.clone(),
+            url,
+        })
+    }
+
+    /// Runs `scenario` once.
+    pub fn run(&self, scenario: Scenario) -> Result<Row, RunError> {
+        if scenario == Scenario::Floor {
+            return self.floor();
+        }
+        let name = format!("s{}", scenario.number());
+        let http = if scenario.http() {
+            Some(HttpReceiver::start(2).map_err(io("cannot start the HTTP receiver"))?)
+        } else {
+            None
+        };
+        let url = http.as_ref().map(HttpReceiver::url).unwrap_or_default();
+        let paths = self.paths(&name, url)?;
+        let config = self.work.join(format!("{name}.toml"));
+        fs::write(&config, scenario::config(scenario, &paths))
+            .map_err(io(format!("{}", config.display())))?;
+        let log = self.work.join(format!("{name}.log"));
+        self.daemon(
+            scenario,
+            &config,
+            &log,
+            http.as_ref().map(|h| h.tally().clone()),
+        )
+    }
+
+    /// Starts hekad on `config`, waits for every line, samples, stops it.
+    fn daemon(
+        &self,
+        scenario: Scenario,
+        config: &Path,
+        log: &Path,
+        http: Option<std::sync::Arc<receiver::Tally>>,
+    ) -> Result<Row, RunError> {
+        let stderr = fs::File::create(log).map_err(io(format!("{}", log.display())))?;
+        let start = Instant::now();
+        let mut child = Command::new(&self.hekad)
+            .arg(format!("-config={}", config.display()))
+            .stdin(Stdio::null())
+            .stdout(if http.is_some() {
+                Stdio::null()
+            } else {
+                Stdio::piped()
+            })
+            .stderr(stderr)
+            .spawn()
+            .map_err(io(format!("cannot start {}", self.hekad.display())))?;
+        let pid = child.id();
+        let (tally, pipe) = match http {
+            Some(t) => (t, None),
+            None => {
+                let stdout = child.stdout.take().ok_or_else(|| RunError::Io {
+                    what: "hekad's stdout".into(),
+                    source: std::io::Error::other("not piped"),
+                })?;
+                let (t, h) = receiver::count_pipe(stdout);
+                (t, Some(h))
+            }
+        };
+        let seen: Seen = tally.wait_for(self.lines, self.idle);
+        let usage = proc_stats::of_pid(pid).unwrap_or_default();
+        stop(&mut child);
+        if let Some(p) = pipe {
+            let _ = p.join();
+        }
+        if seen.lines < self.lines {
+            let mut text = String::new();
+            let _ = fs::File::open(log).and_then(|mut f| f.read_to_string(&mut text));
+            let tail: String = text.lines().rev().take(5).collect::<Vec<_>>().join(" | ");
+            return Err(RunError::Incomplete {
+                scenario: scenario.number(),
+                got: seen.lines,
+                want: self.lines,
+                idle: self.idle,
+                log: tail,
+            });
+        }
+        let last = seen.last.unwrap_or_else(Instant::now);
+        Ok(Row {
+            scenario,
+            lines: seen.lines,
+            bytes: self.bytes,
+            elapsed: last.saturating_duration_since(start),
+            usage,
+            bodies: seen.bodies,
+        })
+    }
+
+    /// Scenario 1: read the file in 256 KiB reads and find every newline.
+    fn floor(&self) -> Result<Row, RunError> {
+        let before = proc_stats::of_self();
+        let start = Instant::now();
+        let mut f =
+            fs::File::open(&self.log_file).map_err(io(format!("{}", self.log_file.display())))?;
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut lines = 0;
+        loop {
+            let n = f.read(&mut buf).map_err(io("reading the log"))?;
+            if n == 0 {
+                break;
+            }
+            lines += receiver::count_raw_lines(&buf[..n]);
+        }
+        let elapsed = start.elapsed();
+        let after = proc_stats::of_self();
+        Ok(Row {
+            scenario: Scenario::Floor,
+            lines,
+            bytes: self.bytes,
+            elapsed,
+            usage: Usage {
+                cpu_secs: after.cpu_secs - before.cpu_secs,
+                peak_rss_kib: after.peak_rss_kib,
+            },
+            bodies: 0,
+        })
+    }
+
+    /// The seed's verbatim Lua scripts fed at `rate` lines/s for `secs` seconds:
+    /// returns (lines written, lines arrived, hekad's log tail).
+    pub fn seed_verbatim_at(
+        &self,
+        rate: u64,
+        secs: u64,
+        seed: u64,
+    ) -> Result<(u64, u64, Usage, String), RunError> {
+        let http = HttpReceiver::start(2).map_err(io("cannot start the HTTP receiver"))?;
+        let name = format!("verbatim-{rate}");
+        let dir = self.work.join(&name);
+        if dir.exists() {
+            fs::remove_dir_all(&dir).map_err(io(format!("{}", dir.display())))?;
+        }
+        fs::create_dir_all(&dir).map_err(io(format!("{}", dir.display())))?;
+        let log_file = dir.join("access.log");
+        fs::write(&log_file, b"").map_err(io(format!("{}", log_file.display())))?;
+        let mut paths = self.paths(&name, http.url())?;
+        paths.log_dir = dir.clone();
+        let config = self.work.join(format!("{name}.toml"));
+        fs::write(&config, scenario::seed_verbatim_config(&paths, 1))
+            .map_err(io(format!("{}", config.display())))?;
+        let log = self.work.join(format!("{name}.log"));
+        let stderr = fs::File::create(&log).map_err(io(format!("{}", log.display())))?;
+        let mut child = Command::new(&self.hekad)
+            .arg(format!("-config={}", config.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .map_err(io(format!("cannot start {}", self.hekad.display())))?;
+        // Let it find the (empty) file before lines arrive.
+        std::thread::sleep(Duration::from_millis(500));
+        let lines = rate * secs;
+        crate::flood::append_at_rate(&log_file, seed, 0, lines, rate).map_err(io("appending"))?;
+        let seen = http.tally().wait_for(lines, Duration::from_secs(3));
+        let usage = proc_stats::of_pid(child.id()).unwrap_or_default();
+        stop(&mut child);
+        let text = fs::read_to_string(&log).unwrap_or_default();
+        let tail = text
+            .lines()
+            .filter(|l| l.contains("ERROR") || l.contains("WARN") || l.contains("terminated"))
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" | ");
+        Ok((lines, seen.lines, usage, tail))
+    }
+}
+
+/// SIGTERM, then SIGKILL after 10 s.
+fn stop(child: &mut Child) {
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The cargo target directory of the workspace at `repo`.
+pub fn target_dir(repo: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo.join("target"))
+}
