@@ -5,3 +5,4 @@ mod cli;
 mod seed;
 mod stdin_pipe;
 mod tcp_to_file;
+mod trials;
