@@ -61,10 +61,29 @@ pub(super) fn read_all(
     let mut sources = Vec::new();
     let mut merged: BTreeMap<String, Merged> = BTreeMap::new();
     for file in files {
-        let raw = match std::fs::read_to_string(file) {
-            Ok(t) => t,
+        let bytes = match std::fs::read(file) {
+            Ok(b) => b,
             Err(e) => {
                 errors.push(ConfigError::new(file, ErrorKind::Io(e.to_string())));
+                continue;
+            }
+        };
+        let raw = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                // TOML is UTF-8: say where the first bad byte is, not just "cannot read".
+                let at = e.utf8_error().valid_up_to();
+                let valid = String::from_utf8_lossy(&e.as_bytes()[..at]);
+                let line = line_of(&valid, at);
+                let mut err = ConfigError::new(
+                    file,
+                    ErrorKind::Syntax(format!("invalid UTF-8 at byte offset {at}")),
+                )
+                .line(Some(line));
+                if let Some(s) = section_at_line(&valid, line) {
+                    err = err.section(s);
+                }
+                errors.push(err);
                 continue;
             }
         };
