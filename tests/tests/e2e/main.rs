@@ -1,6 +1,7 @@
 //! End-to-end tests of the real `hekad` binary (one test binary, one module per area).
 
 mod bad_config;
+mod buffering;
 mod cli;
 mod seed;
 mod stdin_pipe;
