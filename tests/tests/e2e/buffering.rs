@@ -78,6 +78,7 @@ fn write_for(log: &Path, mut written: u64, time: Duration, mut tick: impl FnMut(
 }
 
 fn run(outage: Duration) {
+    let _heavy = crate::trials::heavy_lock();
     let dir = tempfile::tempdir().expect("temp dir");
     let logs = dir.path().join("logs");
     fs::create_dir_all(&logs).unwrap();

@@ -40,8 +40,15 @@ use super::rng::Rng;
 pub const JOURNAL_LAG: Duration = Duration::from_millis(2500);
 
 /// The largest read chunk (one `Ack`, one journal step): one read into the
-/// splitter's buffer, Heka's default 8 KiB.
-const CHUNK_BYTES: u64 = 8192;
+/// splitter's buffer, Heka's default 8 KiB. `HEKA_TRIAL_CHUNK_BYTES` overrides it
+/// for a LogstreamerInput that acknowledges bigger reads as one unit (a bigger
+/// unit is a weaker duplicate bound: see docs/delivery.md).
+fn chunk_bytes() -> u64 {
+    std::env::var("HEKA_TRIAL_CHUNK_BYTES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(8192)
+}
 
 /// Lines per second the writer appends.
 const RATE: u64 = 200;
@@ -426,7 +433,7 @@ fn line_len() -> u64 {
 
 /// Most lines one read chunk can hold (the last one may straddle two reads).
 fn chunk_lines() -> u64 {
-    CHUNK_BYTES / line_len() + 1
+    chunk_bytes() / line_len() + 1
 }
 
 /// What [`check_replays`] found.
