@@ -60,6 +60,9 @@ enum Cmd {
         /// Use this hekad instead of building target/release/hekad.
         #[arg(long)]
         hekad: Option<PathBuf>,
+        /// Extra `[hekad]` settings for every daemon, e.g. `--set plugin_chansize=100`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        globals: Vec<String>,
     },
 }
 
@@ -108,12 +111,33 @@ fn main() -> Result<()> {
             verbatim_rates,
             work,
             hekad,
-        } => run(lines, seed, only, repeat, verbatim_rates, work, hekad)?,
+            globals,
+        } => {
+            let globals = globals
+                .iter()
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, v)) => Ok(format!("{} = {}", k.trim(), v.trim())),
+                    None => bail!("--set {kv:?}: expected KEY=VALUE"),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let opts = RunOptions {
+                lines,
+                seed,
+                only,
+                repeat,
+                verbatim_rates,
+                work,
+                hekad,
+                globals,
+            };
+            run(opts)?
+        }
     }
     Ok(())
 }
 
-fn run(
+/// The `run` subcommand's options.
+struct RunOptions {
     lines: u64,
     seed: u64,
     only: Vec<String>,
@@ -121,7 +145,20 @@ fn run(
     verbatim_rates: Vec<u64>,
     work: Option<PathBuf>,
     hekad: Option<PathBuf>,
-) -> Result<()> {
+    globals: Vec<String>,
+}
+
+fn run(opts: RunOptions) -> Result<()> {
+    let RunOptions {
+        lines,
+        seed,
+        only,
+        repeat,
+        verbatim_rates,
+        work,
+        hekad,
+        globals,
+    } = opts;
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .context("bench/ has no parent")?
@@ -174,6 +211,7 @@ fn run(
         lines: warm.lines,
         bytes: warm.bytes,
         idle: Duration::from_secs(20),
+        globals: globals.clone(),
     };
     for &s in &scenarios {
         if s != Scenario::Floor {
@@ -191,6 +229,7 @@ fn run(
         lines: written.lines,
         bytes: written.bytes,
         idle: Duration::from_secs(20),
+        globals,
     };
     let mut rows = Vec::new();
     for &s in &scenarios {
@@ -200,10 +239,11 @@ fn run(
                 .run(s)
                 .with_context(|| format!("scenario {}", s.number()))?;
             eprintln!(
-                "  {} run {}: {:.0} lines/s, {:.2} CPU-s, {} KiB peak",
+                "  {} run {}: {:.0} lines/s, first line after {} ms, {:.2} CPU-s, {} KiB peak",
                 s.number(),
                 i + 1,
                 row.lines_per_sec(),
+                row.first.as_millis(),
                 row.usage.cpu_secs,
                 row.usage.peak_rss_kib
             );

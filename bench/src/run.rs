@@ -48,6 +48,8 @@ pub struct Row {
     pub usage: Usage,
     /// Bodies (HTTP posts, or pipe reads) the receiver got.
     pub bodies: u64,
+    /// Start to the first line's arrival (start-up plus the first batch's latency).
+    pub first: Duration,
 }
 
 impl Row {
@@ -73,6 +75,8 @@ pub struct Bench {
     pub bytes: u64,
     /// How long without a new line before a run is declared stuck.
     pub idle: Duration,
+    /// Extra `[hekad]` settings (`key = value`).
+    pub globals: Vec<String>,
 }
 
 impl Bench {
@@ -93,6 +97,7 @@ impl Bench {
             plugins: target_dir(&self.repo).join("guest-plugins"),
             repo: self.repo.clone(),
             url,
+            globals: self.globals.clone(),
         })
     }
 
@@ -180,6 +185,7 @@ impl Bench {
             elapsed: last.saturating_duration_since(start),
             usage,
             bodies: seen.bodies,
+            first: seen.first.unwrap_or(last).saturating_duration_since(start),
         })
     }
 
@@ -210,6 +216,7 @@ impl Bench {
                 peak_rss_kib: after.peak_rss_kib,
             },
             bodies: 0,
+            first: Duration::ZERO,
         })
     }
 

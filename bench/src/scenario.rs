@@ -96,6 +96,8 @@ pub struct Paths {
     pub repo: PathBuf,
     /// The HTTP receiver's URL (HTTP scenarios).
     pub url: String,
+    /// Extra `[hekad]` lines (`key = value`), for experiments.
+    pub globals: Vec<String>,
 }
 
 /// Lines per aggregated message (the issue's "100 lines per Slack message").
@@ -114,6 +116,7 @@ pub fn config(scenario: Scenario, paths: &Paths) -> String {
         r#"[hekad]
 base_dir = {base}
 share_dir = {repo}
+{globals}
 
 [Bench]
 type = "LogstreamerInput"
@@ -125,6 +128,7 @@ journal_directory = {journal}
         repo = quoted(&paths.repo),
         logs = quoted(&paths.log_dir),
         journal = quoted(&paths.journal_dir),
+        globals = paths.globals.join("\n"),
     );
     let wasm = |name: &str| quoted(&paths.plugins.join(format!("{name}.wasm")));
     let filter = |c: &mut String, kind: &str, file: Option<String>| {
@@ -220,6 +224,7 @@ mod tests {
             plugins: "/p".into(),
             repo: "/r".into(),
             url: "http://127.0.0.1:1/".into(),
+            globals: vec!["plugin_chansize = 50".into()],
         }
     }
 

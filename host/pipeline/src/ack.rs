@@ -59,6 +59,23 @@ impl Ack {
     }
 }
 
+/// Adds `acks` to the shares a holder keeps (a filter until its next injection, an
+/// output until its next flush), keeping one share per unit in a row: a second share
+/// of the unit last held is finished at once, since the one kept already stops the
+/// unit from completing before the holder is done with it (and abandoning the kept
+/// one abandons the unit, as abandoning both would). Consecutive messages of one
+/// read chunk share a unit, so a filter aggregating 100 lines holds one ack, not 100.
+pub fn hold(held: &mut Vec<Ack>, acks: impl IntoIterator<Item = Ack>) {
+    for ack in acks {
+        match (held.last(), &ack.state) {
+            (Some(Ack { state: Some(last) }), Some(state)) if Arc::ptr_eq(last, state) => {
+                ack.done()
+            }
+            _ => held.push(ack),
+        }
+    }
+}
+
 fn release(state: &AckState) {
     if state.holders.fetch_sub(1, Ordering::AcqRel) == 1 {
         let delivered = !state.abandoned.load(Ordering::Acquire);
@@ -114,6 +131,32 @@ mod tests {
         assert!(sink.0.lock().unwrap().is_empty());
         b.done();
         assert_eq!(*sink.0.lock().unwrap(), vec![(7, true)]);
+    }
+
+    #[test]
+    fn hold_keeps_one_share_per_unit_in_a_row() {
+        let sink = Arc::new(Record::default());
+        let a = Ack::new(1, sink.clone());
+        let b = Ack::new(2, sink.clone());
+        let mut held = Vec::new();
+        hold(
+            &mut held,
+            [a.clone(), a.clone(), b.clone(), b.clone(), a.clone()],
+        );
+        assert_eq!(held.iter().map(Ack::id).collect::<Vec<_>>(), [1, 2, 1]);
+        a.done();
+        b.done();
+        assert!(sink.0.lock().unwrap().is_empty(), "still held");
+        for ack in held.drain(..) {
+            ack.done();
+        }
+        assert_eq!(*sink.0.lock().unwrap(), vec![(2, true), (1, true)]);
+        // Abandoning the kept share abandons the unit.
+        let c = Ack::new(3, sink.clone());
+        hold(&mut held, [c.clone(), c.clone()]);
+        c.done();
+        held.clear();
+        assert_eq!(sink.0.lock().unwrap().last(), Some(&(3, false)));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use rand::RngCore;
 
 use crate::ack::Ack;
 use crate::context::InjectError;
-use crate::pack::Pack;
+use crate::pack::{Acks, Pack};
 use crate::plugin::{Decoder, PluginError};
 use crate::router::{Routed, Router};
 use crate::settings::{InputOptions, Settings};
@@ -60,6 +60,8 @@ pub(crate) fn stamped_message(logger: &str, hostname: &str, pid: i32) -> Message
 }
 
 thread_local! {
+    /// Packs an input collects for routing as batches (`Some` while collecting).
+    static COLLECTED: RefCell<Option<Vec<Pack>>> = const { RefCell::new(None) };
     /// Decoder output buffer, reused so that decoding a record allocates no Vec.
     /// Thread-local (not a field) so an [`crate::InputContext`] stays `Sync` and can be
     /// shared by an input's connection threads.
@@ -207,7 +209,42 @@ impl InputInner {
     }
 
     fn route(&self, pack: Pack) -> Result<(), PluginError> {
-        match self.router.route(pack) {
+        let collected = COLLECTED.with_borrow_mut(|c| match c {
+            Some(packs) => {
+                packs.push(pack);
+                Ok(packs.len() >= crate::router::MAX_ROUTE_BATCH)
+            }
+            None => Err(pack),
+        });
+        match collected {
+            Ok(true) => self.route_collected(true),
+            Ok(false) => Ok(()),
+            Err(pack) => self.routed(self.router.route(pack)),
+        }
+    }
+
+    /// Starts collecting, on this thread, what [`Self::route`] is given, so that
+    /// [`Self::route_collected`] routes it as batches.
+    pub(crate) fn collect_routes(&self) {
+        COLLECTED.with_borrow_mut(|c| {
+            c.get_or_insert_with(|| Vec::with_capacity(crate::router::MAX_ROUTE_BATCH));
+        });
+    }
+
+    /// Routes what was collected; `keep_collecting` leaves collection on.
+    pub(crate) fn route_collected(&self, keep_collecting: bool) -> Result<(), PluginError> {
+        let Some(mut packs) = COLLECTED.with_borrow_mut(Option::take) else {
+            return Ok(());
+        };
+        let routed = self.router.route_batch(&mut packs);
+        if keep_collecting {
+            COLLECTED.with_borrow_mut(|c| *c = Some(packs));
+        }
+        self.routed(routed)
+    }
+
+    fn routed(&self, routed: Routed) -> Result<(), PluginError> {
+        match routed {
             Routed::Delivered => Ok(()),
             // A plugin that stopped on its own (can_exit) is not the input's problem.
             Routed::Lost if !self.router.abort_signal().is_raised() => Ok(()),
@@ -258,7 +295,7 @@ pub(crate) struct FilterInner {
     /// Acks of messages seen since the last injection.
     held: Vec<Ack>,
     /// The current batch's acks (taken out of its packs), until the filter reaches them.
-    batch_acks: Vec<Vec<Ack>>,
+    batch_acks: Vec<Acks>,
     batch_loops: Vec<u8>,
     /// Injections waiting to be routed after the current call.
     injected: Vec<Pack>,
@@ -332,7 +369,7 @@ impl FilterInner {
         self.injected.push(Pack {
             msg: Arc::new(msg),
             loops: self.current_loops + 1,
-            acks: self.held.clone(),
+            acks: self.held.iter().cloned().collect(),
         });
         Ok(())
     }
@@ -343,7 +380,7 @@ impl FilterInner {
         self.injected_this_call = 0;
         self.current_loops = self.batch_loops.get(index).copied().unwrap_or(0);
         if let Some(acks) = self.batch_acks.get_mut(index) {
-            self.held.append(acks);
+            crate::ack::hold(&mut self.held, acks.drain(..));
         }
     }
 
@@ -395,7 +432,7 @@ impl FilterInner {
     pub(crate) fn end_batch(&mut self, has_ticker: bool) {
         self.end_unit();
         for acks in self.batch_acks.iter_mut() {
-            self.held.append(acks);
+            crate::ack::hold(&mut self.held, acks.drain(..));
         }
         self.batch_acks.clear();
         if !has_ticker && !self.batch_injected {
@@ -657,7 +694,7 @@ mod tests {
         }
     }
 
-    fn input(send_failures: bool) -> (InputContext, crossbeam_channel::Receiver<Pack>) {
+    fn input(send_failures: bool) -> (InputContext, crate::context::Collected) {
         let mut options = InputOptions::new(
             Arc::new(|| Box::new(NoSplit) as Box<dyn Splitter>),
             SplitOptions {

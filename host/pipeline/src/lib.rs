@@ -35,9 +35,9 @@ mod stop;
 
 pub use ack::{Ack, AckSink};
 pub use buffer::{BufferError, BufferOptions, DEFAULT_MAX_FILE_SIZE, FullAction, queue_dir};
-pub use context::{FilterContext, InjectError, InputContext};
+pub use context::{Collected, FilterContext, InjectError, InputContext};
 pub use inherit::inherit_headers;
-pub use pack::Pack;
+pub use pack::{Acks, Pack};
 pub use pipeline::{ExitStatus, Pipeline, PipelineBuilder, PipelineError, PipelineHandle};
 pub use plugin::{
     Decoder, Encoder, Filter, Input, Output, OutputError, PluginError, PluginResult, SplitResult,

@@ -12,12 +12,16 @@ use heka_message::Message;
 
 use crate::ack::Ack;
 
+/// The acks a pack carries: inline when there is one (a message straight from an
+/// input, the common case), so routing a record allocates no vector for them.
+pub type Acks = smallvec::SmallVec<[Ack; 1]>;
+
 /// A routed message with its loop count and acknowledgement shares.
 #[derive(Debug, Clone)]
 pub struct Pack {
     pub msg: Arc<Message>,
     pub loops: u8,
-    pub acks: Vec<Ack>,
+    pub acks: Acks,
 }
 
 impl Pack {

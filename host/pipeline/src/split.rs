@@ -64,6 +64,18 @@ pub struct Record<'a> {
     pub truncated: bool,
 }
 
+impl Record<'_> {
+    /// The record as a Payload: its text, with invalid UTF-8 replaced by U+FFFD (Heka
+    /// kept the bytes; a Rust `String` cannot). Valid text, the usual case, takes the
+    /// fast validation path and one copy.
+    pub fn text(&self) -> String {
+        match std::str::from_utf8(self.bytes) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(self.bytes).into_owned(),
+        }
+    }
+}
+
 /// Where the bytes of the record to hand out are.
 #[derive(Debug, Clone, Copy)]
 enum Found {
@@ -190,6 +202,17 @@ impl SplitRunner {
         self.make_room(data.len());
         self.buf[self.end..self.end + data.len()].copy_from_slice(data);
         self.end += data.len();
+    }
+
+    /// Grows the buffer to at least `bytes`, so that each [`SplitRunner::read_from`]
+    /// takes up to that much: files read in large pieces cost fewer syscalls and hand
+    /// the pipeline bigger chunks (one ack, one wake-up of the next thread per chunk).
+    /// Record limits do not change: they are set by `max_record_size`, not by the
+    /// buffer's size.
+    pub fn set_read_size(&mut self, bytes: usize) {
+        if self.buf.len() < bytes {
+            self.buf.resize(bytes, 0);
+        }
     }
 
     /// Reads once from `reader` straight into the buffer's free space. Returns the

@@ -16,6 +16,7 @@ use crossbeam_channel::{Receiver, Sender, select};
 use crate::ack::Ack;
 use crate::pack::Pack;
 use crate::pipeline::PipelineError;
+use crate::router::{Batch, Inbox};
 use crate::runner::{Event, Shared};
 use crate::stop::StopSignal;
 
@@ -39,7 +40,7 @@ pub(crate) struct WriterHandle {
 
 pub(crate) fn spawn(
     name: Arc<str>,
-    queue: Receiver<Pack>,
+    queue: Receiver<Batch>,
     writer: QueueWriter,
     full_action: FullAction,
     max_buffer_size: u64,
@@ -85,27 +86,30 @@ struct BufferWriter {
 }
 
 impl BufferWriter {
-    fn run(&mut self, queue: Receiver<Pack>) {
+    fn run(&mut self, queue: Receiver<Batch>) {
+        let mut inbox = Inbox::new(queue);
+        let queue = inbox.receiver().clone();
         let immediate = self.shared.immediate.receiver().clone();
         let finish = self.finish.receiver().clone();
         loop {
             select! {
-                recv(queue) -> pack => {
-                    let Ok(pack) = pack else { break };
-                    self.batch(pack, &queue);
+                recv(queue) -> received => {
+                    let Ok(received) = received else { break };
+                    inbox.push(received);
+                    self.batch(&mut inbox);
                 }
                 recv(finish) -> _ => {
                     // The output is stopping: persist what the router already handed
                     // over (inputs and filters have stopped by now).
-                    while let Ok(pack) = queue.try_recv() {
-                        self.batch(pack, &queue);
+                    while !inbox.is_empty() {
+                        self.batch(&mut inbox);
                     }
                     break;
                 }
                 recv(immediate) -> _ => break,
             }
         }
-        let abandoned = queue.try_iter().count();
+        let abandoned = inbox.abandon_all();
         if abandoned > 0 {
             tracing::warn!(output = %self.name, abandoned, "stopped before buffering everything routed to the output");
         }
@@ -116,15 +120,16 @@ impl BufferWriter {
 
     /// Appends `first` and whatever else is queued (up to [`MAX_BATCH`]), fsyncs once,
     /// then acknowledges them all.
-    fn batch(&mut self, first: Pack, queue: &Receiver<Pack>) {
-        let mut next = Some(first);
+    fn batch(&mut self, inbox: &mut Inbox) {
         let mut count = 0;
-        while let Some(pack) = next.take() {
+        // Everything received, and more from the queue up to MAX_BATCH.
+        while let Some(pack) = if count < MAX_BATCH {
+            inbox.try_recv()
+        } else {
+            inbox.next_buffered()
+        } {
             self.append(pack);
             count += 1;
-            if count < MAX_BATCH {
-                next = queue.try_recv().ok();
-            }
         }
         self.sync();
     }

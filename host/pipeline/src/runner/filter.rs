@@ -19,7 +19,7 @@ use crate::context_impl::{FilterInner, now_ns};
 use crate::pack::Pack;
 use crate::pipeline::{FilterSpec, PipelineError};
 use crate::plugin::{Filter, PluginError};
-use crate::router::Router;
+use crate::router::{Batch, Inbox, Router};
 use crate::settings::Settings;
 
 use super::{
@@ -34,7 +34,7 @@ pub(crate) const MAX_BATCH: usize = 256;
 
 pub(crate) fn spawn(
     spec: FilterSpec,
-    queue: Receiver<Pack>,
+    queue: Receiver<Batch>,
     pending: Arc<AtomicUsize>,
     registered: Arc<AtomicBool>,
     settings: &Arc<Settings>,
@@ -96,7 +96,9 @@ struct FilterRunner {
 }
 
 impl FilterRunner {
-    fn run(mut self, queue: Receiver<Pack>, control: Receiver<FilterControl>) {
+    fn run(mut self, queue: Receiver<Batch>, control: Receiver<FilterControl>) {
+        let mut inbox = Inbox::new(queue);
+        let queue = inbox.receiver().clone();
         let ticker = match self.options.ticker_interval {
             Some(interval) if !interval.is_zero() => tick(interval),
             _ => never(),
@@ -106,17 +108,22 @@ impl FilterRunner {
         let mut batch: Vec<Pack> = Vec::with_capacity(MAX_BATCH);
         let outcome: Result<(), PluginError> = loop {
             select! {
-                recv(queue) -> pack => {
+                recv(queue) -> received => {
                     // The router holds a sender for as long as the pipeline lives.
-                    let Ok(pack) = pack else { break Ok(()) };
-                    batch.push(pack);
-                    while batch.len() < MAX_BATCH {
-                        match queue.try_recv() {
-                            Ok(pack) => batch.push(pack),
-                            Err(_) => break,
+                    let Ok(received) = received else { break Ok(()) };
+                    inbox.push(received);
+                    // Up to MAX_BATCH per call, until nothing received is left here.
+                    let mut result = Ok(());
+                    while result.is_ok() && inbox.has_buffered() {
+                        while batch.len() < MAX_BATCH {
+                            match inbox.try_recv() {
+                                Some(pack) => batch.push(pack),
+                                None => break,
+                            }
                         }
+                        result = self.process(&mut batch);
                     }
-                    if let Err(err) = self.process(&mut batch) {
+                    if let Err(err) = result {
                         break Err(err);
                     }
                 }
@@ -146,8 +153,9 @@ impl FilterRunner {
         }
         // Later sends fail at once once the queue is dropped; what it holds is
         // abandoned here (a channel keeps its buffer while senders live).
-        let abandoned = queue.try_iter().count() + batch.len();
+        let abandoned = inbox.abandon_all() + batch.len();
         drop(queue);
+        drop(inbox);
         drop(batch);
         // `pending` is left as is: the supervisor ignores filters that are not alive.
         self.ctx.inner.abandon_held();

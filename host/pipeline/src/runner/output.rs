@@ -28,10 +28,10 @@ use crate::buffer;
 use crate::buffer::queue::{Cursor, QueueReader};
 use crate::buffer::writer::WriterHandle;
 use crate::context_impl::now_ns;
-use crate::pack::Pack;
+use crate::pack::{Acks, Pack};
 use crate::pipeline::{OutputSpec, PipelineError};
 use crate::plugin::{Encoder, Output, OutputError, PluginError};
-use crate::router::Router;
+use crate::router::{Batch, Inbox, Router};
 use crate::settings::{OutputOptions, Settings};
 
 use super::{
@@ -49,7 +49,7 @@ const BURST: usize = 256;
 
 pub(crate) fn spawn(
     spec: OutputSpec,
-    queue: Receiver<Pack>,
+    queue: Receiver<Batch>,
     registered: Arc<AtomicBool>,
     encoder: Option<Box<dyn Encoder>>,
     settings: &Arc<Settings>,
@@ -108,6 +108,7 @@ pub(crate) fn spawn(
         encoded: Vec::new(),
         framed: Vec::new(),
         held: Vec::new(),
+        sent_since_flush: 0,
         buffered,
         draining: false,
     };
@@ -135,6 +136,9 @@ struct OutputRunner {
     framed: Vec<u8>,
     /// Acks of messages sent since the last successful flush.
     held: Vec<Ack>,
+    /// Messages sent since the last successful flush ([`FLUSH_EVERY`] bounds them;
+    /// `held` has one ack per unit, fewer than messages).
+    sent_since_flush: usize,
     /// The disk queue side of a buffered output.
     buffered: Option<Buffered>,
     /// Shutdown drain under way (a buffered output then stops at the first retry).
@@ -175,7 +179,9 @@ enum Handled {
 type Fatal = String;
 
 impl OutputRunner {
-    fn run(mut self, queue: Receiver<Pack>, control: Receiver<OutputControl>) {
+    fn run(mut self, queue: Receiver<Batch>, control: Receiver<OutputControl>) {
+        let mut inbox = Inbox::new(queue);
+        let queue = inbox.receiver().clone();
         let ticker = match self.options.ticker_interval {
             Some(interval) if !interval.is_zero() => tick(interval),
             _ => never(),
@@ -183,9 +189,10 @@ impl OutputRunner {
         let immediate = self.shared.immediate.receiver().clone();
         let outcome: Result<(), Fatal> = loop {
             select! {
-                recv(queue) -> pack => {
-                    let Ok(pack) = pack else { break Ok(()) };
-                    if let Err(err) = self.handle_burst(pack, &queue) {
+                recv(queue) -> received => {
+                    let Ok(received) = received else { break Ok(()) };
+                    inbox.push(received);
+                    if let Err(err) = self.handle_burst(&mut inbox) {
                         break Err(err);
                     }
                 }
@@ -204,7 +211,7 @@ impl OutputRunner {
                             break Err(err);
                         }
                     }
-                    Ok(OutputControl::Drain) | Err(_) => break self.drain(&queue),
+                    Ok(OutputControl::Drain) | Err(_) => break self.drain(&mut inbox),
                 },
                 recv(immediate) -> _ => {
                     // Keep what was already sent: a local flush is cheap and bounded.
@@ -217,8 +224,9 @@ impl OutputRunner {
             self.registered.store(false, Ordering::Release);
         }
         // Abandon what is queued now: the channel's buffer outlives the receiver.
-        let abandoned = queue.try_iter().count();
+        let abandoned = inbox.abandon_all();
         drop(queue);
+        drop(inbox);
         if abandoned > 0 {
             tracing::warn!(output = %self.name, abandoned, "output stopped before delivering everything queued");
         }
@@ -233,31 +241,33 @@ impl OutputRunner {
     /// Handles `first` and whatever else is queued (up to [`BURST`]) without going
     /// back through `select!`, whose waker registration costs more than a message;
     /// flushes when the queue runs empty or [`FLUSH_EVERY`] acks are held.
-    fn handle_burst(&mut self, first: Pack, queue: &Receiver<Pack>) -> Result<(), Fatal> {
-        let mut next = Some(first);
+    fn handle_burst(&mut self, inbox: &mut Inbox) -> Result<(), Fatal> {
         let mut handled = 0;
-        while let Some(pack) = next.take() {
+        // Every pack received is handled before waiting again; more batches are taken
+        // from the queue only up to BURST.
+        while let Some(pack) = if handled < BURST {
+            inbox.try_recv()
+        } else {
+            inbox.next_buffered()
+        } {
             self.handle(pack)?;
             handled += 1;
-            if self.held.len() >= FLUSH_EVERY {
+            if self.sent_since_flush >= FLUSH_EVERY {
                 self.flush()?;
             }
-            if handled < BURST {
-                next = queue.try_recv().ok();
-            }
         }
-        if queue.is_empty() {
+        if inbox.is_empty() {
             self.flush()?;
         }
         Ok(())
     }
 
     /// Shutdown: deliver what is queued unless told to give up, then flush.
-    fn drain(&mut self, queue: &Receiver<Pack>) -> Result<(), Fatal> {
+    fn drain(&mut self, inbox: &mut Inbox) -> Result<(), Fatal> {
         while !self.shared.abort_outputs.is_raised() {
-            match queue.try_recv() {
-                Ok(pack) => self.handle(pack)?,
-                Err(_) => break,
+            match inbox.try_recv() {
+                Some(pack) => self.handle(pack)?,
+                None => break,
             }
         }
         self.flush()
@@ -270,7 +280,7 @@ impl OutputRunner {
     }
 
     /// Encodes, frames and sends one message, retrying as the output asks.
-    fn send_message(&mut self, msg: &Message, acks: Vec<Ack>) -> Result<Handled, Fatal> {
+    fn send_message(&mut self, msg: &Message, acks: Acks) -> Result<Handled, Fatal> {
         let mut payload: &[u8] = match &mut self.encoder {
             Some(encoder) => {
                 self.encoded.clear();
@@ -312,7 +322,8 @@ impl OutputRunner {
             let plugin = &mut self.plugin;
             match call(|| plugin.send(msg, payload)) {
                 Ok(()) => {
-                    self.held.extend(acks);
+                    crate::ack::hold(&mut self.held, acks);
+                    self.sent_since_flush += 1;
                     return Ok(Handled::Sent);
                 }
                 Err(OutputError::Drop(reason)) => {
@@ -356,6 +367,7 @@ impl OutputRunner {
         match call(|| plugin.flush()) {
             Ok(()) => {
                 done(self.held.drain(..));
+                self.sent_since_flush = 0;
                 self.commit_pending();
                 Ok(())
             }
@@ -367,6 +379,7 @@ impl OutputRunner {
             Err(OutputError::Drop(reason)) => {
                 tracing::warn!(output = %self.name, error = %reason, dropped = self.held.len(), "flush dropped messages");
                 done(self.held.drain(..));
+                self.sent_since_flush = 0;
                 self.commit_pending();
                 Ok(())
             }
@@ -470,7 +483,7 @@ impl OutputRunner {
                 self.flush()?;
                 return Ok(false);
             };
-            let handled = self.send_message(&msg, Vec::new())?;
+            let handled = self.send_message(&msg, Acks::new())?;
             let Some(buffered) = &mut self.buffered else {
                 return Ok(false);
             };

@@ -37,6 +37,10 @@ use crate::plugins::BuildContext;
 const SAVE_EVERY: usize = 500;
 /// ... or this long after its position changed.
 const SAVE_AFTER: Duration = Duration::from_secs(1);
+/// Bytes read from a file at a time (Heka read 8 KiB, the splitter's buffer): a
+/// chunk of ~1,000 lines per read means one syscall, one ack and one wake-up of the
+/// next thread per chunk instead of per few dozen lines.
+const READ_SIZE: usize = 256 * 1024;
 /// How long one poll may wait for file events before the stop signal is checked.
 const POLL_WAIT: Duration = Duration::from_millis(200);
 
@@ -227,6 +231,8 @@ impl Sink<'_> {
         let mut ack: Option<Ack> = None;
         let mut records = 0;
         let message_bytes = st.runner.uses_message_bytes();
+        // The chunk's messages are routed together: one hand-off per plugin per chunk.
+        self.ctx.collect_routes();
         loop {
             let record = if last {
                 st.runner.next_final_record()
@@ -245,17 +251,23 @@ impl Sink<'_> {
             let raw = if message_bytes {
                 Some(record.bytes)
             } else {
-                msg.payload = Some(String::from_utf8_lossy(record.bytes).into_owned());
+                msg.payload = Some(record.text());
                 None
             };
             if let Err(e) = self
                 .ctx
                 .deliver(msg, raw, st.decoder.as_deref_mut(), Some(ack.clone()))
             {
+                // Stop collecting (what was collected goes out or is abandoned).
+                let _ = self.ctx.route_collected();
                 self.failed = Some(e.clone());
                 return Err(io::Error::other(e.to_string()));
             }
             records += 1;
+        }
+        if let Err(e) = self.ctx.route_collected() {
+            self.failed = Some(e.clone());
+            return Err(io::Error::other(e.to_string()));
         }
         st.window.feed(st.runner.take_consumed());
         if let Some(ack) = ack {
@@ -280,6 +292,7 @@ impl TailSink for Sink<'_> {
         let ctx = self.ctx;
         let st = self.streams.entry(stream).or_insert_with(|| {
             let mut runner = ctx.new_split_runner();
+            runner.set_read_size(READ_SIZE);
             runner.set_label(name);
             StreamState {
                 name: name.to_owned(),

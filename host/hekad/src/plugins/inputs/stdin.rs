@@ -88,7 +88,7 @@ impl Input for StdinInput {
                 let raw = if message_bytes {
                     Some(record.bytes)
                 } else {
-                    msg.payload = Some(String::from_utf8_lossy(record.bytes).into_owned());
+                    msg.payload = Some(record.text());
                     None
                 };
                 ctx.deliver(msg, raw, decoder.as_deref_mut(), None)?;

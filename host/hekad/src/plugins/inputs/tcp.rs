@@ -192,7 +192,7 @@ fn serve(ctx: &InputContext, mut stream: TcpStream, peer: SocketAddr) {
             let raw = if message_bytes {
                 Some(record.bytes)
             } else {
-                msg.payload = Some(String::from_utf8_lossy(record.bytes).into_owned());
+                msg.payload = Some(record.text());
                 None
             };
             if let Err(e) = ctx.deliver(msg, raw, decoder.as_deref_mut(), None) {
