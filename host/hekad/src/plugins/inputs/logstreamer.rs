@@ -12,8 +12,9 @@
 //! priority = ["^Seq"]
 //! ```
 //!
-//! Journals: every read chunk's records share one [`Ack`]; when a chunk is
-//! acknowledged its end position (file, offset past its last record, hash of the 500
+//! Journals: the records of a read (up to 256 KiB) are routed as one batch, and
+//! acknowledged in units of about 8 KiB of records, each sharing one [`Ack`]; when a
+//! unit is acknowledged its end position (file, offset past its last record, hash of the 500
 //! bytes before) becomes the stream's journal position, in chunk order — a chunk
 //! never moves the journal past an earlier one still in flight. Journals are saved
 //! (atomically) every 500 records, within a second of the last change, and at stop.
@@ -41,6 +42,10 @@ const SAVE_AFTER: Duration = Duration::from_secs(1);
 /// chunk of ~1,000 lines per read means one syscall, one ack and one wake-up of the
 /// next thread per chunk instead of per few dozen lines.
 const READ_SIZE: usize = 256 * 1024;
+/// Records acknowledged as one unit (one journal step): about Heka's 8 KiB buffer, so
+/// that a crash replays at most that much of what was already delivered (see
+/// docs/delivery.md), however large the reads are.
+const ACK_UNIT_BYTES: usize = 8 * 1024;
 /// How long one poll may wait for file events before the stop signal is checked.
 const POLL_WAIT: Duration = Duration::from_millis(200);
 
@@ -228,8 +233,8 @@ impl Sink<'_> {
         let Some(st) = self.streams.get_mut(&stream) else {
             return Ok(());
         };
-        let mut ack: Option<Ack> = None;
-        let mut records = 0;
+        // The acknowledged unit now open: (ack, records, bytes of records).
+        let mut unit: Option<(Ack, usize, usize)> = None;
         let message_bytes = st.runner.uses_message_bytes();
         // The chunk's messages are routed together: one hand-off per plugin per chunk.
         self.ctx.collect_routes();
@@ -240,10 +245,12 @@ impl Sink<'_> {
                 st.runner.next_record()
             };
             let Some(record) = record else { break };
-            let ack = ack.get_or_insert_with(|| {
+            let (ack, records, bytes) = unit.get_or_insert_with(|| {
                 self.next_ack += 1;
-                Ack::new(self.next_ack, self.book.clone())
+                (Ack::new(self.next_ack, self.book.clone()), 0, 0)
             });
+            *records += 1;
+            *bytes += record.bytes.len();
             let mut msg = self.ctx.new_message();
             msg.r#type = Some("logfile".into());
             msg.logger = Some(st.name.clone());
@@ -263,28 +270,40 @@ impl Sink<'_> {
                 self.failed = Some(e.clone());
                 return Err(io::Error::other(e.to_string()));
             }
-            records += 1;
+            if *bytes >= ACK_UNIT_BYTES
+                && let Some(done) = unit.take()
+            {
+                close_unit(&self.book, st, done);
+            }
+        }
+        match unit.take() {
+            Some(done) => close_unit(&self.book, st, done),
+            // Bytes consumed without a record (skipped, empty) still move the hash.
+            None => st.window.feed(st.runner.take_consumed()),
         }
         if let Err(e) = self.ctx.route_collected() {
             self.failed = Some(e.clone());
             return Err(io::Error::other(e.to_string()));
         }
-        st.window.feed(st.runner.take_consumed());
-        if let Some(ack) = ack {
-            self.book.chunk(
-                ack.id(),
-                &st.name,
-                Position {
-                    seek: st.runner.offset(),
-                    file_name: st.file.clone(),
-                    last_hash: st.window.hash_hex(),
-                },
-                records,
-            );
-            ack.done();
-        }
         Ok(())
     }
+}
+
+/// Records the position after the last record handed out as the end of `unit`, then
+/// releases the input's own share of it.
+fn close_unit(book: &JournalBook, st: &mut StreamState, (ack, records, _): (Ack, usize, usize)) {
+    st.window.feed(st.runner.take_consumed());
+    book.chunk(
+        ack.id(),
+        &st.name,
+        Position {
+            seek: st.runner.offset(),
+            file_name: st.file.clone(),
+            last_hash: st.window.hash_hex(),
+        },
+        records,
+    );
+    ack.done();
 }
 
 impl TailSink for Sink<'_> {
