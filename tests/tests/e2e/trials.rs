@@ -47,14 +47,23 @@ fn run_trials(default_count: u64, default_secs: u64) {
             .duration_since(UNIX_EPOCH)
             .map_or(1, |d| d.as_nanos() as u64)
     });
-    let cache = tempfile::tempdir().expect("cache dir");
-    let env = Env {
-        filter: heka_guest_build::log_aggregator(),
-        encoder: heka_guest_build::slack_encoder(),
-        cache: cache.path().to_path_buf(),
+    // A private copy of the binary and the plugins under test: in a shared checkout
+    // another build can replace target/debug/hekad in the middle of a long run.
+    let snapshot = tempfile::tempdir().expect("snapshot dir");
+    let copy = |from: &std::path::Path, name: &str| {
+        let to = snapshot.path().join(name);
+        std::fs::copy(from, &to)
+            .unwrap_or_else(|e| panic!("copy {} to {}: {e}", from.display(), to.display()));
+        to
     };
-    // Build hekad before the clock starts.
-    let _ = heka_e2e::hekad_bin();
+    let cache = snapshot.path().join("sandbox_cache");
+    std::fs::create_dir_all(&cache).expect("cache dir");
+    let env = Env {
+        hekad: copy(heka_e2e::hekad_bin(), "hekad"),
+        filter: copy(&heka_guest_build::log_aggregator(), "log-aggregator.wasm"),
+        encoder: copy(&heka_guest_build::slack_encoder(), "slack-encoder.wasm"),
+        cache,
+    };
     let started = Instant::now();
     let mut total = Outcome::default();
     let mut failures = Vec::new();

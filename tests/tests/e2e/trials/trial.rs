@@ -27,8 +27,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use heka_e2e::hekad_bin;
-
 use super::receiver::{Accepted, Mode, Receiver};
 use super::rng::Rng;
 
@@ -61,6 +59,8 @@ const STOP_LIMIT: Duration = Duration::from_secs(30);
 
 /// What one trial needs that does not change between trials.
 pub struct Env {
+    /// The hekad binary to run.
+    pub hekad: PathBuf,
     pub filter: PathBuf,
     pub encoder: PathBuf,
     /// Shared `sandbox_cache`, so only the first start compiles the components.
@@ -164,7 +164,7 @@ pub fn run(spec: Spec, env: &Env) -> Result<Outcome, Box<Failure>> {
         ..Outcome::default()
     };
     let mut kills: Vec<Instant> = Vec::new();
-    let mut daemon = Hekad::start(&config_path, &hekad_log, 0);
+    let mut daemon = Hekad::start(&env.hekad, &config_path, &hekad_log, 0);
     let writer = Writer::start(log.clone(), tag.clone(), rng.fork());
 
     // The fault phase.
@@ -192,7 +192,7 @@ pub fn run(spec: Spec, env: &Env) -> Result<Outcome, Box<Failure>> {
             kills.push(Instant::now());
             outcome.kills += 1;
             std::thread::sleep(rng.millis(0, 400));
-            daemon = Hekad::start(&config_path, &hekad_log, outcome.kills);
+            daemon = Hekad::start(&env.hekad, &config_path, &hekad_log, outcome.kills);
             // Sometimes while it is still starting, mostly once it runs.
             next_kill = Instant::now() + rng.millis(200, 3500);
         }
@@ -545,14 +545,14 @@ struct Hekad {
 }
 
 impl Hekad {
-    fn start(config: &Path, log: &Path, generation: u32) -> Hekad {
+    fn start(bin: &Path, config: &Path, log: &Path, generation: u32) -> Hekad {
         let mut file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(log)
             .expect("hekad log");
         let _ = writeln!(file, "===== start {generation} =====");
-        let child = Command::new(hekad_bin())
+        let child = Command::new(bin)
             .arg(format!("-config={}", config.display()))
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
