@@ -37,10 +37,10 @@ use super::rng::Rng;
 /// 2-core machine. A SIGKILL replays what the journal did not record.
 pub const JOURNAL_LAG: Duration = Duration::from_millis(2500);
 
-/// The largest read chunk (one `Ack`, one journal step): one read into the
-/// splitter's buffer, Heka's default 8 KiB. `HEKA_TRIAL_CHUNK_BYTES` overrides it
-/// for a LogstreamerInput that acknowledges bigger reads as one unit (a bigger
-/// unit is a weaker duplicate bound: see docs/delivery.md).
+/// The acknowledged unit (one `Ack`, one journal step): LogstreamerInput's
+/// `ACK_UNIT_BYTES`, 8 KiB of records (a unit closes once it holds that much).
+/// `HEKA_TRIAL_CHUNK_BYTES` overrides it (a bigger unit is a weaker duplicate
+/// bound: see docs/delivery.md).
 fn chunk_bytes() -> u64 {
     std::env::var("HEKA_TRIAL_CHUNK_BYTES")
         .ok()
