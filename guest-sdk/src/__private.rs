@@ -13,7 +13,8 @@ use std::cell::RefCell;
 use prost::Message as _;
 
 use crate::{
-    BATCH, CURRENT, CURRENT_INDEX, CURRENT_RANGE, Error, ErrorKind, Message, RAW, WRITTEN,
+    BATCH, CURRENT, CURRENT_INDEX, CURRENT_RANGE, Error, ErrorKind, IN_BATCH, Message, RAW, SPARE,
+    WRITTEN,
 };
 
 pub use wit_bindgen;
@@ -91,8 +92,9 @@ pub fn init<T>(slot: &Slot<T>, new: fn() -> crate::Result<T>) -> Result<(), Stri
 
 const NOT_INITIALISED: &str = "plugin called before init";
 
-/// `process-batch`: decodes each length-prefixed message of `batch` into the reused
-/// current message and calls `f` on it; returns the outcomes that are not `ok`.
+/// `process-batch`: decodes each entry of `batch` (the format `heka.wit` documents)
+/// into the reused current message and calls `f` on it; returns the outcomes that
+/// are not `ok`.
 pub fn filter_batch<T>(
     slot: &Slot<T>,
     batch: Vec<u8>,
@@ -108,80 +110,84 @@ pub fn filter_batch<T>(
         return out;
     };
     BATCH.set(batch);
-    let len = BATCH.with_borrow(Vec::len);
-    let mut pos = 0usize;
-    let mut index = 0u32;
-    while pos < len {
-        CURRENT_INDEX.set(index);
-        let decoded = BATCH.with_borrow(|b| -> Result<(), String> {
-            let hdr = b.get(pos..pos + 4).ok_or("truncated batch")?;
-            let n = u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]) as usize;
-            let start = pos + 4;
-            let bytes = b.get(start..start + n).ok_or("truncated batch")?;
-            CURRENT_RANGE.set((start, start + n));
-            pos = start + n;
-            CURRENT.with_borrow_mut(|m| {
-                reset_keeping_capacity(m);
-                m.merge(bytes).map_err(|e| format!("invalid message: {e}"))
-            })
-        });
-        let result = match decoded {
-            // A batch whose framing is broken cannot be walked further: fatal, it is
-            // the host's bug, not the message's.
-            Err(e) if e == "truncated batch" => {
+    IN_BATCH.set(true);
+    BATCH.with_borrow(|b| {
+        let mut pos = 0usize;
+        let mut index = 0u32;
+        while pos < b.len() {
+            CURRENT_INDEX.set(index);
+            let Some(bytes) = batch_entry(b, &mut pos) else {
+                // A batch whose framing is broken cannot be walked further: fatal,
+                // it is the host's bug, not the message's.
                 out.push(MessageOutcome {
                     index,
-                    outcome: Outcome::Fatal(e),
+                    outcome: Outcome::Fatal("truncated batch".into()),
                 });
                 break;
-            }
-            Err(e) => Err(Error::failed(e)),
-            Ok(()) => CURRENT.with_borrow(|m| f(plugin, m)),
-        };
-        match outcome(result) {
-            Outcome::Ok => {}
-            fatal @ Outcome::Fatal(_) => {
+            };
+            let result = match load_entry(bytes) {
+                Err(e) => Err(Error::failed(format!("invalid message: {e}"))),
+                Ok(()) => CURRENT.with_borrow(|m| f(plugin, m)),
+            };
+            if let Err(e) = result {
+                let fatal = e.kind == ErrorKind::Fatal;
                 out.push(MessageOutcome {
                     index,
-                    outcome: fatal,
+                    outcome: outcome(Err(e)),
                 });
-                break;
+                if fatal {
+                    break;
+                }
             }
-            other => out.push(MessageOutcome {
-                index,
-                outcome: other,
-            }),
+            index += 1;
         }
-        index += 1;
-    }
+    });
+    IN_BATCH.set(false);
     CURRENT_INDEX.set(0);
-    CURRENT_RANGE.set((0, 0));
     out
 }
 
-/// Empties `m` for the next message of a batch but keeps its string and byte buffers,
-/// so decoding a batch does not allocate per header (prost merges into the existing
-/// buffers). Headers absent from the next message then read as `Some("")` rather than
-/// `None`; filters only read, and Heka reads unset strings as "" anyway. (Decoders and
-/// encoders, whose message may be written back, use a true `clear`.)
-fn reset_keeping_capacity(m: &mut Message) {
-    m.uuid.clear();
-    m.timestamp = 0;
-    for s in [
-        &mut m.r#type,
-        &mut m.logger,
-        &mut m.payload,
-        &mut m.env_version,
-        &mut m.hostname,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        s.clear();
-    }
-    m.severity = None;
-    m.pid = None;
-    m.fields.clear();
+/// The next entry of a batch (u32 LE length + bytes) at `*pos`, advancing `*pos`.
+#[inline]
+fn batch_entry<'a>(b: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
+    let hdr: [u8; 4] = b.get(*pos..pos.checked_add(4)?)?.try_into().ok()?;
+    let start = *pos + 4;
+    let end = start.checked_add(u32::from_le_bytes(hdr) as usize)?;
+    let bytes = b.get(start..end)?;
+    *pos = end;
+    Some(bytes)
+}
+
+/// Decodes a filter batch entry into the current message, reusing the previous
+/// message's buffers.
+#[inline]
+fn load_entry(bytes: &[u8]) -> Result<(), crate::decode::DecodeError> {
+    CURRENT.with_borrow_mut(|m| {
+        SPARE.with_borrow_mut(|spare| {
+            // No reclaim first: the entry is decoded over the previous message.
+            let r = crate::decode::decode_entry(m, bytes, spare);
+            if r.is_err() {
+                spare.reclaim(m);
+            }
+            r
+        })
+    })
+}
+
+/// Decodes protobuf `bytes` into the current message, reusing the previous message's
+/// buffers.
+#[inline]
+fn load(bytes: &[u8]) -> Result<(), crate::decode::DecodeError> {
+    CURRENT.with_borrow_mut(|m| {
+        SPARE.with_borrow_mut(|spare| {
+            spare.reclaim(m);
+            let r = crate::decode::decode_into(m, bytes, spare);
+            if r.is_err() {
+                spare.reclaim(m);
+            }
+            r
+        })
+    })
 }
 
 /// `timer-event`.
@@ -193,14 +199,22 @@ pub fn timer_event<T>(slot: &Slot<T>, ns: i64, f: fn(&mut T, i64) -> crate::Resu
     }
 }
 
+/// `restore-state`.
+pub fn restore_state<T>(
+    slot: &Slot<T>,
+    data: &[u8],
+    f: fn(&mut T, &[u8]) -> crate::Result,
+) -> Result<(), String> {
+    match slot.borrow_mut().as_mut() {
+        Some(plugin) => f(plugin, data).map_err(|e| e.reason),
+        None => Err(NOT_INITIALISED.into()),
+    }
+}
+
 /// Decodes `msg` into the current message; `Err` is the outcome to return.
 fn load_current(msg: &[u8]) -> Result<(), Outcome> {
     CURRENT_INDEX.set(0);
-    CURRENT.with_borrow_mut(|m| {
-        m.clear();
-        m.merge(msg)
-            .map_err(|e| Outcome::Failed(format!("invalid message: {e}")))
-    })
+    load(msg).map_err(|e| Outcome::Failed(format!("invalid message: {e}")))
 }
 
 /// `encode`.
@@ -277,6 +291,24 @@ macro_rules! export_filter {
                 fn timer_event(ns: i64) -> $crate::__private::Outcome {
                     __HEKA_PLUGIN.with(|s| {
                         $crate::__private::timer_event(s, ns, <$ty as $crate::Filter>::timer_event)
+                    })
+                }
+                fn save_state() -> ::core::option::Option<::std::vec::Vec<u8>> {
+                    __HEKA_PLUGIN.with(|s| {
+                        s.borrow()
+                            .as_ref()
+                            .and_then(<$ty as $crate::Filter>::save_state)
+                    })
+                }
+                fn restore_state(
+                    data: ::std::vec::Vec<u8>,
+                ) -> ::core::result::Result<(), ::std::string::String> {
+                    __HEKA_PLUGIN.with(|s| {
+                        $crate::__private::restore_state(
+                            s,
+                            &data,
+                            <$ty as $crate::Filter>::restore_state,
+                        )
                     })
                 }
             }

@@ -84,6 +84,7 @@ use std::fmt;
 
 pub use heka_message::{Field, FieldValue, Message, Value, ValueType};
 
+mod decode;
 mod write;
 pub use write::{IntoValue, write_message};
 
@@ -173,6 +174,21 @@ pub trait Filter: Sized + 'static {
     fn process_message(&mut self, msg: &Message) -> Result;
     /// Called every `ticker_interval` seconds with the current time in ns.
     fn timer_event(&mut self, _ns: i64) -> Result {
+        Ok(())
+    }
+    /// Heka's `preserve_data`: the state to keep across a restart, in a format of
+    /// your choosing. hekad calls it once at a clean shutdown when the filter's
+    /// `preserve_data = true` (not after a fatal error) and writes the bytes to
+    /// `<base_dir>/sandbox_preservation/<name>.data`; `None` (the default) keeps
+    /// nothing.
+    fn save_state(&self) -> Option<Vec<u8>> {
+        None
+    }
+    /// Heka's `preserve_data`: called right after [`Filter::new`] with the bytes
+    /// [`Filter::save_state`] returned in the previous run, when there are some. An
+    /// error stops the plugin from starting (hekad names the data file: delete it to
+    /// start clean). The default ignores the data.
+    fn restore_state(&mut self, _data: &[u8]) -> Result {
         Ok(())
     }
 }
@@ -298,7 +314,14 @@ pub fn read_message_at(var: &str, fi: usize, ai: usize) -> Option<Value> {
         return RAW
             .with_borrow(|raw| raw.as_ref().map(|r| Value::Bytes(r.clone())))
             .or_else(|| {
-                // Filters: the message's own protobuf bytes, straight from the batch.
+                // Filters: the batch does not carry protobuf; encode the message (the
+                // bytes the host would have written: both are prost's encoding).
+                if IN_BATCH.get() {
+                    return Some(Value::Bytes(
+                        CURRENT.with_borrow(prost::Message::encode_to_vec),
+                    ));
+                }
+                // Encoders: the message's own protobuf bytes, as the host sent them.
                 BATCH.with_borrow(|b| {
                     // An encoded message is never empty (uuid and timestamp are
                     // required), so an empty range means "no raw bytes".
@@ -347,14 +370,19 @@ pub(crate) fn field_name(var: &str) -> Option<&str> {
 thread_local! {
     /// The message being processed (decoded from the batch, reused between messages).
     static CURRENT: RefCell<Message> = RefCell::new(Message::default());
-    /// The batch of the current `process-batch` call, kept here so `raw` is a slice of it.
+    /// The bytes of the current call: a `process-batch` batch, an encoder's message
+    /// (whose `raw` is a slice of it).
     static BATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// True during `process-batch`.
+    static IN_BATCH: Cell<bool> = const { Cell::new(false) };
     /// Where the current message lies in `BATCH`.
     static CURRENT_RANGE: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
     /// Decoders: the record's bytes when the splitter uses message bytes.
     static RAW: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
     /// Decoders: the copy-on-write message `write_message` changed.
     static WRITTEN: RefCell<Option<Message>> = const { RefCell::new(None) };
+    /// Buffers of earlier messages, reused when decoding the next one.
+    static SPARE: RefCell<decode::Spare> = RefCell::new(decode::Spare::default());
     /// Index of the current message in the batch (what injections are attributed to).
     static CURRENT_INDEX: Cell<u32> = const { Cell::new(0) };
 }

@@ -68,6 +68,10 @@ pub mod testing {
     pub fn panic() -> PathBuf {
         plugin_path("panic")
     }
+    /// Counts messages and keeps the count with `preserve_data` (save/restore state).
+    pub fn stateful() -> PathBuf {
+        plugin_path("stateful")
+    }
     /// Imports `test:evil/spy`, which hekad does not provide.
     pub fn forbidden_import() -> PathBuf {
         plugin_path("forbidden-import")

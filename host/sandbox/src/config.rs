@@ -5,6 +5,7 @@
 //! per call (fuel counts work, not time spent in host calls).
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use crate::bindings::ConfigValue;
@@ -47,6 +48,9 @@ pub struct SandboxConfig {
     pub call_time_limit: Duration,
     /// The `[<name>.config]` table as the guest reads it with `read_config`.
     pub config: HashMap<String, ConfigValue>,
+    /// Filters' `preserve_data`: the data file (see [`SandboxConfig::preservation_file`]);
+    /// `None` = off.
+    pub preservation_file: Option<PathBuf>,
 }
 
 impl SandboxConfig {
@@ -60,7 +64,26 @@ impl SandboxConfig {
             output_limit: DEFAULT_OUTPUT_LIMIT,
             call_time_limit: DEFAULT_CALL_TIME_LIMIT,
             config: HashMap::new(),
+            preservation_file: None,
         }
+    }
+
+    /// Heka's data file for plugin `name`, the same as the Lua shim's:
+    /// `<base_dir>/sandbox_preservation/<name with \W → _>.data`.
+    pub fn preservation_file(base_dir: &Path, name: &str) -> PathBuf {
+        let file: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        base_dir
+            .join("sandbox_preservation")
+            .join(format!("{file}.data"))
     }
 
     /// Adds a `[<name>.config]` entry (builder style, for tests and glue code).

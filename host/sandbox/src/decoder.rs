@@ -58,7 +58,7 @@ use heka_pipeline::inherit_headers as inherit;
 impl Decoder for WasmDecoder {
     fn decode(&mut self, msg: Message, raw: Option<&[u8]>, out: &mut Vec<Message>) -> PluginResult {
         self.msg_bytes.clear();
-        heka_message::encode_message(&msg, &mut self.msg_bytes);
+        crate::wire::encode(&msg, &mut self.msg_bytes);
         let bytes = std::mem::take(&mut self.msg_bytes);
         let result = self
             .runner

@@ -84,6 +84,11 @@ impl SandboxEngine {
         config.wasm_component_model(true);
         config.consume_fuel(true);
         config.epoch_interruption(true);
+        // Profiling: `HEKA_WASM_PERFMAP=1` writes /tmp/perf-<pid>.map so `perf report`
+        // names the guests' functions (off by default: it costs at compile time only).
+        if std::env::var_os("HEKA_WASM_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
 
         let mut linker = Linker::new(&engine);

@@ -5,6 +5,9 @@
 //! into the [`FilterContext`] in order: `begin_message(i)`, message i's injections,
 //! `message_failed(i)` when it failed. The pipeline sees exactly what a per-message
 //! plugin would have produced.
+//!
+//! `preserve_data`: the guest's state is restored right after `init` and saved by
+//! `shutdown` (see the crate docs).
 
 use std::path::Path;
 
@@ -14,13 +17,13 @@ use heka_pipeline::{Filter, FilterContext, Pack, PluginError, PluginResult};
 use crate::bindings::filter::Filter as FilterWorld;
 use crate::bindings::{MessageOutcome, Outcome};
 use crate::host::Injection;
-use crate::runner::{Runner, decode_injected, outcome_result, push_batch_entry};
+use crate::runner::{Runner, decode_injected, outcome_result};
 use crate::{LoadedComponent, SandboxConfig, SandboxEngine, SandboxError};
 
 /// A SandboxFilter running a wasm component of the `filter` world.
 pub struct WasmFilter {
     runner: Runner<FilterWorld>,
-    /// Reused batch buffer: length-prefixed protobuf messages.
+    /// Reused batch buffer (`wire::push_filter_entry`).
     batch: Vec<u8>,
 }
 
@@ -48,10 +51,68 @@ impl WasmFilter {
             |store, component, linker| FilterWorld::instantiate(store, component, linker),
             |b, store| b.call_init(store),
         )?;
-        Ok(WasmFilter {
+        let mut filter = WasmFilter {
             runner,
             batch: Vec::new(),
-        })
+        };
+        if let Some(file) = filter.runner.cfg().preservation_file.clone() {
+            filter.restore(&loaded.path, &file)?;
+        }
+        Ok(filter)
+    }
+
+    /// `preserve_data`: hands the guest the data saved by the last clean shutdown.
+    fn restore(&mut self, path: &str, file: &Path) -> Result<(), SandboxError> {
+        let err = |reason: String| SandboxError::Restore {
+            path: path.to_owned(),
+            data: file.display().to_string(),
+            reason,
+        };
+        let data = match std::fs::read(file) {
+            Ok(data) => data,
+            // Nothing preserved (first start, or nothing to keep last time).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(err(format!("cannot read: {e}"))),
+        };
+        match self
+            .runner
+            .call_start(|b, store| b.call_restore_state(store, &data))
+        {
+            Ok(Ok(())) => {
+                tracing::info!(plugin = %self.runner.name(), file = %file.display(), "preserved data restored");
+                Ok(())
+            }
+            Ok(Err(reason)) => Err(err(reason)),
+            Err(e) => Err(err(e.to_string())),
+        }
+    }
+
+    /// `preserve_data`: writes what the guest wants kept (atomically: a temporary
+    /// file renamed over the old one); removes the file when it wants nothing kept.
+    fn save(&mut self, file: &Path) -> Result<(), String> {
+        if self.runner.is_terminated() {
+            return Err("terminated: global data not preserved".into());
+        }
+        let state = self
+            .runner
+            .call_start(|b, store| b.call_save_state(store))
+            .map_err(|e| format!("save-state: {e}"))?;
+        let Some(data) = state else {
+            return match std::fs::remove_file(file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(format!("cannot remove the old data file: {e}"))
+                }
+                _ => Ok(()),
+            };
+        };
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let tmp = file.with_extension("data.tmp");
+        std::fs::write(&tmp, &data)
+            .and_then(|()| std::fs::rename(&tmp, file))
+            .map_err(|e| format!("cannot write: {e}"))
     }
 
     /// Wasmtime fuel the last call consumed (to calibrate `fuel_per_instruction`).
@@ -74,8 +135,10 @@ impl WasmFilter {
             return Ok(());
         }
         self.batch.clear();
+        let mut prev = None;
         for msg in msgs {
-            push_batch_entry(&mut self.batch, msg);
+            crate::wire::push_filter_entry(&mut self.batch, msg, prev);
+            prev = Some(msg);
         }
         let batch = std::mem::take(&mut self.batch);
         let result = self
@@ -169,6 +232,25 @@ impl Filter for WasmFilter {
 
     fn process_batch(&mut self, batch: &[Pack], ctx: &mut FilterContext) -> PluginResult {
         self.run_batch(batch.iter().map(|p| &*p.msg), ctx, false)
+    }
+
+    fn shutdown(&mut self) {
+        let Some(file) = self.runner.cfg().preservation_file.clone() else {
+            return;
+        };
+        let plugin = self.runner.name().to_owned();
+        if self.runner.is_terminated() {
+            tracing::info!(plugin, "terminated: global data not preserved");
+            return;
+        }
+        match self.save(&file) {
+            Ok(()) => {
+                tracing::info!(plugin, file = %file.display(), "global data preserved")
+            }
+            Err(error) => {
+                tracing::error!(plugin, file = %file.display(), %error, "cannot preserve global data")
+            }
+        }
     }
 
     fn timer_event(&mut self, now_ns: i64, ctx: &mut FilterContext) -> PluginResult {

@@ -186,11 +186,19 @@ impl Host for HostState {
         payload_name: String,
         data: String,
     ) -> Result<(), String> {
-        self.add_to_payload(data)?;
-        if self.buffer.is_empty() {
-            return Ok(());
-        }
-        let payload = std::mem::take(&mut self.buffer);
+        let payload = if self.buffer.is_empty() {
+            // The common case (one call with the whole output): no copy into the buffer.
+            if data.len() > self.output_limit {
+                return self.output_limit_exceeded();
+            }
+            if data.is_empty() {
+                return Ok(());
+            }
+            data
+        } else {
+            self.add_to_payload(data)?;
+            std::mem::take(&mut self.buffer)
+        };
         self.record(Injection::Payload {
             at,
             payload_type,

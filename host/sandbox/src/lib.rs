@@ -24,6 +24,12 @@
 //! injection / output buffer). Exceeding one, a trap, or a panic terminates the plugin:
 //! the call returns `PluginError::Fatal(reason)` and every later call returns it too.
 //! Nothing a guest does panics the host.
+//!
+//! `preserve_data` (filters): with [`SandboxConfig::preservation_file`] set, the guest's
+//! `restore-state` export gets the file's bytes right after `init`, and its
+//! `save-state` export is written there at a clean shutdown (`Filter::shutdown`, which
+//! the pipeline does not call after a fatal error; a terminated runner saves nothing
+//! either). The bytes are the plugin's own format.
 
 mod bindings;
 pub mod config;
@@ -33,6 +39,7 @@ pub mod engine;
 mod filter;
 mod host;
 mod runner;
+mod wire;
 
 pub use config::{ConfigValue, SandboxConfig};
 pub use decoder::WasmDecoder;
@@ -54,6 +61,12 @@ pub enum SandboxError {
     Instantiate { path: String, reason: String },
     #[error("{path}: plugin init failed: {reason}")]
     Init { path: String, reason: String },
+    #[error("{path}: cannot restore preserved data from {data}: {reason}")]
+    Restore {
+        path: String,
+        data: String,
+        reason: String,
+    },
     #[error("wasm engine: {0}")]
     Engine(String),
 }

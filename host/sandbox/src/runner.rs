@@ -88,6 +88,25 @@ impl<B> Runner<B> {
         &self.cfg.name
     }
 
+    pub(crate) fn cfg(&self) -> &SandboxConfig {
+        &self.cfg
+    }
+
+    /// Whether the plugin was terminated (a trap, a limit, a fatal outcome).
+    pub(crate) fn is_terminated(&self) -> bool {
+        self.terminated.is_some()
+    }
+
+    /// Runs a guest call with the start-up budget (state restore and save: work on
+    /// the whole state, not per message).
+    pub(crate) fn call_start<R>(
+        &mut self,
+        f: impl FnOnce(&B, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
+        let fuel = START_FUEL.max(self.cfg.fuel_for(1));
+        self.call_with_fuel(fuel, f)
+    }
+
     /// Runs one guest call worth `units` messages of budget.
     pub(crate) fn call<R>(
         &mut self,
@@ -202,15 +221,6 @@ pub(crate) fn outcome_result<B>(
         Outcome::Skip => Err(PluginError::Skip),
         Outcome::Fatal(reason) => Err(runner.terminate(reason)),
     }
-}
-
-/// Appends `msg` to `buf` as one batch entry (u32 LE length + protobuf).
-pub(crate) fn push_batch_entry(buf: &mut Vec<u8>, msg: &Message) {
-    let start = buf.len();
-    buf.extend_from_slice(&[0; 4]);
-    heka_message::encode_message(msg, buf);
-    let len = (buf.len() - start - 4) as u32;
-    buf[start..start + 4].copy_from_slice(&len.to_le_bytes());
 }
 
 /// Decodes an injected message (`Err` is the fatal reason: Heka raises on this).

@@ -72,6 +72,51 @@ fn read_message_answers_every_variable() {
     assert_eq!(field(r, "f_5_0"), None);
 }
 
+/// The filter batch does not resend a header equal to the previous message's: every
+/// mix of same, changed, absent and back again reads as the message itself.
+#[test]
+fn headers_repeated_changed_or_absent_across_a_batch_read_back_exactly() {
+    let mut f = probe();
+    let mut ctx = common::ctx("Probe");
+    let m1 = msg("read");
+    let mut m2 = msg("read");
+    m2.logger = Some("OtherLog".into());
+    m2.hostname = None;
+    m2.severity = None;
+    let mut m3 = msg("read");
+    m3.hostname = Some("web2".into());
+    m3.r#type = None;
+    m3.uuid = vec![9; 3];
+    let m4 = m3.clone();
+    let mut m5 = msg("read");
+    m5.add_field("f", Value::String("x".into()), "");
+    let batch = [m1, m2, m3, m4, m5];
+    let packs: Vec<_> = batch
+        .iter()
+        .map(|m| heka_pipeline::Pack::new(m.clone(), None))
+        .collect();
+    f.process_batch(&packs, &mut ctx).unwrap();
+    let out = ctx.take_injected();
+    assert_eq!(out.len(), batch.len());
+    for (m, r) in batch.iter().zip(&out) {
+        assert_eq!(string_field(r, "Type").as_deref(), Some(m.type_()));
+        assert_eq!(string_field(r, "Logger").as_deref(), Some(m.logger()));
+        assert_eq!(string_field(r, "Hostname").as_deref(), Some(m.hostname()));
+        assert_eq!(string_field(r, "Payload").as_deref(), Some("read"));
+        assert_eq!(
+            field(r, "Severity"),
+            Some(FieldValue::Integer(m.severity().into()))
+        );
+        // The raw encoding has exactly the headers that were set.
+        assert_eq!(
+            field(r, "raw_len"),
+            Some(FieldValue::Integer(heka_message::encoded_len(m) as i64))
+        );
+        let f0 = m.field_value("f", 0, 0).map(|v| v.to_owned_value());
+        assert_eq!(r.field_value("f_0_0", 0, 0).map(|v| v.to_owned_value()), f0);
+    }
+}
+
 #[test]
 fn add_to_payload_and_inject_payload_build_one_output_message() {
     let mut f = probe();

@@ -1,13 +1,16 @@
 //! `SandboxFilter`: Heka's sandboxed filter, running a WebAssembly component
-//! (`filename = "*.wasm"`) with heka-sandbox. `.lua` scripts are the Lua shim's (issue
-//! 5) and are refused with a clear error until it lands.
+//! (`filename = "*.wasm"`) with heka-sandbox. `.lua` scripts go to the Lua shim
+//! (`plugins::sandbox_lua`, hekad feature `lua`).
 //!
 //! Keys (reference §6.1): `filename` (relative → under `share_dir`), `script_type`,
 //! `module_directory` (Lua only; ignored), `memory_limit` (8 MiB), `instruction_limit`
 //! (1,000,000 per message; wasm fuel = this × `fuel_per_instruction`),
-//! `output_limit` (63 KiB), `preserve_data` and `profile` (accepted, not yet supported
-//! for wasm: a warning), `timer_event_on_shutdown`, and `[x.config]` (strings, bools,
-//! integers, floats; arrays and tables are not readable, as in Heka). Ours:
+//! `output_limit` (63 KiB), `preserve_data` (the component's `save-state` is written to
+//! `<base_dir>/sandbox_preservation/<name>.data` at a clean shutdown and handed to its
+//! `restore-state` at the next start, the Lua shim's file scheme), `profile`
+//! (accepted, not supported for wasm: a warning), `timer_event_on_shutdown`, and
+//! `[x.config]` (strings, bools, integers, floats; arrays and tables are not
+//! readable, as in Heka). Ours:
 //! `fuel_per_instruction` (10) and `call_time_limit` (ms per call, 10000; 0 = none).
 //! `can_exit` (default true for sandboxes) and `ticker_interval` are common keys.
 //!
@@ -112,12 +115,6 @@ pub fn parse_sandbox(ctx: &BuildContext) -> Result<Sandbox, ConfigError> {
             ));
         }
     }
-    if opts.preserve_data {
-        tracing::warn!(
-            plugin = ctx.name,
-            "preserve_data is not supported for wasm sandboxes yet; ignored"
-        );
-    }
     if opts.profile {
         tracing::warn!(
             plugin = ctx.name,
@@ -131,6 +128,13 @@ pub fn parse_sandbox(ctx: &BuildContext) -> Result<Sandbox, ConfigError> {
     config.output_limit = usize::try_from(opts.output_limit).unwrap_or(usize::MAX);
     config.fuel_per_instruction = opts.fuel_per_instruction;
     config.call_time_limit = Duration::from_millis(opts.call_time_limit);
+    if opts.preserve_data {
+        // Filters only (encoders and decoders ignore it, as in the Lua shim).
+        config.preservation_file = Some(SandboxConfig::preservation_file(
+            &ctx.base_path(""),
+            ctx.name,
+        ));
+    }
     for (key, value) in &opts.config {
         let v = match value {
             toml::Value::String(s) => ConfigValue::Text(s.clone()),
@@ -195,6 +199,36 @@ mod tests {
             "Agg",
         );
         assert!(f.is_ok(), "{:?}", f.err());
+    }
+
+    #[test]
+    fn preserve_data_keeps_a_wasm_filters_state_under_base_dir() {
+        use heka_pipeline::{FilterContext, Pack, Settings};
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hekad.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "[hekad]\nbase_dir = {:?}\nshare_dir = {:?}\n\n[Count]\ntype = \"SandboxFilter\"\nmessage_matcher = \"TRUE\"\nfilename = \"stateful.wasm\"\npreserve_data = true\n",
+                dir.path().display().to_string(),
+                heka_guest_build::PLUGINS_DIR
+            ),
+        )
+        .unwrap();
+        let cfg = config::load(&file).unwrap_or_else(|e| panic!("config: {e}"));
+        let section = cfg.section("Count").expect("section");
+        let settings = Settings::default();
+        let msg = || Pack::new(heka_message::Message::default(), None);
+        let mut f = build(&BuildContext::new(&cfg, section)).unwrap();
+        let mut ctx = FilterContext::standalone("Count", &settings, None);
+        f.process_batch(&[msg(), msg()], &mut ctx).unwrap();
+        f.shutdown();
+        let data = dir.path().join("sandbox_preservation/Count.data");
+        assert_eq!(std::fs::read_to_string(&data).unwrap(), "2");
+        let mut f = build(&BuildContext::new(&cfg, section)).unwrap();
+        ctx.begin_timer();
+        f.timer_event(0, &mut ctx).unwrap();
+        assert_eq!(ctx.take_injected()[0].payload(), "count=2");
     }
 
     #[test]

@@ -1,0 +1,459 @@
+//! The guest's protobuf decoder: Heka `Message` bytes into a reused [`Message`].
+//!
+//! Why not `prost::Message::merge`: it is generic over the buffer and the field
+//! handlers, and a filter decodes every message of every batch, so that cost is the
+//! sandbox's per-message overhead. This decoder is one loop over the top-level tags
+//! with the schema written out, and it never allocates in steady state: every string,
+//! byte buffer and `Field` a message held is kept in a [`Spare`] pool when the next
+//! message is decoded, and refilled from there. Filters get their batches in a
+//! simpler format than protobuf (see [`decode_entry`] and `heka.wit`). Headers absent from a message are
+//! `None` (presence is exact, as with prost). Strings are checked to be UTF-8 (the
+//! host only sends Rust strings, but the guest does not take that on trust).
+//!
+//! Unknown tags are skipped, as prost does; `required` fields are not checked (the
+//! host always writes them).
+
+use heka_message::{Field, Message};
+
+/// Why bytes could not be decoded.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct DecodeError(pub(crate) &'static str);
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+type Result<T> = core::result::Result<T, DecodeError>;
+
+const TRUNCATED: DecodeError = DecodeError("truncated protobuf");
+const BAD_VARINT: DecodeError = DecodeError("varint longer than 10 bytes");
+const BAD_UTF8: DecodeError = DecodeError("string is not UTF-8");
+const BAD_WIRE_TYPE: DecodeError = DecodeError("unexpected wire type");
+
+/// Buffers kept between messages so decoding reuses their capacity.
+#[derive(Default)]
+pub(crate) struct Spare {
+    /// Buffers of the headers (Type, Logger, Payload, EnvVersion, Hostname) the last
+    /// message did not set.
+    headers: [Option<String>; 5],
+    strings: Vec<String>,
+    fields: Vec<Field>,
+}
+
+impl Spare {
+    fn string(&mut self) -> String {
+        self.strings.pop().unwrap_or_default()
+    }
+
+    /// Takes every buffer out of `m` (which is left empty, headers `None`).
+    pub(crate) fn reclaim(&mut self, m: &mut Message) {
+        m.uuid.clear();
+        m.timestamp = 0;
+        m.severity = None;
+        m.pid = None;
+        let [t, l, p, e, h] = &mut self.headers;
+        for (from, to) in [
+            (&mut m.r#type, t),
+            (&mut m.logger, l),
+            (&mut m.payload, p),
+            (&mut m.env_version, e),
+            (&mut m.hostname, h),
+        ] {
+            // A header absent from this message keeps the one before in the pool.
+            if from.is_some() {
+                *to = from.take();
+            }
+        }
+        self.reclaim_fields(m);
+    }
+
+    /// Takes the Fields out of `m`, keeping their buffers.
+    pub(crate) fn reclaim_fields(&mut self, m: &mut Message) {
+        for mut f in m.fields.drain(..) {
+            f.name.clear();
+            f.value_type = None;
+            if let Some(r) = f.representation.take() {
+                self.strings.push(r);
+            }
+            self.strings.append(&mut f.value_string);
+            f.value_bytes.clear();
+            f.value_integer.clear();
+            f.value_double.clear();
+            f.value_bool.clear();
+            self.fields.push(f);
+        }
+        // A pathological message must not make the pool hold memory forever.
+        self.strings.truncate(64);
+        self.fields.truncate(64);
+    }
+}
+
+/// A cursor over protobuf bytes.
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    #[inline]
+    fn varint(&mut self) -> Result<u64> {
+        let mut v = 0u64;
+        for shift in (0..70).step_by(7) {
+            let b = *self.buf.get(self.pos).ok_or(TRUNCATED)?;
+            self.pos += 1;
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Ok(v);
+            }
+        }
+        Err(BAD_VARINT)
+    }
+
+    #[inline]
+    fn bytes(&mut self) -> Result<&'a [u8]> {
+        let len = usize::try_from(self.varint()?).map_err(|_| TRUNCATED)?;
+        let end = self.pos.checked_add(len).ok_or(TRUNCATED)?;
+        let s = self.buf.get(self.pos..end).ok_or(TRUNCATED)?;
+        self.pos = end;
+        Ok(s)
+    }
+
+    #[inline]
+    fn str(&mut self) -> Result<&'a str> {
+        utf8(self.bytes()?)
+    }
+
+    fn fixed64(&mut self) -> Result<u64> {
+        let end = self.pos.checked_add(8).ok_or(TRUNCATED)?;
+        let b = self.buf.get(self.pos..end).ok_or(TRUNCATED)?;
+        self.pos = end;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_le_bytes(a))
+    }
+
+    fn skip(&mut self, wire_type: u64) -> Result<()> {
+        match wire_type {
+            0 => self.varint().map(drop),
+            1 => self.fixed64().map(drop),
+            2 => self.bytes().map(drop),
+            5 => {
+                let end = self.pos.checked_add(4).ok_or(TRUNCATED)?;
+                if end > self.buf.len() {
+                    return Err(TRUNCATED);
+                }
+                self.pos = end;
+                Ok(())
+            }
+            _ => Err(BAD_WIRE_TYPE),
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+}
+
+/// Sets a header from its bytes, in the buffer the previous message's value of the
+/// header used. That value is often the same (Type, Logger, Hostname repeat across a
+/// log's messages): then, when `same_likely`, there is nothing to copy or to check.
+#[inline]
+fn set_header(
+    slot: &mut Option<String>,
+    prev: &mut Option<String>,
+    b: &[u8],
+    same_likely: bool,
+) -> Result<()> {
+    let mut buf = prev.take().unwrap_or_default();
+    if !same_likely || buf.as_bytes() != b {
+        buf.clear();
+        buf.push_str(utf8(b)?);
+    }
+    *slot = Some(buf);
+    Ok(())
+}
+
+#[inline]
+fn set_string(slot: &mut Option<String>, s: &str, spare: &mut Spare) {
+    let buf = slot.get_or_insert_with(|| spare.string());
+    buf.clear();
+    buf.push_str(s);
+}
+
+/// Bytes before the variable part of a filter batch entry.
+const ENTRY_HEADER: usize = 44;
+const SAME_SHIFT: u32 = 8;
+const SEVERITY_SET: u32 = 1 << 16;
+const PID_SET: u32 = 1 << 17;
+const MISSING_PREVIOUS: DecodeError = DecodeError("batch entry repeats a header it never sent");
+
+#[inline]
+fn u32_at(h: &[u8; ENTRY_HEADER], at: usize) -> u32 {
+    u32::from_le_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]])
+}
+
+/// Checks that `b` is UTF-8. Log lines are ASCII: OR-ing eight bytes at a time and
+/// testing the high bits once is a few wasm instructions per word; `std`'s
+/// validation only runs when a byte ≥ 0x80 is seen.
+#[inline]
+fn utf8(b: &[u8]) -> Result<&str> {
+    let chunks = b.chunks_exact(8);
+    let mut acc = chunks
+        .remainder()
+        .iter()
+        .fold(0u64, |acc, &x| acc | u64::from(x));
+    for c in chunks {
+        acc |= u64::from_le_bytes(c.try_into().unwrap_or([0x80; 8]));
+    }
+    if acc & 0x8080_8080_8080_8080 == 0 {
+        // SAFETY: no byte of `b` has its high bit set, so `b` is ASCII, which is UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(b) });
+    }
+    std::str::from_utf8(b).map_err(|_| BAD_UTF8)
+}
+
+/// Decodes one filter batch entry (the format `heka.wit` documents for
+/// `process-batch`, after the entry's length) over `m`, the previous message of the
+/// batch (or an empty one). Headers flagged as the previous entry's are left as they
+/// are: nothing to move, copy or check. Changed ones reuse the header's buffer; unset
+/// ones park their buffer in `spare`.
+pub(crate) fn decode_entry(m: &mut Message, entry: &[u8], spare: &mut Spare) -> Result<()> {
+    let h: &[u8; ENTRY_HEADER] = entry
+        .get(..ENTRY_HEADER)
+        .and_then(|h| h.try_into().ok())
+        .ok_or(TRUNCATED)?;
+    let flags = u32_at(h, 0);
+    m.timestamp = i64::from(u32_at(h, 4)) | (i64::from(u32_at(h, 8)) << 32);
+    m.severity = (flags & SEVERITY_SET != 0).then(|| u32_at(h, 12) as i32);
+    m.pid = (flags & PID_SET != 0).then(|| u32_at(h, 16) as i32);
+    if !m.fields.is_empty() {
+        spare.reclaim_fields(m);
+    }
+    let mut pos = ENTRY_HEADER;
+    let uuid_end = pos.saturating_add(u32_at(h, 20) as usize);
+    let uuid = entry.get(pos..uuid_end).ok_or(TRUNCATED)?;
+    pos = uuid_end;
+    m.uuid.clear();
+    match <&[u8; 16]>::try_from(uuid) {
+        // The usual size, copied without a call to memcpy.
+        Ok(u) => m.uuid.extend_from_slice(u),
+        Err(_) => m.uuid.extend_from_slice(uuid),
+    }
+    let slots = [
+        &mut m.r#type,
+        &mut m.logger,
+        &mut m.payload,
+        &mut m.env_version,
+        &mut m.hostname,
+    ];
+    for (k, slot) in slots.into_iter().enumerate() {
+        if flags & (1 << k) == 0 {
+            if slot.is_some() {
+                spare.headers[k] = slot.take();
+            }
+        } else if flags & (1 << (SAME_SHIFT + k as u32)) != 0 {
+            if slot.is_none() {
+                return Err(MISSING_PREVIOUS);
+            }
+        } else {
+            let end = pos.saturating_add(u32_at(h, 24 + 4 * k) as usize);
+            let bytes = entry.get(pos..end).ok_or(TRUNCATED)?;
+            pos = end;
+            let s = utf8(bytes)?;
+            let buf = slot.get_or_insert_with(|| spare.headers[k].take().unwrap_or_default());
+            buf.clear();
+            buf.push_str(s);
+        }
+    }
+    // The rest: the Fields, as protobuf.
+    match entry.get(pos..) {
+        Some([]) => Ok(()),
+        Some(rest) => decode_into(m, rest, spare),
+        None => Err(TRUNCATED),
+    }
+}
+
+/// Decodes `bytes` into `m`, which must be empty (see [`Spare::reclaim`]).
+pub(crate) fn decode_into(m: &mut Message, bytes: &[u8], spare: &mut Spare) -> Result<()> {
+    let mut r = Reader { buf: bytes, pos: 0 };
+    while !r.done() {
+        let key = r.varint()?;
+        let (tag, wt) = (key >> 3, key & 7);
+        match (tag, wt) {
+            (1, 2) => {
+                let b = r.bytes()?;
+                m.uuid.clear();
+                match <&[u8; 16]>::try_from(b) {
+                    // The usual size, copied without a call to memcpy.
+                    Ok(u) => m.uuid.extend_from_slice(u),
+                    Err(_) => m.uuid.extend_from_slice(b),
+                }
+            }
+            (2, 0) => m.timestamp = r.varint()? as i64,
+            (3, 2) => set_header(&mut m.r#type, &mut spare.headers[0], r.bytes()?, true)?,
+            (4, 2) => set_header(&mut m.logger, &mut spare.headers[1], r.bytes()?, true)?,
+            (5, 0) => m.severity = Some(r.varint()? as i32),
+            (6, 2) => set_header(&mut m.payload, &mut spare.headers[2], r.bytes()?, false)?,
+            (7, 2) => set_header(&mut m.env_version, &mut spare.headers[3], r.bytes()?, true)?,
+            (8, 0) => m.pid = Some(r.varint()? as i32),
+            (9, 2) => set_header(&mut m.hostname, &mut spare.headers[4], r.bytes()?, true)?,
+            (10, 2) => {
+                let body = r.bytes()?;
+                let mut f = spare.fields.pop().unwrap_or_default();
+                decode_field(&mut f, body, spare)?;
+                m.fields.push(f);
+            }
+            (_, wt) => r.skip(wt)?,
+        }
+    }
+    Ok(())
+}
+
+fn decode_field(f: &mut Field, bytes: &[u8], spare: &mut Spare) -> Result<()> {
+    let mut r = Reader { buf: bytes, pos: 0 };
+    while !r.done() {
+        let key = r.varint()?;
+        match (key >> 3, key & 7) {
+            (1, 2) => {
+                let s = r.str()?;
+                f.name.clear();
+                f.name.push_str(s);
+            }
+            (2, 0) => f.value_type = Some(r.varint()? as i32),
+            (3, 2) => set_string(&mut f.representation, r.str()?, spare),
+            (4, 2) => {
+                let s = r.str()?;
+                let mut buf = spare.string();
+                buf.clear();
+                buf.push_str(s);
+                f.value_string.push(buf);
+            }
+            (5, 2) => f.value_bytes.push(r.bytes()?.to_vec()),
+            (6, 0) => f.value_integer.push(r.varint()? as i64),
+            (6, 2) => {
+                let mut p = Reader {
+                    buf: r.bytes()?,
+                    pos: 0,
+                };
+                while !p.done() {
+                    f.value_integer.push(p.varint()? as i64);
+                }
+            }
+            (7, 1) => f.value_double.push(f64::from_bits(r.fixed64()?)),
+            (7, 2) => {
+                let mut p = Reader {
+                    buf: r.bytes()?,
+                    pos: 0,
+                };
+                while !p.done() {
+                    f.value_double.push(f64::from_bits(p.fixed64()?));
+                }
+            }
+            (8, 0) => f.value_bool.push(r.varint()? != 0),
+            (8, 2) => {
+                let mut p = Reader {
+                    buf: r.bytes()?,
+                    pos: 0,
+                };
+                while !p.done() {
+                    f.value_bool.push(p.varint()? != 0);
+                }
+            }
+            (_, wt) => r.skip(wt)?,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use heka_message::Value;
+    use prost::Message as _;
+
+    fn sample() -> Message {
+        let mut m = Message {
+            uuid: (0..16).collect(),
+            timestamp: -5,
+            r#type: Some("t".into()),
+            logger: Some(String::new()),
+            severity: Some(-1),
+            payload: Some("héllo\n".into()),
+            env_version: None,
+            pid: Some(4242),
+            hostname: Some("h".into()),
+            fields: vec![],
+        };
+        m.add_field("s", Value::String("a".into()), "r");
+        m.fields[0].value_string.push("b".into());
+        m.add_field("b", Value::Bytes(vec![0, 255]), "");
+        m.add_field("i", Value::Integer(-7), "");
+        m.fields[2].value_integer.push(1 << 40);
+        m.add_field("d", Value::Double(1.5), "");
+        m.add_field("x", Value::Bool(true), "");
+        m
+    }
+
+    #[test]
+    fn decodes_what_prost_encodes_and_reuses_buffers() {
+        let mut spare = Spare::default();
+        let mut m = Message::default();
+        let full = sample();
+        let bare = Message {
+            uuid: vec![1; 16],
+            timestamp: 3,
+            payload: Some("p".into()),
+            ..Default::default()
+        };
+        for want in [&full, &bare, &full, &Message::default()] {
+            spare.reclaim(&mut m);
+            decode_into(&mut m, &want.encode_to_vec(), &mut spare).unwrap();
+            assert_eq!(&m, want);
+        }
+    }
+
+    #[test]
+    fn bad_input_is_an_error_not_a_panic() {
+        let bytes = sample().encode_to_vec();
+        let mut spare = Spare::default();
+        for cut in 0..bytes.len() {
+            let mut m = Message::default();
+            // Every prefix either decodes (a cut on a field boundary) or errs.
+            let _ = decode_into(&mut m, &bytes[..cut], &mut spare);
+        }
+        let mut m = Message::default();
+        // Payload (tag 6) with invalid UTF-8.
+        assert_eq!(
+            decode_into(&mut m, &[0x32, 1, 0xff], &mut spare),
+            Err(BAD_UTF8)
+        );
+        assert_eq!(
+            decode_into(&mut m, &[0x32, 5, b'a'], &mut spare),
+            Err(TRUNCATED)
+        );
+        assert_eq!(decode_into(&mut m, &[0x0b], &mut spare), Err(BAD_WIRE_TYPE));
+        assert_eq!(
+            decode_into(
+                &mut m,
+                &[0x10; 1]
+                    .iter()
+                    .chain(&[0xff; 11])
+                    .copied()
+                    .collect::<Vec<_>>(),
+                &mut spare
+            ),
+            Err(BAD_VARINT)
+        );
+    }
+
+    #[test]
+    fn unknown_tags_are_skipped() {
+        let mut bytes = vec![0x58, 1, 0x61, 0, 0, 0, 0, 0, 0, 0, 0, 0x6d, 0, 0, 0, 0];
+        bytes.extend(sample().encode_to_vec());
+        let mut m = Message::default();
+        decode_into(&mut m, &bytes, &mut Spare::default()).unwrap();
+        assert_eq!(m, sample());
+    }
+}
