@@ -256,21 +256,28 @@ fn run(opts: RunOptions) -> Result<()> {
 
     if !verbatim_rates.is_empty() {
         println!(
-            "\nThe seed's verbatim log_aggregator.lua (string concatenation), ticker_interval = 1, 5 s per rate:\n"
+            "\nThe seed's verbatim log_aggregator.lua (string concatenation) + slack_encoder.lua, ticker_interval = 1, 5 s per rate:\n"
         );
         println!(
-            "| lines/s offered | lines written | lines arrived | kept up | CPU-s | peak RSS (MiB) | hekad said |"
+            "| output_limit | lines/s offered | lines written | lines arrived | kept up | CPU-s | peak RSS (MiB) | termination reason |"
         );
-        println!("|---:|---:|---:|:---|---:|---:|:---|");
-        for rate in verbatim_rates {
-            let (w, got, usage, said) = bench.seed_verbatim_at(rate, 5, seed)?;
-            println!(
-                "| {rate} | {w} | {got} | {} | {:.2} | {:.1} | {} |",
-                if got == w { "yes" } else { "no" },
-                usage.cpu_secs,
-                usage.peak_rss_kib as f64 / 1024.0,
-                said.replace('|', "/")
-            );
+        println!("|---:|---:|---:|---:|:---|---:|---:|:---|");
+        for output_limit in [None, Some(8 << 20)] {
+            for &rate in &verbatim_rates {
+                let (w, got, usage, said) = bench.seed_verbatim_at(rate, 5, seed, output_limit)?;
+                println!(
+                    "| {} | {rate} | {w} | {got} | {} | {:.2} | {:.1} | {} |",
+                    output_limit.map_or("64512 (default)".to_string(), |l| l.to_string()),
+                    if got == w { "yes" } else { "no" },
+                    usage.cpu_secs,
+                    usage.peak_rss_kib as f64 / 1024.0,
+                    if said.is_empty() {
+                        "-".to_string()
+                    } else {
+                        said.replace('|', "/")
+                    }
+                );
+            }
         }
     }
     Ok(())

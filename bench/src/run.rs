@@ -227,9 +227,10 @@ impl Bench {
         rate: u64,
         secs: u64,
         seed: u64,
+        output_limit: Option<u64>,
     ) -> Result<(u64, u64, Usage, String), RunError> {
         let http = HttpReceiver::start(2).map_err(io("cannot start the HTTP receiver"))?;
-        let name = format!("verbatim-{rate}");
+        let name = format!("verbatim-{rate}-{}", output_limit.unwrap_or(0));
         let dir = self.work.join(&name);
         if dir.exists() {
             fs::remove_dir_all(&dir).map_err(io(format!("{}", dir.display())))?;
@@ -240,8 +241,11 @@ impl Bench {
         let mut paths = self.paths(&name, http.url())?;
         paths.log_dir = dir.clone();
         let config = self.work.join(format!("{name}.toml"));
-        fs::write(&config, scenario::seed_verbatim_config(&paths, 1))
-            .map_err(io(format!("{}", config.display())))?;
+        fs::write(
+            &config,
+            scenario::seed_verbatim_config(&paths, 1, output_limit),
+        )
+        .map_err(io(format!("{}", config.display())))?;
         let log = self.work.join(format!("{name}.log"));
         let stderr = fs::File::create(&log).map_err(io(format!("{}", log.display())))?;
         let mut child = Command::new(&self.hekad)
@@ -261,8 +265,9 @@ impl Bench {
         let text = fs::read_to_string(&log).unwrap_or_default();
         let tail = text
             .lines()
-            .filter(|l| l.contains("ERROR") || l.contains("WARN") || l.contains("terminated"))
-            .take(2)
+            .filter(|l| l.contains("terminated"))
+            .filter_map(|l| l.split("reason=").nth(1))
+            .take(1)
             .collect::<Vec<_>>()
             .join(" | ");
         Ok((lines, seen.lines, usage, tail))

@@ -196,8 +196,12 @@ journal_directory = {journal}
 }
 
 /// The hekad.toml of the seed's verbatim Lua scripts (string-concatenating
-/// aggregator, `ticker_interval` seconds, Heka's default limits).
-pub fn seed_verbatim_config(paths: &Paths, ticker_interval: u64) -> String {
+/// aggregator, `ticker_interval` seconds, Heka's default limits but `output_limit`).
+pub fn seed_verbatim_config(
+    paths: &Paths,
+    ticker_interval: u64,
+    output_limit: Option<u64>,
+) -> String {
     let mut c = config(Scenario::SeedLua, paths);
     let table = quoted(&paths.repo.join("bench/lua/log_aggregator_table.lua"));
     let verbatim = quoted(&paths.repo.join("config/lua/log_aggregator.lua"));
@@ -206,9 +210,16 @@ pub fn seed_verbatim_config(paths: &Paths, ticker_interval: u64) -> String {
         "ticker_interval = 1\n",
         &format!("ticker_interval = {ticker_interval}\n"),
     );
+    let limit = output_limit.map_or(String::new(), |l| format!("output_limit = {l}\n"));
+    // The encoder gets the same limit: it outputs what the filter injected, and more.
+    let encoder = quoted(&paths.repo.join("config/lua/slack_encoder.lua"));
+    c = c.replace(
+        &format!("filename = {encoder}\n"),
+        &format!("filename = {encoder}\n{limit}"),
+    );
     c.replace(
         &format!("\n[Agg.config]\nmax_lines = {LINES_PER_MESSAGE}\n"),
-        "\n",
+        &format!("{limit}\n"),
     )
 }
 
@@ -237,8 +248,12 @@ mod tests {
             assert!(t.contains_key("Bench"));
             assert_eq!(t.contains_key("Webhook"), s.http(), "{s:?}");
         }
-        let v = seed_verbatim_config(&paths(), 1);
+        let v = seed_verbatim_config(&paths(), 1, None);
         assert!(v.contains("config/lua/log_aggregator.lua") && !v.contains("max_lines"));
+        let v = seed_verbatim_config(&paths(), 1, Some(1 << 23));
+        let t: toml::Table = toml::from_str(&v).unwrap();
+        assert_eq!(t["Agg"]["output_limit"].as_integer(), Some(1 << 23));
+        assert_eq!(t["Slack"]["output_limit"].as_integer(), Some(1 << 23));
     }
 
     #[test]
