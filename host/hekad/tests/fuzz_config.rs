@@ -194,3 +194,18 @@ fn invalid_utf8_is_a_syntax_error_with_line_and_section() {
         "{e}"
     );
 }
+
+/// Found by `fuzz_config_loader`: a top-level array of tables (`[[heka]]`) was
+/// reported as "top-level key is not a section" with neither a line nor a section.
+#[test]
+fn array_of_tables_at_top_level_names_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hekad.toml");
+    std::fs::write(&path, "## a comment\n[[heka]]\nx = 1\n").unwrap();
+    let errors = load_with_env(&path, &|_| None)
+        .expect_err("[[heka]] is not a section")
+        .0;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].location.line, Some(2), "{}", errors[0]);
+    assert_eq!(errors[0].location.key.as_deref(), Some("heka"));
+}

@@ -122,7 +122,10 @@ pub(super) fn read_all(
                 errors.push(
                     ConfigError::new(file, ErrorKind::NotASection)
                         .key(name.clone())
-                        .line(find_line(&text, None, Some(&name))),
+                        .line(
+                            find_line(&text, None, Some(&name))
+                                .or_else(|| array_header_line(&text, &name)),
+                        ),
                 );
                 continue;
             };
@@ -315,6 +318,21 @@ fn key_on_line(text: &str, line: usize) -> Option<String> {
 /// Finds the line of `key` (dotted for sub-tables) in `section` of a TOML text, or the
 /// section's header line when `key` is `None` or not found. Used where the TOML parser
 /// gives no position (values are checked after parsing).
+/// The line of the first `[[name]]` (or `[[name.x]]`) header: a top-level array of
+/// tables, which is not a section and has no `name = ` line of its own.
+fn array_header_line(text: &str, name: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            l.trim_start()
+                .strip_prefix("[[")
+                .and_then(|rest| rest.split_once("]]"))
+                .is_some_and(|(inner, _)| {
+                    unquote(inner.split('.').next().unwrap_or("").trim()) == name
+                })
+        })
+        .map(|i| i + 1)
+}
+
 pub fn find_line(text: &str, section: Option<&str>, key: Option<&str>) -> Option<usize> {
     // The table path the key lives in, and the key's last component.
     let mut path: Vec<&str> = section.into_iter().collect();
