@@ -288,11 +288,13 @@ fn print_table(rows: &[Row], lines: u64, bytes: u64, repeat: usize) {
         "\n{lines} lines, {:.1} MB, median of {repeat} run(s) each\n",
         bytes as f64 / 1e6
     );
-    println!("| # | scenario | lines/s | MB/s | CPU-s/GB | peak RSS (MiB) | posts/reads |");
-    println!("|---:|:---|---:|---:|---:|---:|---:|");
+    println!(
+        "| # | scenario | lines/s | MB/s | CPU-s/GB | peak RSS (MiB) | posts/reads | receiver CPU-s/GB |"
+    );
+    println!("|---:|:---|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         println!(
-            "| {} | {} | {:.0} | {:.1} | {:.2} | {} | {} |",
+            "| {} | {} | {:.0} | {:.1} | {:.2} | {} | {} | {:.2} |",
             r.scenario.number(),
             r.scenario.label(),
             r.lines_per_sec(),
@@ -303,7 +305,8 @@ fn print_table(rows: &[Row], lines: u64, bytes: u64, repeat: usize) {
             } else {
                 format!("{:.1}", r.usage.peak_rss_kib as f64 / 1024.0)
             },
-            r.bodies
+            r.bodies,
+            r.receiver_cpu_secs / (r.bytes as f64 / 1e9)
         );
     }
     let rate = |n: usize| {

@@ -50,6 +50,8 @@ pub struct Row {
     pub bodies: u64,
     /// Start to the first line's arrival (start-up plus the first batch's latency).
     pub first: Duration,
+    /// CPU seconds the bench process (the receiver) spent meanwhile.
+    pub receiver_cpu_secs: f64,
 }
 
 impl Row {
@@ -135,6 +137,7 @@ impl Bench {
         http: Option<std::sync::Arc<receiver::Tally>>,
     ) -> Result<Row, RunError> {
         let stderr = fs::File::create(log).map_err(io(format!("{}", log.display())))?;
+        let receiver_before = proc_stats::of_self().cpu_secs;
         let start = Instant::now();
         let mut child = Command::new(&self.hekad)
             .arg(format!("-config={}", config.display()))
@@ -161,6 +164,7 @@ impl Bench {
         };
         let seen: Seen = tally.wait_for(self.lines, self.idle);
         let usage = proc_stats::of_pid(pid).unwrap_or_default();
+        let receiver_cpu_secs = proc_stats::of_self().cpu_secs - receiver_before;
         stop(&mut child);
         if let Some(p) = pipe {
             let _ = p.join();
@@ -186,6 +190,7 @@ impl Bench {
             usage,
             bodies: seen.bodies,
             first: seen.first.unwrap_or(last).saturating_duration_since(start),
+            receiver_cpu_secs,
         })
     }
 
@@ -217,6 +222,7 @@ impl Bench {
             },
             bodies: 0,
             first: Duration::ZERO,
+            receiver_cpu_secs: 0.0,
         })
     }
 
