@@ -21,8 +21,8 @@ pub const DEFAULT_OUTPUT_LIMIT: usize = 63 * 1024;
 /// one unit of fuel per wasm instruction, and one Lua instruction (a table access, a
 /// string concatenation step) does the work of many wasm instructions. With 10, Heka's
 /// default limit (1,000,000) is 10,000,000 fuel per message: the log aggregator spends
-/// ~5,900 fuel on a 72-byte message (decoding included; measured in `tests/limits.rs`),
-/// i.e. ~590 "instructions". A batch of N messages gets N times the budget, so the limit
+/// ~1,000 fuel on a 72-byte message (decoding included; measured in `tests/limits.rs`;
+/// it was ~5,900 with a prost decode of protobuf batches), i.e. ~100 "instructions". A batch of N messages gets N times the budget, so the limit
 /// stays per message as in Heka. Instantiation and `init` get a fixed start-up budget.
 pub const FUEL_PER_INSTRUCTION: u64 = 10;
 

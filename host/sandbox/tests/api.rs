@@ -366,6 +366,38 @@ fn slack_encoder_builds_the_seed_json() {
     );
 }
 
+/// The guest finds bytes to escape 16 at a time (wasm SIMD): every special byte at
+/// every offset of a 40-byte text, and runs of them, escape as serde_json does.
+#[test]
+fn slack_encoder_escapes_at_every_offset() {
+    let mut e = WasmEncoder::load(
+        engine(),
+        &heka_guest_build::slack_encoder(),
+        cfg("SlackEncoder"),
+    )
+    .unwrap();
+    let base = "0123456789abcdefghijklmnopqrstuvwxyzABCD";
+    let mut texts = vec![String::new(), "\"\\\n\u{0}\u{1f}\u{7f}é".repeat(5)];
+    for special in [
+        '"', '\\', '\n', '\t', '\u{0}', '\u{1f}', '\u{8}', '\u{c}', ' ', 'é',
+    ] {
+        for at in 0..base.len() {
+            let mut t = base.to_owned();
+            t.replace_range(at..at + 1, &special.to_string());
+            texts.push(t);
+        }
+    }
+    for text in texts {
+        let mut out = Vec::new();
+        e.encode(&msg(&text), &mut out).unwrap();
+        let want = format!(
+            r##"{{"icon_emoji":":heavy_exclamation_mark:","username":"something you like","text":{},"channel":"#something"}}"##,
+            serde_json::to_string(&text).unwrap()
+        );
+        assert_eq!(String::from_utf8(out).unwrap(), want, "{text:?}");
+    }
+}
+
 #[test]
 fn log_aggregator_groups_payloads_per_timer_event() {
     let mut f = WasmFilter::load(
