@@ -94,7 +94,7 @@ impl Filter for LogAggregator {
         if self.max_bytes > 0 && self.buffer.len() + sep + payload.len() > self.max_bytes {
             self.flush()?;
         }
-        if !self.buffer.is_empty() {
+        if !self.buffer.is_empty() && !self.separator.is_empty() {
             self.buffer.push_str(&self.separator);
         }
         self.buffer.push_str(payload);
