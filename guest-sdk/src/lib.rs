@@ -4,8 +4,11 @@
 //! A plugin is a type implementing [`Filter`], [`Encoder`] or [`Decoder`], exported with
 //! [`export_filter!`], [`export_encoder!`] or [`export_decoder!`]. Those macros hide the
 //! bindings generated from `wit/heka.wit` (the contract with the host): the host hands
-//! the guest protobuf-encoded messages (a whole batch at a time for filters), this
-//! crate decodes them inside the sandbox and calls your method once per message, so
+//! the guest its messages as bytes (a whole batch at a time for filters, in a
+//! fixed-offset format that does not resend repeated headers; protobuf for encoders
+//! and decoders), this crate decodes them inside the sandbox into one reused
+//! [`Message`] (no allocation per message once warm) and calls your method once per
+//! message, so
 //! [`read_message`] and [`write_message`] never cross the sandbox boundary. What leaves
 //! the sandbox ([`inject_payload`], [`inject_message`], [`add_to_payload`], [`log`]) and
 //! the configuration ([`read_config`]) are host calls.
@@ -76,6 +79,36 @@
 //! -2 (no output); [`Error::fatal`] terminates the plugin. A panic terminates it too
 //! (its message goes to hekad's log and into the termination reason). Errors from host
 //! calls (an exceeded `output_limit`, a refused injection) are fatal, as in Heka.
+//!
+//! # Keeping state across restarts (`preserve_data`)
+//!
+//! A filter with `preserve_data = true` in hekad.toml keeps what
+//! [`Filter::save_state`] returns at a clean shutdown (bytes in a format of your
+//! choosing) and gets it back in [`Filter::restore_state`] right after [`Filter::new`]
+//! at the next start. Nothing is saved after a fatal error. Both default to keeping
+//! nothing.
+//!
+//! ```no_run
+//! # use heka_sdk::{Filter, Message, Result};
+//! struct Count(u64);
+//! impl Filter for Count {
+//!     fn new() -> Result<Self> {
+//!         Ok(Count(0))
+//!     }
+//!     fn process_message(&mut self, _msg: &Message) -> Result {
+//!         self.0 += 1;
+//!         Ok(())
+//!     }
+//!     fn save_state(&self) -> Option<Vec<u8>> {
+//!         Some(self.0.to_le_bytes().to_vec())
+//!     }
+//!     fn restore_state(&mut self, data: &[u8]) -> Result {
+//!         let bytes: [u8; 8] = data.try_into().map_err(|_| "expected 8 bytes")?;
+//!         self.0 = u64::from_le_bytes(bytes);
+//!         Ok(())
+//!     }
+//! }
+//! ```
 
 extern crate self as heka_sdk;
 
@@ -306,7 +339,8 @@ pub fn read_message(var: &str) -> Option<Value> {
 /// Heka's `read_message(var, field_index, array_index)` on the current message (as
 /// written so far, in a decoder). `var` is one of `Type`, `Logger`, `Payload`,
 /// `EnvVersion`, `Hostname`, `Uuid` (36-character string), `Timestamp`, `Severity`,
-/// `Pid` (integers), `raw` (the protobuf bytes, or in a decoder the record's bytes when
+/// `Pid` (integers), `raw` (the protobuf bytes (in filters encoded on demand, so it
+/// costs an encoding), or in a decoder the record's bytes when
 /// the splitter uses message bytes) or `Fields[name]`. `None` when absent or outside
 /// a plugin call.
 pub fn read_message_at(var: &str, fi: usize, ai: usize) -> Option<Value> {
