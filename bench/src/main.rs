@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use hekad_bench::run::{Bench, Row, target_dir};
 use hekad_bench::scenario::Scenario;
 use hekad_bench::{flood, receiver};
@@ -39,31 +39,7 @@ enum Cmd {
         threads: usize,
     },
     /// Runs the benchmark scenarios and prints the table.
-    Run {
-        /// Lines in the generated file.
-        #[arg(long, default_value_t = 2_000_000)]
-        lines: u64,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Scenarios to run (numbers 1-6 or floor,null,filter,wasm,native,lua).
-        #[arg(long, value_delimiter = ',')]
-        only: Vec<String>,
-        /// Runs per scenario; the median (by lines/s) is reported.
-        #[arg(long, default_value_t = 3)]
-        repeat: usize,
-        /// Also run the seed's verbatim Lua aggregator at these rates (lines/s, 5 s each).
-        #[arg(long, value_delimiter = ',')]
-        verbatim_rates: Vec<u64>,
-        /// Work directory (generated file, configs, logs).
-        #[arg(long)]
-        work: Option<PathBuf>,
-        /// Use this hekad instead of building target/release/hekad.
-        #[arg(long)]
-        hekad: Option<PathBuf>,
-        /// Extra `[hekad]` settings for every daemon, e.g. `--set plugin_chansize=100`.
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        globals: Vec<String>,
-    },
+    Run(RunOptions),
 }
 
 fn main() -> Result<()> {
@@ -103,48 +79,36 @@ fn main() -> Result<()> {
                 last = seen.lines;
             }
         }
-        Cmd::Run {
-            lines,
-            seed,
-            only,
-            repeat,
-            verbatim_rates,
-            work,
-            hekad,
-            globals,
-        } => {
-            let globals = globals
-                .iter()
-                .map(|kv| match kv.split_once('=') {
-                    Some((k, v)) => Ok(format!("{} = {}", k.trim(), v.trim())),
-                    None => bail!("--set {kv:?}: expected KEY=VALUE"),
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let opts = RunOptions {
-                lines,
-                seed,
-                only,
-                repeat,
-                verbatim_rates,
-                work,
-                hekad,
-                globals,
-            };
-            run(opts)?
-        }
+        Cmd::Run(opts) => run(opts)?,
     }
     Ok(())
 }
 
 /// The `run` subcommand's options.
+#[derive(Args)]
 struct RunOptions {
+    /// Lines in the generated file.
+    #[arg(long, default_value_t = 2_000_000)]
     lines: u64,
+    #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Scenarios to run (numbers 1-6 or floor,null,filter,wasm,native,lua).
+    #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Runs per scenario; the median (by lines/s) is reported.
+    #[arg(long, default_value_t = 3)]
     repeat: usize,
+    /// Also run the seed's verbatim Lua aggregator at these rates (lines/s, 5 s each).
+    #[arg(long, value_delimiter = ',')]
     verbatim_rates: Vec<u64>,
+    /// Work directory (generated file, configs, logs).
+    #[arg(long)]
     work: Option<PathBuf>,
+    /// Use this hekad instead of building target/release/hekad.
+    #[arg(long)]
     hekad: Option<PathBuf>,
+    /// Extra `[hekad]` settings for every daemon, e.g. `--set plugin_chansize=100`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
     globals: Vec<String>,
 }
 
@@ -159,6 +123,13 @@ fn run(opts: RunOptions) -> Result<()> {
         hekad,
         globals,
     } = opts;
+    let globals = globals
+        .iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => Ok(format!("{} = {}", k.trim(), v.trim())),
+            None => bail!("--set {kv:?}: expected KEY=VALUE"),
+        })
+        .collect::<Result<Vec<_>>>()?;
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .context("bench/ has no parent")?

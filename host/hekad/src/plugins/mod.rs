@@ -62,6 +62,27 @@ impl<'a> BuildContext<'a> {
         from_table(self.table).map_err(|e| self.error_kind(e.key.as_deref(), e.kind))
     }
 
+    /// Parses the section's `[<name>.config]` table (the sandbox plugins' place for
+    /// plugin options, also used by their native twins) into `T`, its default when the
+    /// section has none. The section itself may hold no other key of its own. Errors
+    /// name `config.<key>`.
+    pub fn parse_config<T: DeserializeOwned + Default>(&self) -> Result<T, ConfigError> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct WithConfig {
+            #[serde(default)]
+            config: Option<toml::Table>,
+        }
+        let section: WithConfig = self.parse()?;
+        match section.config {
+            None => Ok(T::default()),
+            Some(t) => from_table(&t).map_err(|e| {
+                let key = format!("config.{}", e.key.as_deref().unwrap_or_default());
+                self.error_kind(Some(key.trim_end_matches('.')), e.kind)
+            }),
+        }
+    }
+
     /// `p` resolved against `[hekad] share_dir` unless absolute.
     pub fn share_path(&self, p: &str) -> PathBuf {
         self.globals.share_dir.join(p)

@@ -47,23 +47,9 @@ impl Default for SlackEncoderConfig {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Section {
-    #[serde(default)]
-    config: Option<toml::Table>,
-}
-
 /// Registry constructor.
 pub fn build(ctx: &BuildContext) -> Result<EncoderFactory, ConfigError> {
-    let section: Section = ctx.parse()?;
-    let cfg: SlackEncoderConfig = match section.config {
-        None => SlackEncoderConfig::default(),
-        Some(t) => crate::config::from_table(&t).map_err(|e| {
-            let key = format!("config.{}", e.key.as_deref().unwrap_or_default());
-            ctx.error_kind(Some(key.trim_end_matches('.')), e.kind)
-        })?,
-    };
+    let cfg: SlackEncoderConfig = ctx.parse_config()?;
     let template = SlackEncoder::new(&cfg);
     Ok(Arc::new(move || {
         Ok(Box::new(template.clone()) as Box<dyn Encoder>)

@@ -55,25 +55,9 @@ impl Default for LogAggregatorConfig {
     }
 }
 
-/// The section itself has only the common filter keys; ours are under `.config`,
-/// where the sandbox plugin reads them.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Section {
-    #[serde(default)]
-    config: Option<toml::Table>,
-}
-
 /// Registry constructor.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Filter>, ConfigError> {
-    let section: Section = ctx.parse()?;
-    let cfg: LogAggregatorConfig = match section.config {
-        None => LogAggregatorConfig::default(),
-        Some(t) => crate::config::from_table(&t).map_err(|e| {
-            let key = format!("config.{}", e.key.as_deref().unwrap_or_default());
-            ctx.error_kind(Some(key.trim_end_matches('.')), e.kind)
-        })?,
-    };
+    let cfg: LogAggregatorConfig = ctx.parse_config()?;
     Ok(Box::new(LogAggregator::new(cfg)))
 }
 
