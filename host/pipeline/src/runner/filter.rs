@@ -215,9 +215,20 @@ impl FilterRunner {
         Ok(())
     }
 
+    /// Routes what the last call injected, as one batch per matching plugin (a batch
+    /// of messages processed together may inject several).
     fn route_injected(&mut self) {
-        for pack in self.ctx.inner.take_injected() {
-            self.router.route(pack);
+        let mut packs: Vec<Pack> = self.ctx.inner.take_injected().collect();
+        match packs.len() {
+            0 => {}
+            1 => {
+                if let Some(pack) = packs.pop() {
+                    self.router.route(pack);
+                }
+            }
+            _ => {
+                self.router.route_batch(&mut packs);
+            }
         }
     }
 
