@@ -136,7 +136,7 @@ fn trials_short() {
 }
 
 #[test]
-#[ignore = "long: 100 trials, about 25 minutes"]
+#[ignore = "long: 100 trials, about 20 minutes"]
 fn trials_long() {
     run_trials(100, 10);
 }
