@@ -218,6 +218,15 @@ fn run(opts: RunOptions) -> Result<()> {
                 row.usage.cpu_secs,
                 row.usage.peak_rss_kib
             );
+            let busiest: Vec<String> = row
+                .threads
+                .iter()
+                .take(4)
+                .map(|(name, secs)| format!("{name} {secs:.2}"))
+                .collect();
+            if !busiest.is_empty() {
+                eprintln!("    threads (CPU-s): {}", busiest.join(", "));
+            }
             runs.push(row);
         }
         runs.sort_by(|a, b| a.lines_per_sec().total_cmp(&b.lines_per_sec()));

@@ -24,6 +24,24 @@ pub fn of_pid(pid: u32) -> std::io::Result<Usage> {
     })
 }
 
+/// CPU seconds per thread of process `pid` (name, seconds), busiest first: which
+/// stage of the pipeline bounds it.
+pub fn threads_of_pid(pid: u32) -> Vec<(String, f64)> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let mut threads: Vec<(String, f64)> = dir
+        .flatten()
+        .filter_map(|task| {
+            let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+            let name = stat[stat.find('(')? + 1..stat.rfind(')')?].to_owned();
+            Some((name, cpu_from_stat(&stat)?))
+        })
+        .collect();
+    threads.sort_by(|a, b| b.1.total_cmp(&a.1));
+    threads
+}
+
 /// utime + stime (fields 14 and 15) of a `/proc/<pid>/stat` line, in seconds. The
 /// command name (field 2) may hold spaces and parentheses: fields are counted from
 /// the last `)`.
@@ -87,5 +105,7 @@ mod tests {
         let me = of_pid(std::process::id()).unwrap();
         assert!(me.peak_rss_kib > 0);
         assert!(of_self().peak_rss_kib > 0);
+        let threads = threads_of_pid(std::process::id());
+        assert!(!threads.is_empty());
     }
 }

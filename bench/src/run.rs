@@ -52,6 +52,8 @@ pub struct Row {
     pub first: Duration,
     /// CPU seconds the bench process (the receiver) spent meanwhile.
     pub receiver_cpu_secs: f64,
+    /// hekad's threads and their CPU seconds, busiest first.
+    pub threads: Vec<(String, f64)>,
 }
 
 impl Row {
@@ -164,6 +166,7 @@ impl Bench {
         };
         let seen: Seen = tally.wait_for(self.lines, self.idle);
         let usage = proc_stats::of_pid(pid).unwrap_or_default();
+        let threads = proc_stats::threads_of_pid(pid);
         let receiver_cpu_secs = proc_stats::of_self().cpu_secs - receiver_before;
         stop(&mut child);
         if let Some(p) = pipe {
@@ -191,6 +194,7 @@ impl Bench {
             bodies: seen.bodies,
             first: seen.first.unwrap_or(last).saturating_duration_since(start),
             receiver_cpu_secs,
+            threads,
         })
     }
 
@@ -223,6 +227,7 @@ impl Bench {
             bodies: 0,
             first: Duration::ZERO,
             receiver_cpu_secs: 0.0,
+            threads: Vec::new(),
         })
     }
 

@@ -235,6 +235,8 @@ impl Sink<'_> {
         };
         // The acknowledged unit now open: (ack, records, bytes of records).
         let mut unit: Option<(Ack, usize, usize)> = None;
+        // One Timestamp for the records of one read: they were read at once.
+        let mut now: Option<i64> = None;
         let message_bytes = st.runner.uses_message_bytes();
         // The chunk's messages are routed together: one hand-off per plugin per chunk.
         self.ctx.collect_routes();
@@ -251,10 +253,10 @@ impl Sink<'_> {
             });
             *records += 1;
             *bytes += record.bytes.len();
-            let mut msg = self.ctx.new_message();
-            msg.r#type = Some("logfile".into());
-            msg.logger = Some(st.name.clone());
-            msg.hostname = Some(self.hostname.clone());
+            let now = *now.get_or_insert_with(|| self.ctx.now_ns());
+            let mut msg = self
+                .ctx
+                .message_at(now, &st.name, "logfile", &self.hostname);
             let raw = if message_bytes {
                 Some(record.bytes)
             } else {
