@@ -346,6 +346,19 @@ impl OutputRunner {
                     let wait = after.unwrap_or_else(|| delay + jitter(retries.max_jitter));
                     delay = (delay * 2).min(retries.max_delay);
                     tracing::warn!(output = %self.name, error = %reason, attempt = attempts, wait_ms = wait.as_millis() as u64, "send failed; retrying");
+                    if self.sent_since_flush > 0 {
+                        // What was sent before this message is delivered once flushed:
+                        // its acks (and the inputs' journals) must not wait for as long
+                        // as this one keeps failing (found by the e2e trials: a crash
+                        // during an outage replayed lines delivered seconds earlier).
+                        flush_sent(
+                            &mut self.plugin,
+                            &mut self.held,
+                            &mut self.sent_since_flush,
+                            self.buffered.as_mut(),
+                            &self.name,
+                        )?;
+                    }
                     let give_up = if let Some(buffered) = &mut self.buffered {
                         wait_or_drain(&mut self.plugin, buffered, &self.shared, &self.name, wait)
                     } else {
@@ -363,37 +376,13 @@ impl OutputRunner {
 
     /// Flushes; on success every held ack is delivered.
     fn flush(&mut self) -> Result<(), Fatal> {
-        let plugin = &mut self.plugin;
-        match call(|| plugin.flush()) {
-            Ok(()) => {
-                done(self.held.drain(..));
-                self.sent_since_flush = 0;
-                self.commit_pending();
-                Ok(())
-            }
-            Err(OutputError::Retry { reason, .. }) => {
-                // Keep the acks: the next flush (queue empty, ticker, shutdown) retries.
-                tracing::warn!(output = %self.name, error = %reason, held = self.held.len(), "flush failed; will retry");
-                Ok(())
-            }
-            Err(OutputError::Drop(reason)) => {
-                tracing::warn!(output = %self.name, error = %reason, dropped = self.held.len(), "flush dropped messages");
-                done(self.held.drain(..));
-                self.sent_since_flush = 0;
-                self.commit_pending();
-                Ok(())
-            }
-            Err(OutputError::Fatal(reason)) => Err(reason),
-        }
-    }
-
-    /// A buffered output: everything sent so far is delivered, move the queue on.
-    fn commit_pending(&mut self) {
-        if let Some(buffered) = &mut self.buffered
-            && let Some((cursor, records)) = buffered.pending.take()
-        {
-            buffered.reader.commit(cursor, records);
-        }
+        flush_sent(
+            &mut self.plugin,
+            &mut self.held,
+            &mut self.sent_since_flush,
+            self.buffered.as_mut(),
+            &self.name,
+        )
     }
 
     /// The loop of a buffered output: like [`OutputRunner::run`], reading the disk
@@ -547,6 +536,47 @@ impl OutputRunner {
             can_exit: self.options.can_exit,
             error: Some(reason),
         });
+    }
+}
+
+/// [`OutputRunner::flush`] on the fields it needs, so that it can also run while the
+/// payload being retried still borrows the runner's buffers.
+fn flush_sent(
+    plugin: &mut Box<dyn Output>,
+    held: &mut Vec<Ack>,
+    sent_since_flush: &mut usize,
+    buffered: Option<&mut Buffered>,
+    name: &str,
+) -> Result<(), Fatal> {
+    match call(|| plugin.flush()) {
+        Ok(()) => {
+            done(held.drain(..));
+            *sent_since_flush = 0;
+            commit_pending(buffered);
+            Ok(())
+        }
+        Err(OutputError::Retry { reason, .. }) => {
+            // Keep the acks: the next flush (queue empty, ticker, shutdown) retries.
+            tracing::warn!(output = %name, error = %reason, held = held.len(), "flush failed; will retry");
+            Ok(())
+        }
+        Err(OutputError::Drop(reason)) => {
+            tracing::warn!(output = %name, error = %reason, dropped = held.len(), "flush dropped messages");
+            done(held.drain(..));
+            *sent_since_flush = 0;
+            commit_pending(buffered);
+            Ok(())
+        }
+        Err(OutputError::Fatal(reason)) => Err(reason),
+    }
+}
+
+/// A buffered output: everything sent so far is delivered, move the queue on.
+fn commit_pending(buffered: Option<&mut Buffered>) {
+    if let Some(buffered) = buffered
+        && let Some((cursor, records)) = buffered.pending.take()
+    {
+        buffered.reader.commit(cursor, records);
     }
 }
 
