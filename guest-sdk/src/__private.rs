@@ -126,7 +126,13 @@ pub fn filter_batch<T>(
                 break;
             };
             let result = match load_entry(bytes) {
-                Err(e) => Err(Error::failed(format!("invalid message: {e}"))),
+                // The host wrote this entry from a valid message: failing to read it
+                // means host and SDK disagree on the format. Fatal, not a per-message
+                // failure: a failed message counts as done, and every message would
+                // fail, so lines would be acknowledged without being processed.
+                Err(e) => Err(Error::fatal(format!(
+                    "cannot read the host's message (host and heka-sdk versions differ?): {e}"
+                ))),
                 Ok(()) => CURRENT.with_borrow(|m| f(plugin, m)),
             };
             if let Err(e) = result {
@@ -214,7 +220,13 @@ pub fn restore_state<T>(
 /// Decodes `msg` into the current message; `Err` is the outcome to return.
 fn load_current(msg: &[u8]) -> Result<(), Outcome> {
     CURRENT_INDEX.set(0);
-    load(msg).map_err(|e| Outcome::Failed(format!("invalid message: {e}")))
+    // As in `filter_batch`: the host encoded this message, so not reading it is a
+    // host/SDK mismatch, fatal rather than a dropped message.
+    load(msg).map_err(|e| {
+        Outcome::Fatal(format!(
+            "cannot read the host's message (host and heka-sdk versions differ?): {e}"
+        ))
+    })
 }
 
 /// `encode`.
