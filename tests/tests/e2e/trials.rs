@@ -37,10 +37,11 @@ fn env_u64(name: &str) -> Option<u64> {
     }
 }
 
-fn run_trials(default_count: u64, default_secs: u64) {
+fn run_trials(default_count: u64, default_secs: u64, default_copytruncate: bool) {
     let _heavy = heavy_lock();
     let count = env_u64("HEKA_TRIALS").unwrap_or(default_count);
     let secs = env_u64("HEKA_TRIAL_SECS").unwrap_or(default_secs);
+    let copytruncate = env_u64("HEKA_TRIAL_COPYTRUNCATE").map_or(default_copytruncate, |v| v != 0);
     let replay = env_u64("HEKA_TRIAL_SEED");
     let base_seed = replay.unwrap_or_else(|| {
         SystemTime::now()
@@ -74,6 +75,7 @@ fn run_trials(default_count: u64, default_secs: u64) {
         let spec = Spec {
             seed,
             fault_time: Duration::from_secs(secs),
+            copytruncate,
         };
         let outcome = match trial::run(spec, &env) {
             Ok(o) => o,
@@ -132,11 +134,13 @@ fn run_trials(default_count: u64, default_secs: u64) {
 
 #[test]
 fn trials_short() {
-    run_trials(10, 6);
+    // Rename rotations only (HEKA_TRIAL_COPYTRUNCATE=1 adds copytruncate): see
+    // `Spec::copytruncate` for the known heka-tail bug that would make CI flaky.
+    run_trials(10, 6, false);
 }
 
 #[test]
 #[ignore = "long: 100 trials, about 20 minutes"]
 fn trials_long() {
-    run_trials(100, 10);
+    run_trials(100, 10, true);
 }
