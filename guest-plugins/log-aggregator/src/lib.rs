@@ -20,7 +20,8 @@
 //! [ExampleLogAggregator.config]
 //! separator = ""          # put between payloads (default "")
 //! max_lines = 0           # flush early after this many payloads (0 = no limit)
-//! max_bytes = 60000       # flush early before the buffer would exceed this (0 = no limit)
+//! max_bytes = 60000       # flush early before the buffer would exceed this (default
+//!                         # 60000, under the default output_limit; 0 = no limit)
 //! payload_type = "txt"    # Fields[payload_type] (default "txt")
 //! payload_name = ""       # Fields[payload_name] (default "")
 //! ```
@@ -30,6 +31,11 @@
 //! `Payload = "a\nb\n"`, `Fields[payload_type] = "txt"`, `Fields[payload_name] = ""`.
 
 use heka_sdk::{Filter, Message, Result};
+
+/// `max_bytes` when unset: under the sandbox's default `output_limit` (64,512 bytes), so
+/// that a busy log between two ticks flushes early instead of getting the plugin
+/// terminated for an over-long injection (which the seed's Lua script suffers).
+const DEFAULT_MAX_BYTES: u64 = 60_000;
 
 struct LogAggregator {
     buffer: String,
@@ -47,9 +53,9 @@ fn config_string(key: &str, default: &str) -> String {
         .unwrap_or_else(|| default.to_owned())
 }
 
-fn config_count(key: &str) -> Result<u64> {
+fn config_count(key: &str, default: u64) -> Result<u64> {
     match heka_sdk::read_config(key) {
-        None => Ok(0),
+        None => Ok(default),
         Some(v) => v
             .as_i64()
             .and_then(|n| u64::try_from(n).ok())
@@ -77,8 +83,9 @@ impl Filter for LogAggregator {
             buffer: String::new(),
             lines: 0,
             separator: config_string("separator", ""),
-            max_lines: config_count("max_lines")?,
-            max_bytes: usize::try_from(config_count("max_bytes")?).unwrap_or(usize::MAX),
+            max_lines: config_count("max_lines", 0)?,
+            max_bytes: usize::try_from(config_count("max_bytes", DEFAULT_MAX_BYTES)?)
+                .unwrap_or(usize::MAX),
             payload_type: config_string("payload_type", "txt"),
             payload_name: config_string("payload_name", ""),
         })

@@ -35,7 +35,7 @@ pub struct LogAggregatorConfig {
     pub separator: String,
     /// Flush after this many payloads (0 = no limit).
     pub max_lines: u64,
-    /// Flush before the buffer would exceed this many bytes (0 = no limit).
+    /// Flush before the buffer would exceed this many bytes (default 60000, under the wasm plugin's default output_limit; 0 = no limit).
     pub max_bytes: u64,
     /// `Fields[payload_type]` of the injected messages.
     pub payload_type: String,
@@ -48,7 +48,8 @@ impl Default for LogAggregatorConfig {
         LogAggregatorConfig {
             separator: String::new(),
             max_lines: 0,
-            max_bytes: 0,
+            // The wasm plugin's default: under its default output_limit.
+            max_bytes: 60_000,
             payload_type: "txt".into(),
             payload_name: String::new(),
         }
@@ -183,6 +184,7 @@ mod tests {
             separator: ",".into(),
             ..Default::default()
         };
+        assert_eq!(LogAggregatorConfig::default().max_bytes, 60_000);
         let mut f = LogAggregator::new(cfg);
         for (i, s) in ["1", "2", "3"].into_iter().enumerate() {
             ctx.begin_message(i);
