@@ -642,12 +642,34 @@ impl Tailer {
             return Eof::Idle;
         }
         let next = s.files[next].clone();
-        match open_scanned(&next, 0, None) {
+        // A copytruncate copy seen before its original was truncated ends where the
+        // original goes on: the same bytes before our offset mean the same data, so
+        // continue there instead of reading the original again from its start.
+        let resume = s
+            .cur
+            .as_ref()
+            .filter(|c| c.gz.is_none() && !next.gz && c.offset > 0)
+            .and_then(
+                |c| match open_scanned(&next, c.offset, Some(&c.window.hash_hex())) {
+                    Opened::Ok(cont) => Some(cont),
+                    _ => None,
+                },
+            );
+        let opened = match resume {
+            Some(cont) => Opened::Ok(cont),
+            None => open_scanned(&next, 0, None),
+        };
+        match opened {
             Opened::Ok(cur) => {
                 self.finish_current(id, sink);
                 let s = &mut self.streams[id];
-                tracing::debug!(stream = %s.name, file = %next.path.display(), "moving on to the next file");
-                sink.begin(id, &s.name, &cur.path, 0, &[]);
+                if cur.offset > 0 {
+                    tracing::info!(stream = %s.name, file = %next.path.display(), offset = cur.offset,
+                        "the copy's original is not truncated yet; continuing in it where the copy ended");
+                } else {
+                    tracing::debug!(stream = %s.name, file = %next.path.display(), "moving on to the next file");
+                }
+                sink.begin(id, &s.name, &cur.path, cur.offset, cur.window.bytes());
                 s.cur = Some(with_known(cur, &s.files));
                 Eof::Continue
             }

@@ -79,6 +79,37 @@ fn copytruncate_rotation() {
     assert_eq!(sink.payloads(), lines("c", 0..11));
 }
 
+/// Found by the trial harness: the tailer sees the copytruncate copy before the
+/// original is truncated, reads the copy to its end, and moves on to the original,
+/// which still holds the same bytes. It must go on where the copy ended, not read the
+/// original again from its start (duplicates without a crash).
+#[test]
+fn copy_seen_before_the_truncation_is_not_read_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let journals = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    append(&log, &lines("c", 0..5));
+    let mut t = tailer(dir.path(), journals.path(), ROTATED, &["^Seq"]);
+    let mut sink = LineSink::new(journals.path());
+    poll_until(&mut t, &mut sink, 5);
+    append(&log, &lines("c", 5..9));
+    fs::copy(&log, dir.path().join("access.log.1")).unwrap();
+    // The tailer looks now, between the copy and the truncation.
+    poll_until(&mut t, &mut sink, 9);
+    settle(&mut t, &mut sink);
+    assert_eq!(sink.payloads(), lines("c", 0..9));
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    append(&log, &lines("c", 9..11));
+    poll_until(&mut t, &mut sink, 11);
+    settle(&mut t, &mut sink);
+    assert_eq!(sink.payloads(), lines("c", 0..11));
+}
+
 #[test]
 fn truncation_without_copy_restarts_file() {
     let dir = tempfile::tempdir().unwrap();
