@@ -134,9 +134,7 @@ fn run_trials(default_count: u64, default_secs: u64, default_copytruncate: bool)
 
 #[test]
 fn trials_short() {
-    // Rename rotations only (HEKA_TRIAL_COPYTRUNCATE=1 adds copytruncate): see
-    // `Spec::copytruncate` for the known heka-tail bug that would make CI flaky.
-    run_trials(10, 6, false);
+    run_trials(10, 6, true);
 }
 
 #[test]

@@ -73,10 +73,8 @@ pub struct Spec {
     pub seed: u64,
     /// How long the writer runs while faults happen.
     pub fault_time: Duration,
-    /// Rotations may be copytruncate (else always rename + create). Off in the CI run
-    /// until heka-tail's double handling of one copytruncate is fixed (it re-reads the
-    /// copy within one run: duplicates without a crash, about one trial in 100; see
-    /// docs/delivery.md).
+    /// Rotations may be copytruncate (else always rename + create;
+    /// `HEKA_TRIAL_COPYTRUNCATE=0`).
     pub copytruncate: bool,
 }
 
