@@ -15,3 +15,11 @@ ci:
 # Micro-benchmarks (matcher, protobuf, sandbox).
 bench:
     cargo bench --workspace
+
+# The daemon benchmark: six scenarios on 2M generated lines (bench/RESULTS.md).
+bench-daemon:
+    cargo run --release -p hekad-bench -- run
+
+# 100 crash/outage trials (docs/delivery.md).
+trials:
+    HEKA_TRIALS=100 cargo test -p heka-e2e --test e2e trials_long -- --ignored --nocapture
