@@ -77,6 +77,8 @@ impl Input for StdinInput {
                 }
                 Err(e) => return Err(PluginError::Fatal(format!("reading stdin: {e}"))),
             };
+            // One read's records go to each plugin as one batch.
+            ctx.collect_routes();
             loop {
                 let record = if eof {
                     runner.next_final_record()
@@ -91,8 +93,12 @@ impl Input for StdinInput {
                     msg.payload = Some(record.text());
                     None
                 };
-                ctx.deliver(msg, raw, decoder.as_deref_mut(), None)?;
+                if let Err(e) = ctx.deliver(msg, raw, decoder.as_deref_mut(), None) {
+                    let _ = ctx.route_collected();
+                    return Err(e);
+                }
             }
+            ctx.route_collected()?;
             if eof {
                 tracing::info!(input = %ctx.name, "end of standard input");
                 return Ok(());

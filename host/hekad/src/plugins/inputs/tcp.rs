@@ -180,6 +180,9 @@ fn serve(ctx: &InputContext, mut stream: TcpStream, peer: SocketAddr) {
                 true
             }
         };
+        // One read's records go to each plugin as one batch (collection is per thread:
+        // each connection has its own).
+        ctx.collect_routes();
         loop {
             let record = if eof {
                 runner.next_final_record()
@@ -196,9 +199,14 @@ fn serve(ctx: &InputContext, mut stream: TcpStream, peer: SocketAddr) {
                 None
             };
             if let Err(e) = ctx.deliver(msg, raw, decoder.as_deref_mut(), None) {
+                let _ = ctx.route_collected();
                 tracing::debug!(input = %ctx.name, %peer, error = %e, "delivery stopped");
                 return;
             }
+        }
+        if let Err(e) = ctx.route_collected() {
+            tracing::debug!(input = %ctx.name, %peer, error = %e, "delivery stopped");
+            return;
         }
         if eof {
             break;
