@@ -1,20 +1,17 @@
 //! A tiny seeded PRNG (SplitMix64) so every trial's schedule is a pure function of
 //! its printed seed: replaying a failure needs only that number.
 
+/// `heka_e2e::fuzz::Rng` (the same SplitMix64) with the trials' helpers.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub struct Rng(heka_e2e::fuzz::Rng);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed)
+        Rng(heka_e2e::fuzz::Rng::new(seed))
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in `[0, n)` (n > 0).
