@@ -166,6 +166,8 @@ fn append_value(out: &mut Vec<u8>, v: &Value, func: &str) -> mlua::Result<()> {
         Value::Number(n) => out.extend_from_slice(crate::cjson::heka_number(*n).as_bytes()),
         Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Nil => out.extend_from_slice(b"nil"),
+        // A circular buffer appends its cbuf/cbufd text (heka-lua-modules).
+        Value::UserData(ud) if heka_lua_modules::output(ud, out)? => {}
         other => {
             return Err(err(format!(
                 "{func}() unsupported type: {}",
@@ -787,6 +789,9 @@ fn require(lua: &Lua, name: String) -> mlua::Result<Value> {
         return Ok(Value::Table(cjson));
     }
     let loaded: Table = lua.named_registry_value("heka.loaded")?;
+    if let Some(v) = crate::modules::require(lua, &name, &loaded)? {
+        return Ok(v);
+    }
     if let v @ Value::Table(_) | v @ Value::Boolean(true) =
         loaded.raw_get::<Value>(name.as_str())?
     {

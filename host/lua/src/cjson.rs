@@ -72,74 +72,8 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
 
 // ---------------------------------------------------------------- numbers
 
-/// C's `%.{prec}g`.
-pub(crate) fn format_g(x: f64, prec: usize) -> String {
-    if x.is_nan() {
-        return if x.is_sign_negative() { "-nan" } else { "nan" }.into();
-    }
-    if x.is_infinite() {
-        return if x < 0.0 { "-inf" } else { "inf" }.into();
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() { "-0" } else { "0" }.into();
-    }
-    let prec = prec.max(1);
-    let sci = format!("{:.*e}", prec - 1, x);
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if exp < -4 || exp >= prec as i32 {
-        let mantissa = strip_zeros(mantissa);
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exp.abs())
-    } else {
-        let decimals = (prec as i32 - 1 - exp).max(0) as usize;
-        strip_zeros(&format!("{x:.decimals$}")).to_owned()
-    }
-}
-
-fn strip_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
-    }
-}
-
-/// Heka's `serialize_double` (lua_sandbox, used by `add_to_payload`): whole part
-/// exact and up to 8 decimals (banker's rounding at the 8th) within `INT_MAX`,
-/// `%0.9g` beyond.
-pub(crate) fn heka_number(d: f64) -> String {
-    if !d.is_finite() || d.abs() > i32::MAX as f64 {
-        return format_g(d, 9);
-    }
-    const MAGNITUDE: f64 = 100_000_000.0;
-    let negative = d < 0.0;
-    let d = d.abs();
-    let mut number = d as i64;
-    let tmp = (d - number as f64) * MAGNITUDE;
-    let mut fraction = tmp as u64;
-    let diff = tmp - fraction as f64;
-    if diff > 0.5 {
-        fraction += 1;
-        if fraction >= MAGNITUDE as u64 {
-            fraction = 0;
-            number += 1;
-        }
-    } else if diff == 0.5 && (fraction == 0 || fraction & 1 == 1) {
-        fraction += 1;
-    }
-    let mut out = String::new();
-    if negative {
-        out.push('-');
-    }
-    out.push_str(&number.to_string());
-    if fraction != 0 {
-        let digits = format!("{fraction:08}");
-        out.push('.');
-        out.push_str(digits.trim_end_matches('0'));
-    }
-    out
-}
+// Heka's number formats live in heka-lua-modules (shared with circular_buffer).
+pub(crate) use heka_lua_modules::number::{format_g, heka_number};
 
 // ---------------------------------------------------------------- encode
 
@@ -479,27 +413,6 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn format_g_matches_c() {
-        assert_eq!(format_g(1.0, 14), "1");
-        assert_eq!(format_g(0.1, 14), "0.1");
-        assert_eq!(format_g(1.0 / 3.0, 14), "0.33333333333333");
-        assert_eq!(format_g(1e15, 14), "1e+15");
-        assert_eq!(format_g(123456789012345.0, 14), "1.2345678901234e+14");
-        assert_eq!(format_g(0.0001, 14), "0.0001");
-        assert_eq!(format_g(0.00001, 14), "1e-05");
-        assert_eq!(format_g(-2.5, 14), "-2.5");
-        assert_eq!(format_g(1e100, 9), "1e+100");
-    }
-
-    #[test]
-    fn heka_number_matches_serialize_double() {
-        assert_eq!(heka_number(5.0), "5");
-        assert_eq!(heka_number(-0.5), "-0.5");
-        assert_eq!(heka_number(1.0 / 3.0), "0.33333333");
-        assert_eq!(heka_number(3e9), "3e+09");
-    }
 
     #[test]
     fn strings_escape_like_lua_cjson() {

@@ -14,6 +14,7 @@
 //!   a call's end maps to Heka's outcomes.
 //! - `api`: the functions scripts call (`read_message`, `inject_message`, ...).
 //! - `cjson`: a lua-cjson compatible `cjson` module (encode/decode).
+//! - `modules`: `require` of heka-lua-modules' `circular_buffer`, `struct`, ...
 //! - `preserve`: `preserve_data`, global data saved as a Lua script and restored.
 //! - `filter`, `encoder`, `decoder`: [`LuaFilter`], [`LuaEncoder`], [`LuaDecoder`].
 //!
@@ -27,6 +28,7 @@ pub mod config;
 mod decoder;
 mod encoder;
 mod filter;
+mod modules;
 mod preserve;
 mod runtime;
 

@@ -9,8 +9,10 @@
 //! ```
 //!
 //! Every global is written under `_G[...]`; tables once, later references (shared or
-//! cyclic) as the path where they were first written. Skipped, as in Heka: functions,
-//! userdata, threads, `_G` itself and tables with a metatable (library tables, which
+//! cyclic) as the path where they were first written. Circular buffers are written
+//! as Heka wrote them (`if _G["cb"] == nil then _G["cb"] = circular_buffer.new(...)
+//! end`, `set_header` calls, `fromstring("...")`; heka-lua-modules has the format).
+//! Skipped, as in Heka: functions, other userdata, threads, `_G` itself and tables with a metatable (library tables, which
 //! Heka marked so) plus our library tables. Strings are Lua's `%q`. Numbers are
 //! written so that they read back exactly (Heka rounded to 8 decimals).
 //!
@@ -58,6 +60,8 @@ fn skippable(v: &Value, skip: &[usize]) -> bool {
     match v {
         Value::Table(t) => t.metatable().is_some() || skip.contains(&(t.to_pointer() as usize)),
         Value::Boolean(_) | Value::Integer(_) | Value::Number(_) | Value::String(_) => false,
+        // Circular buffers are saved (heka-lua-modules writes them); other userdata not.
+        Value::UserData(_) => false,
         _ => true,
     }
 }
@@ -109,6 +113,14 @@ fn serialize_table(
             }
             Value::Boolean(b) => {
                 let _ = writeln!(out, "{child} = {b}");
+            }
+            Value::UserData(ud) => {
+                let ptr = ud.to_pointer() as usize;
+                if let Some(first) = seen.get(&ptr) {
+                    let _ = writeln!(out, "{child} = {first}");
+                } else if heka_lua_modules::serialize(ud, &child, out).map_err(|e| e.to_string())? {
+                    seen.insert(ptr, child.clone());
+                }
             }
             _ => {}
         }
