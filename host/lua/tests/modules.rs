@@ -57,6 +57,16 @@ fn feed(f: &mut heka_lua::LuaFilter, times: &[i64]) {
     }
 }
 
+/// Heka's test sequence: one message at second 0, two at 1, three at 2.
+fn first_three_seconds(f: &mut heka_lua::LuaFilter) {
+    let s = 1_000_000_000;
+    feed(f, &[0, s, s, 2 * s, 2 * s, 2 * s]);
+    assert_eq!(
+        report(f, 0),
+        [format!("{{\"time\":0,{HEADER}1\t1\t1\n2\t1\t2\n3\t1\t3\n")]
+    );
+}
+
 #[test]
 fn cbuf_output_is_heka_s_byte_for_byte() {
     let scripts = Scripts::new();
@@ -67,21 +77,7 @@ fn cbuf_output_is_heka_s_byte_for_byte() {
             "{{\"time\":0,{HEADER}nan\tnan\tnan\nnan\tnan\tnan\nnan\tnan\tnan\n"
         )]
     );
-    feed(
-        &mut f,
-        &[
-            0,
-            1_000_000_000,
-            1_000_000_000,
-            2_000_000_000,
-            2_000_000_000,
-            2_000_000_000,
-        ],
-    );
-    assert_eq!(
-        report(&mut f, 0),
-        [format!("{{\"time\":0,{HEADER}1\t1\t1\n2\t1\t2\n3\t1\t3\n")]
-    );
+    first_three_seconds(&mut f);
     feed(&mut f, &[4_000_000_000]);
     assert_eq!(
         report(&mut f, 0),
@@ -104,21 +100,7 @@ fn cbuf_output_is_heka_s_byte_for_byte() {
 fn cbufd_rows_come_in_lua_table_order_and_are_consumed() {
     let scripts = Scripts::new();
     let mut f = scripts.filter(&CBUF.replace("@DELTA@", "true"));
-    feed(
-        &mut f,
-        &[
-            0,
-            1_000_000_000,
-            1_000_000_000,
-            2_000_000_000,
-            2_000_000_000,
-            2_000_000_000,
-        ],
-    );
-    assert_eq!(
-        report(&mut f, 0),
-        [format!("{{\"time\":0,{HEADER}1\t1\t1\n2\t1\t2\n3\t1\t3\n")]
-    );
+    first_three_seconds(&mut f);
     // Lua 5.1 walks the array part (times 1, 2) before the hash part (time 0),
     // which is the order Heka printed.
     assert_eq!(
