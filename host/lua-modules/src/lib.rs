@@ -18,16 +18,46 @@
 //!
 //! Start with `circular_buffer/mod.rs`.
 
+mod bloom_filter;
 mod circular_buffer;
+mod cuckoo_filter;
+mod hyperloglog;
 pub mod number;
 mod structlib;
 
-use mlua::{AnyUserData, Lua, Table};
+use mlua::{AnyUserData, Lua, Table, UserData};
 
+pub use bloom_filter::BloomFilter;
 pub use circular_buffer::CircularBuffer;
+pub use cuckoo_filter::CuckooFilter;
+pub use hyperloglog::HyperLogLog;
 
 /// The names [`open`] knows.
-pub const MODULES: [&str; 2] = ["circular_buffer", "struct"];
+pub const MODULES: [&str; 5] = [
+    "circular_buffer",
+    "struct",
+    "hyperloglog",
+    "bloom_filter",
+    "cuckoo_filter",
+];
+
+/// The user value slot of an object's memory charge (see [`charged`]).
+const CHARGE: usize = 2;
+
+/// `value` as userdata whose Rust-side state (`bytes`) is charged to the Lua
+/// state's `memory_limit`: a string of that size is allocated by Lua and kept as a
+/// user value, so an object over the limit fails with Lua's "not enough memory"
+/// and is counted while it lives, as Heka's objects allocated inside Lua were.
+pub(crate) fn charged<T: UserData + mlua::MaybeSend + mlua::MaybeSync + 'static>(
+    lua: &Lua,
+    value: T,
+    bytes: usize,
+) -> mlua::Result<AnyUserData> {
+    let charge = lua.create_string(vec![0u8; bytes])?;
+    let ud = lua.create_userdata(value)?;
+    ud.set_nth_user_value(CHARGE, charge)?;
+    Ok(ud)
+}
 
 /// The module table of `name`, freshly made (the caller caches it per state and
 /// sets the global of the same name, as Heka's `require` did).
@@ -35,6 +65,9 @@ pub fn open(lua: &Lua, name: &str) -> mlua::Result<Option<Table>> {
     Ok(Some(match name {
         "circular_buffer" => circular_buffer::module(lua)?,
         "struct" => structlib::module(lua)?,
+        "hyperloglog" => hyperloglog::module(lua)?,
+        "bloom_filter" => bloom_filter::module(lua)?,
+        "cuckoo_filter" => cuckoo_filter::module(lua)?,
         _ => return Ok(None),
     }))
 }
@@ -55,7 +88,14 @@ pub fn output(ud: &AnyUserData, out: &mut Vec<u8>) -> mlua::Result<bool> {
 pub fn serialize(ud: &AnyUserData, key: &str, out: &mut String) -> mlua::Result<bool> {
     if ud.is::<CircularBuffer>() {
         circular_buffer::serialize(ud, key, out)?;
-        return Ok(true);
+    } else if ud.is::<HyperLogLog>() {
+        hyperloglog::serialize(ud, key, out)?;
+    } else if ud.is::<BloomFilter>() {
+        bloom_filter::serialize(ud, key, out)?;
+    } else if ud.is::<CuckooFilter>() {
+        cuckoo_filter::serialize(ud, key, out)?;
+    } else {
+        return Ok(false);
     }
-    Ok(false)
+    Ok(true)
 }

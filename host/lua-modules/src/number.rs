@@ -85,6 +85,25 @@ pub fn push_heka_number(out: &mut String, d: f64) {
     }
 }
 
+/// Appends `bytes` as a Lua string literal that reads back as exactly those bytes
+/// (printable ASCII as is, `"` and `\\` escaped, everything else `\ddd`), for the
+/// preservation text of binary state.
+pub fn push_lua_string(out: &mut String, bytes: &[u8]) {
+    use std::fmt::Write as _;
+    out.push('"');
+    for &b in bytes {
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(b as char),
+            _ => {
+                let _ = write!(out, "\\{b:03}");
+            }
+        }
+    }
+    out.push('"');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +132,12 @@ mod tests {
         assert_eq!(heka_number(f64::INFINITY), "inf");
         assert_eq!(heka_number(f64::NEG_INFINITY), "-inf");
         assert_eq!(heka_number(-2.0), "-2");
+    }
+
+    #[test]
+    fn lua_strings_escape_what_is_not_printable() {
+        let mut s = String::new();
+        push_lua_string(&mut s, b"a\"\\\n\x00\xff");
+        assert_eq!(s, "\"a\\\"\\\\\\010\\000\\255\"");
     }
 }

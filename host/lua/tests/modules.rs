@@ -232,3 +232,78 @@ fn struct_pack_unpack_size() {
          false bad argument #2 to 'unpack' (data string too short)"
     );
 }
+
+#[test]
+fn probabilistic_counters_count_and_survive_preserve_data() {
+    let scripts = Scripts::new();
+    let mut cfg = LuaConfig::new("Counters");
+    cfg.preservation_file = Some(LuaConfig::preservation_file(scripts.dir.path(), "Counters"));
+    let source = r#"
+        require "hyperloglog"
+        require "bloom_filter"
+        require "cuckoo_filter"
+        hll = hyperloglog.new()
+        bf = bloom_filter.new(1000, 0.01)
+        cf = cuckoo_filter.new(1000)
+        function process_message()
+            local p = read_message("Payload")
+            local t = {tostring(hll:add(p)), tostring(bf:add(p)), tostring(cf:add(p))}
+            inject_payload("txt", "", table.concat(t, " "))
+            return 0
+        end
+        function timer_event(ns)
+            inject_payload("txt", "", string.format("%d %d %s %s %d %s %s",
+                hll:count(), bf:count(), tostring(bf:query("a")), tostring(bf:query("zz")),
+                cf:count(), tostring(cf:query("b")), tostring(cf:query("zz"))))
+        end
+    "#;
+    let mut f = scripts.filter_with(source, cfg.clone());
+    let mut seen = Vec::new();
+    for p in ["a", "b", "c", "a"] {
+        let mut ctx = ctx();
+        f.process_message(&payload_message(p), &mut ctx)
+            .expect("process");
+        seen.push(ctx.take_injected()[0].payload().to_owned());
+    }
+    assert_eq!(
+        seen,
+        [
+            "true true true",
+            "true true true",
+            "true true true",
+            "false false false"
+        ]
+    );
+    assert_eq!(report(&mut f, 0), ["3 3 true false 3 true false"]);
+    f.shutdown();
+    let mut g = scripts.filter_with(source, cfg);
+    assert_eq!(report(&mut g, 0), ["3 3 true false 3 true false"]);
+}
+
+#[test]
+fn module_objects_are_charged_to_memory_limit() {
+    let scripts = Scripts::new();
+    let mut cfg = LuaConfig::new("Big");
+    cfg.memory_limit = 1024 * 1024;
+    let mut f = scripts.filter_with(
+        r#"
+        require "circular_buffer"
+        require "bloom_filter"
+        local ok1, e1 = pcall(circular_buffer.new, 10000, 100, 60)
+        local ok2 = pcall(bloom_filter.new, 1e7, 0.01)
+        local small = circular_buffer.new(1440, 4, 60)
+        function process_message()
+            inject_payload("txt", "", tostring(ok1) .. " " .. tostring(e1) .. " " .. tostring(ok2))
+            return 0
+        end
+        "#,
+        cfg,
+    );
+    let mut ctx = ctx();
+    f.process_message(&payload_message("x"), &mut ctx)
+        .expect("process");
+    assert_eq!(
+        ctx.take_injected()[0].payload(),
+        "false not enough memory false"
+    );
+}

@@ -23,9 +23,9 @@ use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataMethods, Value
 use buffer::{Aggregation, Buffer, Format};
 use stats::Function;
 
-/// User value slots.
+/// The user value slot of the delta table (slot 2 holds the memory charge, see
+/// `crate::charged`).
 const DELTAS: usize = 1;
-const BALLAST: usize = 2;
 
 /// The userdata behind a `circular_buffer.new(...)` value.
 pub struct CircularBuffer {
@@ -83,14 +83,10 @@ fn new(lua: &Lua, args: mlua::Variadic<Value>) -> mlua::Result<AnyUserData> {
     let delta = args
         .get(3)
         .is_some_and(|v| !matches!(v, Value::Nil | Value::Boolean(false)));
-    // Charged first: a buffer over memory_limit fails here with Lua's own error.
-    let ballast = lua.create_string(vec![0u8; cells as usize * 8])?;
     let cb = CircularBuffer {
         buf: Buffer::new(rows as usize, columns as usize, spr, delta),
     };
-    let ud = lua.create_userdata(cb)?;
-    ud.set_nth_user_value(BALLAST, ballast)?;
-    Ok(ud)
+    crate::charged(lua, cb, cells as usize * 8)
 }
 
 impl CircularBuffer {
