@@ -4,7 +4,9 @@
 //! script wrote it (`write_message`); with injections they replace it, each
 //! inheriting the original's unset headers (Timestamp, Type, Hostname, Logger,
 //! Severity, Pid; a fresh Uuid unless one was given). A failure drops the record with
-//! `Failed parsing: <reason> payload: <payload>`.
+//! `Failed parsing: <reason> payload: <payload>`. With `[x.config] tz`, injected
+//! messages' Timestamp (and a `timegenerated` double field) are wall times in that
+//! zone (see `crate::tz`).
 
 use std::path::Path;
 
@@ -12,22 +14,34 @@ use heka_message::{Message, Value};
 use heka_pipeline::{Decoder, PluginError, PluginResult};
 
 use crate::runtime::{Injection, Kind, Raw, Runtime, Slot};
-use crate::{LuaConfig, LuaError};
+use crate::tz::Zone;
+use crate::{ConfigValue, LuaConfig, LuaError};
 
 /// A SandboxDecoder running a Heka Lua script.
 pub struct LuaDecoder {
     runtime: Runtime,
+    tz: Zone,
 }
 
 impl LuaDecoder {
     /// Loads the script at `path` and runs its top level.
     pub fn load(path: &Path, cfg: LuaConfig) -> Result<LuaDecoder, LuaError> {
+        let tz = match cfg.config.get("tz") {
+            Some(ConfigValue::String(name)) => Zone::load(name),
+            Some(_) => Err("tz must be a string".to_owned()),
+            None => Ok(Zone::utc()),
+        }
+        .map_err(|reason| LuaError::Init {
+            path: path.display().to_string(),
+            reason: format!("config tz: {reason}"),
+        })?;
         let cfg = LuaConfig {
             preservation_file: None,
             ..cfg
         };
         Ok(LuaDecoder {
             runtime: Runtime::load(path, &cfg, Kind::Decoder)?,
+            tz,
         })
     }
 }
@@ -65,6 +79,7 @@ impl Decoder for LuaDecoder {
         }
         for inj in injections {
             let m = match inj {
+                Injection::Message(m) if !self.tz.is_utc() => in_zone(m, &self.tz),
                 Injection::Message(m) => m,
                 Injection::Payload {
                     payload_type,
@@ -88,4 +103,18 @@ impl Decoder for LuaDecoder {
         }
         Ok(())
     }
+}
+
+/// Heka's `convert_tz` on an injected message: a set Timestamp and the first value
+/// of a `timegenerated` double field.
+fn in_zone(mut m: Message, tz: &Zone) -> Message {
+    if m.timestamp != 0 {
+        m.timestamp = tz.convert(m.timestamp);
+    }
+    if let Some(f) = m.fields.iter_mut().find(|f| f.name == "timegenerated")
+        && let Some(d) = f.value_double.first_mut()
+    {
+        *d = tz.convert(*d as i64) as f64;
+    }
+    m
 }

@@ -31,6 +31,7 @@ mod filter;
 mod modules;
 mod preserve;
 mod runtime;
+mod tz;
 
 pub use config::{ConfigValue, LuaConfig};
 pub use decoder::LuaDecoder;

@@ -17,7 +17,7 @@ const NAME_MAX: usize = 15;
 const UNIT_MAX: usize = 7;
 /// The largest buffer accepted (cells); Heka bounded it only by `memory_limit`,
 /// which is charged for it as well (see the module doc).
-pub(crate) const MAX_CELLS: usize = 1 << 26;
+pub(crate) const MAX_CELLS: usize = 1 << 22;
 
 /// How a column combines when buffers are aggregated (`set_header`'s last argument).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,58 @@
+//! Heka 0.10 API details beyond the basics: the decoder `tz` option.
+
+mod common;
+
+use common::*;
+use heka_lua::{ConfigValue, LuaConfig, LuaDecoder};
+use heka_message::Message;
+use heka_pipeline::Decoder;
+
+const TZ_DECODER: &str = r#"
+function process_message()
+    -- 2024-01-15 12:00:00 and 2024-07-15 12:00:00 as if UTC, as Lua computes them.
+    inject_message({Timestamp = 1705320000e9, Fields = {timegenerated = 1721044800e9}})
+    inject_message({Payload = "no timestamp of its own"})
+    return 0
+end
+"#;
+
+fn decode_with(tz: Option<&str>) -> Result<Vec<Message>, String> {
+    let scripts = Scripts::new();
+    let path = scripts.write("tz.lua", TZ_DECODER);
+    let mut cfg = LuaConfig::new("TzDecoder");
+    if let Some(tz) = tz {
+        cfg = cfg.with_config("tz", ConfigValue::String(tz.into()));
+    }
+    let mut d = LuaDecoder::load(&path, cfg).map_err(|e| e.to_string())?;
+    let mut original = payload_message("line");
+    original.timestamp = 42;
+    let mut out = Vec::new();
+    d.decode(original, None, &mut out)
+        .map_err(|e| format!("{e:?}"))?;
+    Ok(out)
+}
+
+#[test]
+fn decoder_tz_reads_injected_times_as_wall_clock_in_the_zone() {
+    let s = 1_000_000_000i64;
+    let utc = decode_with(None).expect("decode");
+    assert_eq!(utc[0].timestamp, 1_705_320_000 * s);
+    let ny = decode_with(Some("America/New_York")).expect("decode");
+    // Winter: UTC-5; the timegenerated field in summer: UTC-4.
+    assert_eq!(ny[0].timestamp, (1_705_320_000 + 5 * 3600) * s);
+    assert_eq!(
+        ny[0].fields[0].value_double,
+        [((1_721_044_800 + 4 * 3600) * s) as f64]
+    );
+    // A message without a Timestamp inherits the original's, unconverted.
+    assert_eq!(ny[1].timestamp, 42);
+}
+
+#[test]
+fn decoder_tz_must_name_a_zone() {
+    let err = decode_with(Some("Mars/Olympus_Mons")).expect_err("unknown zone refused");
+    assert!(
+        err.contains("config tz: unknown time zone 'Mars/Olympus_Mons'"),
+        "{err}"
+    );
+}
