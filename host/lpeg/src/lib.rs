@@ -27,7 +27,7 @@ pub mod props;
 pub mod tree;
 pub mod vm;
 
-// pub use lua::{StepHook, open_lpeg, open_re};
+pub use lua::{StepHook, open_lpeg, open_re};
 
 /// LPeg's errors, with LPeg's messages.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

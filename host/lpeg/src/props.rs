@@ -136,9 +136,13 @@ pub fn first<K>(p: &Node<K>, follow: &Charset, g: G<'_, K>, d: u32) -> (Charset,
             (s.union(follow), true)
         }
         Kind::Seq(v) => {
-            let mut cur = *follow;
-            let mut empty = true;
-            for q in v.iter().rev() {
+            // Only the prefix up to the first element that must consume matters.
+            let stop = v.iter().position(|q| !nullable_in(q, g, d + 1));
+            let (mut cur, mut empty, prefix) = match stop {
+                Some(k) => (first(&v[k], &Charset::FULL, g, d + 1).0, false, &v[..k]),
+                None => (*follow, true, &v[..]),
+            };
+            for q in prefix.iter().rev() {
                 let (s, e) = first(q, &cur, g, d + 1);
                 cur = s;
                 empty = empty && e;

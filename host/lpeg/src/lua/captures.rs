@@ -1,0 +1,545 @@
+//! Captures in Lua: the host that runs match-time captures (`Cmt`, `lpeg.P(function)`)
+//! during a match, and the evaluation of the capture list into Lua values after it,
+//! with LPeg's rules for each kind (what a group, fold, table or substitution yields,
+//! when the whole match stands in for missing values, and the errors).
+//!
+//! The list is flat (see [`crate::vm::Capture`]); evaluation walks it recursively, one
+//! level per nested capture, bounded by [`MAX_NESTING`].
+
+use mlua::{Lua, MultiValue, Table, Value};
+
+use super::{StepHook, lerr};
+use crate::compile::Program;
+use crate::tree::CapKind;
+use crate::vm::{Capture, Host, NO_KEY, Runtime, Tag};
+
+/// Deepest capture nesting evaluated ("subcapture nesting too deep" beyond).
+pub const MAX_NESTING: u32 = 400;
+/// LPeg's limit on the captures a string capture (`patt / "%1"`) can refer to.
+const MAX_STR_CAPS: usize = 10;
+
+fn rt(msg: impl Into<String>) -> mlua::Error {
+    mlua::Error::runtime(msg.into())
+}
+
+/// The match host for Lua.
+pub(crate) struct LuaHost<'a> {
+    lua: &'a Lua,
+    subject: &'a [u8],
+    extra: &'a [Value],
+}
+
+impl<'a> LuaHost<'a> {
+    pub(crate) fn new(
+        lua: &'a Lua,
+        subject: &'a [u8],
+        _s: &'a mlua::LuaString,
+        extra: &'a [Value],
+    ) -> Self {
+        LuaHost {
+            lua,
+            subject,
+            extra,
+        }
+    }
+}
+
+impl Host<Value> for LuaHost<'_> {
+    type Value = Value;
+    type Error = mlua::Error;
+
+    fn runtime(
+        &mut self,
+        prog: &Program<Value>,
+        caps: &[Capture],
+        open: usize,
+        pos: usize,
+        values: &[Value],
+    ) -> mlua::Result<Runtime<Value>> {
+        let Some(Value::Function(f)) = key_of(prog, caps[open].key) else {
+            return Err(rt("match-time capture without a function"));
+        };
+        let mut ev = Eval {
+            lua: self.lua,
+            prog,
+            subject: self.subject,
+            caps,
+            values,
+            extra: self.extra,
+            depth: 0,
+        };
+        let mut args = vec![
+            Value::String(self.lua.create_string(self.subject)?),
+            Value::Integer(pos as i64 + 1),
+        ];
+        let start = caps[open].pos;
+        let before = args.len();
+        let mut k = open + 1;
+        while k < caps.len() {
+            k = ev.push(k, &mut args)?;
+        }
+        if args.len() == before {
+            args.push(ev.substring(start, pos)?);
+        }
+        let mut out = f.call::<MultiValue>(MultiValue::from_vec(args))?.into_vec();
+        if out.is_empty() {
+            return Ok(Runtime::Fail);
+        }
+        let first = out.remove(0);
+        let at = match first {
+            Value::Nil | Value::Boolean(false) => return Ok(Runtime::Fail),
+            Value::Boolean(true) => pos,
+            v => match super::num(&v) {
+                Some(n) if n >= pos as f64 + 1.0 && n <= self.subject.len() as f64 + 1.0 => {
+                    n as usize - 1
+                }
+                _ => return Err(lerr(crate::Error::InvalidPosition)),
+            },
+        };
+        Ok(Runtime::Continue(at, out))
+    }
+
+    fn charge(&mut self, steps: u64) -> mlua::Result<()> {
+        match self.lua.app_data_ref::<StepHook>() {
+            Some(h) => (h.0)(self.lua, steps),
+            None => Ok(()),
+        }
+    }
+}
+
+fn key_of(prog: &Program<Value>, key: u32) -> Option<&Value> {
+    if key == NO_KEY {
+        return None;
+    }
+    prog.keys.get(key as usize).and_then(|(v, _)| v.as_ref())
+}
+
+/// Evaluates the top-level captures of a successful match.
+pub(crate) fn evaluate(
+    lua: &Lua,
+    prog: &Program<Value>,
+    subject: &[u8],
+    _s: &mlua::LuaString,
+    caps: &[Capture],
+    values: &[Value],
+    extra: &[Value],
+) -> mlua::Result<Vec<Value>> {
+    let mut ev = Eval {
+        lua,
+        prog,
+        subject,
+        caps,
+        values,
+        extra,
+        depth: 0,
+    };
+    let mut out = Vec::new();
+    let mut k = 0;
+    while k < caps.len() {
+        k = ev.push(k, &mut out)?;
+    }
+    Ok(out)
+}
+
+struct Eval<'a> {
+    lua: &'a Lua,
+    prog: &'a Program<Value>,
+    subject: &'a [u8],
+    caps: &'a [Capture],
+    values: &'a [Value],
+    extra: &'a [Value],
+    depth: u32,
+}
+
+/// Lua's raw equality, for group names.
+fn raw_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => x.as_bytes() == y.as_bytes(),
+        (Value::Nil, Value::Nil) => true,
+        (Value::Boolean(x), Value::Boolean(y)) => x == y,
+        (x, y) if super::num(x).is_some() && super::num(y).is_some() => {
+            super::num(x) == super::num(y)
+        }
+        (x, y) => !x.to_pointer().is_null() && x.to_pointer() == y.to_pointer(),
+    }
+}
+
+impl<'a> Eval<'a> {
+    fn substring(&self, s: usize, e: usize) -> mlua::Result<Value> {
+        Ok(Value::String(
+            self.lua.create_string(&self.subject[s..e.max(s)])?,
+        ))
+    }
+
+    fn key(&self, i: usize) -> Option<&'a Value> {
+        key_of(self.prog, self.caps[i].key)
+    }
+
+    fn num(&self, i: usize) -> u32 {
+        self.prog
+            .keys
+            .get(self.caps[i].key as usize)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// (match start, match end, index just after the capture and its nested ones).
+    fn extent(&self, i: usize) -> (usize, usize, usize) {
+        let c = self.caps[i];
+        if c.tag == Tag::Full {
+            return (c.pos, c.pos + c.len, i + 1);
+        }
+        let mut depth = 0usize;
+        for j in i + 1..self.caps.len() {
+            match self.caps[j].tag {
+                Tag::Open => depth += 1,
+                Tag::Close if depth == 0 => return (c.pos, self.caps[j].pos, j + 1),
+                Tag::Close => depth -= 1,
+                Tag::Full => {}
+            }
+        }
+        (c.pos, c.pos, self.caps.len())
+    }
+
+    /// Pushes the values of the captures nested in capture `i`; with `whole`, the
+    /// matched text when they yield none. Returns the index after capture `i`.
+    fn nested(&mut self, i: usize, out: &mut Vec<Value>, whole: bool) -> mlua::Result<usize> {
+        let (s, e, next) = self.extent(i);
+        let before = out.len();
+        if self.caps[i].tag == Tag::Open {
+            let mut k = i + 1;
+            while k + 1 < next {
+                k = self.push(k, out)?;
+            }
+        }
+        if whole && out.len() == before {
+            out.push(self.substring(s, e)?);
+        }
+        Ok(next)
+    }
+
+    fn first_nested(&mut self, i: usize) -> mlua::Result<(Value, usize)> {
+        let mut v = Vec::new();
+        let next = self.nested(i, &mut v, true)?;
+        Ok((v.into_iter().next().unwrap_or(Value::Nil), next))
+    }
+
+    /// Pushes the values of capture `i`; returns the index after it.
+    pub(crate) fn push(&mut self, i: usize, out: &mut Vec<Value>) -> mlua::Result<usize> {
+        if self.depth >= MAX_NESTING {
+            return Err(rt("subcapture nesting too deep"));
+        }
+        self.depth += 1;
+        let r = self.push_inner(i, out);
+        self.depth -= 1;
+        r
+    }
+
+    fn push_inner(&mut self, i: usize, out: &mut Vec<Value>) -> mlua::Result<usize> {
+        let c = self.caps[i];
+        match c.kind {
+            CapKind::Position => {
+                out.push(Value::Integer(c.pos as i64 + 1));
+                Ok(self.extent(i).2)
+            }
+            CapKind::Const => {
+                out.push(self.key(i).cloned().unwrap_or(Value::Nil));
+                Ok(self.extent(i).2)
+            }
+            CapKind::Runtime => {
+                out.push(
+                    self.values
+                        .get(c.key as usize)
+                        .cloned()
+                        .unwrap_or(Value::Nil),
+                );
+                Ok(i + 1)
+            }
+            CapKind::Arg => {
+                let n = self.num(i) as usize;
+                let v = self
+                    .extra
+                    .get(n - 1)
+                    .ok_or_else(|| rt(format!("reference to absent extra argument #{n}")))?;
+                out.push(v.clone());
+                Ok(self.extent(i).2)
+            }
+            CapKind::Simple => {
+                let (s, e, _) = self.extent(i);
+                out.push(self.substring(s, e)?);
+                self.nested(i, out, false)
+            }
+            CapKind::Group => match self.key(i) {
+                Some(_) => Ok(self.extent(i).2),
+                None => self.nested(i, out, true),
+            },
+            CapKind::Backref => {
+                let name = self.key(i).cloned().unwrap_or(Value::Nil);
+                let g = self.find_group(i, &name)?;
+                self.nested(g, out, true)?;
+                Ok(self.extent(i).2)
+            }
+            CapKind::Table => self.table(i, out),
+            CapKind::Subst => {
+                let mut buf = Vec::new();
+                let next = self.subst(i, &mut buf)?;
+                out.push(Value::String(self.lua.create_string(&buf)?));
+                Ok(next)
+            }
+            CapKind::String => {
+                let mut buf = Vec::new();
+                let next = self.string_cap(i, &mut buf)?;
+                out.push(Value::String(self.lua.create_string(&buf)?));
+                Ok(next)
+            }
+            CapKind::Num => {
+                let n = self.num(i) as usize;
+                let mut v = Vec::new();
+                let next = self.nested(i, &mut v, true)?;
+                if n > 0 {
+                    let x = v
+                        .into_iter()
+                        .nth(n - 1)
+                        .ok_or_else(|| rt(format!("no capture '{n}'")))?;
+                    out.push(x);
+                }
+                Ok(next)
+            }
+            CapKind::Query => {
+                let (k, next) = self.first_nested(i)?;
+                if let Some(Value::Table(t)) = self.key(i) {
+                    let v: Value = t.get(k)?;
+                    if !v.is_nil() {
+                        out.push(v);
+                    }
+                }
+                Ok(next)
+            }
+            CapKind::Function => {
+                let mut args = Vec::new();
+                let next = self.nested(i, &mut args, true)?;
+                out.extend(self.call(i, args)?);
+                Ok(next)
+            }
+            CapKind::Fold => self.fold(i, out),
+            CapKind::Accum => {
+                let acc = out
+                    .pop()
+                    .ok_or_else(|| rt("no previous value for accumulator capture"))?;
+                let mut args = vec![acc];
+                let next = self.nested(i, &mut args, true)?;
+                out.push(self.call(i, args)?.into_iter().next().unwrap_or(Value::Nil));
+                Ok(next)
+            }
+        }
+    }
+
+    fn call(&self, i: usize, args: Vec<Value>) -> mlua::Result<Vec<Value>> {
+        match self.key(i) {
+            Some(Value::Function(f)) => {
+                Ok(f.call::<MultiValue>(MultiValue::from_vec(args))?.into_vec())
+            }
+            _ => Err(rt("capture function expected")),
+        }
+    }
+
+    fn fold(&mut self, i: usize, out: &mut Vec<Value>) -> mlua::Result<usize> {
+        let (_, _, next) = self.extent(i);
+        let mut k = i + 1;
+        if self.caps[i].tag != Tag::Open || k + 1 >= next {
+            return Err(rt("no initial value for fold capture"));
+        }
+        let mut first = Vec::new();
+        k = self.push(k, &mut first)?;
+        let mut acc = first
+            .into_iter()
+            .next()
+            .ok_or_else(|| rt("no initial value for fold capture"))?;
+        while k + 1 < next {
+            let mut args = vec![acc];
+            k = self.push(k, &mut args)?;
+            acc = self.call(i, args)?.into_iter().next().unwrap_or(Value::Nil);
+        }
+        out.push(acc);
+        Ok(next)
+    }
+
+    fn table(&mut self, i: usize, out: &mut Vec<Value>) -> mlua::Result<usize> {
+        let (_, _, next) = self.extent(i);
+        let t: Table = self.lua.create_table()?;
+        let mut list = Vec::new();
+        if self.caps[i].tag == Tag::Open {
+            let mut k = i + 1;
+            while k + 1 < next {
+                match (self.caps[k].kind, self.key(k)) {
+                    (CapKind::Group, Some(name)) => {
+                        let (v, n) = self.first_nested(k)?;
+                        t.raw_set(name.clone(), v)?;
+                        k = n;
+                    }
+                    _ => k = self.push(k, &mut list)?,
+                }
+            }
+        }
+        for (n, v) in list.into_iter().enumerate() {
+            t.raw_set(n + 1, v)?;
+        }
+        out.push(Value::Table(t));
+        Ok(next)
+    }
+
+    /// The most recent complete, outermost group named `name` before capture `i`.
+    fn find_group(&self, i: usize, name: &Value) -> mlua::Result<usize> {
+        let mut k = i;
+        while k > 0 {
+            k -= 1;
+            match self.caps[k].tag {
+                Tag::Open => continue,
+                Tag::Close => {
+                    let mut depth = 0usize;
+                    while k > 0 {
+                        k -= 1;
+                        match self.caps[k].tag {
+                            Tag::Close => depth += 1,
+                            Tag::Open if depth == 0 => break,
+                            Tag::Open => depth -= 1,
+                            Tag::Full => {}
+                        }
+                    }
+                }
+                Tag::Full => {}
+            }
+            if self.caps[k].kind == CapKind::Group
+                && let Some(n) = self.key(k)
+                && raw_eq(n, name)
+            {
+                return Ok(k);
+            }
+        }
+        let shown = match name {
+            Value::String(s) => s.to_string_lossy(),
+            v => format!("{v:?}"),
+        };
+        Err(rt(format!("back reference '{shown}' not found")))
+    }
+
+    /// Appends capture `i`'s value as a string (`Cs` and `/string` pieces); returns
+    /// (index after it, whether it had a value).
+    fn add_one_string(
+        &mut self,
+        i: usize,
+        buf: &mut Vec<u8>,
+        what: &str,
+    ) -> mlua::Result<(usize, bool)> {
+        match self.caps[i].kind {
+            CapKind::String => return Ok((self.string_cap(i, buf)?, true)),
+            CapKind::Subst => return Ok((self.subst(i, buf)?, true)),
+            _ => {}
+        }
+        let mut v = Vec::new();
+        let next = self.push(i, &mut v)?;
+        let Some(first) = v.into_iter().next() else {
+            return Ok((next, false));
+        };
+        match first {
+            Value::String(s) => buf.extend_from_slice(&s.as_bytes()),
+            Value::Integer(n) => buf.extend_from_slice(n.to_string().as_bytes()),
+            Value::Number(_) => {
+                let s = self
+                    .lua
+                    .coerce_string(first)?
+                    .map(|s| s.as_bytes().to_vec())
+                    .unwrap_or_default();
+                buf.extend_from_slice(&s);
+            }
+            other => {
+                return Err(rt(format!(
+                    "invalid {what} value (a {})",
+                    other.type_name()
+                )));
+            }
+        }
+        Ok((next, true))
+    }
+
+    fn subst(&mut self, i: usize, buf: &mut Vec<u8>) -> mlua::Result<usize> {
+        let (s, e, next) = self.extent(i);
+        let mut cur = s;
+        if self.caps[i].tag == Tag::Open {
+            let mut k = i + 1;
+            while k + 1 < next {
+                let (cs, ce, _) = self.extent(k);
+                buf.extend_from_slice(&self.subject[cur..cs.max(cur)]);
+                let (n, had) = self.add_one_string(k, buf, "replacement")?;
+                cur = if had { ce } else { cs.max(cur) };
+                k = n;
+            }
+        }
+        buf.extend_from_slice(&self.subject[cur.min(e)..e]);
+        Ok(next)
+    }
+
+    /// Collects `%0..%9` for a string capture: plain simple captures (flattened) as
+    /// text, other captures by index to evaluate on use.
+    fn str_caps(&self, i: usize, list: &mut Vec<Piece>) -> usize {
+        let (s, e, next) = self.extent(i);
+        let at = list.len();
+        list.push(Piece::Text(s, e));
+        let _ = at;
+        if self.caps[i].tag == Tag::Open {
+            let mut k = i + 1;
+            while k + 1 < next {
+                let (_, _, n) = self.extent(k);
+                if list.len() < MAX_STR_CAPS {
+                    if self.caps[k].kind == CapKind::Simple {
+                        self.str_caps(k, list);
+                    } else {
+                        list.push(Piece::Cap(k));
+                    }
+                }
+                k = n;
+            }
+        }
+        next
+    }
+
+    fn string_cap(&mut self, i: usize, buf: &mut Vec<u8>) -> mlua::Result<usize> {
+        let fmt = match self.key(i) {
+            Some(Value::String(s)) => s.as_bytes().to_vec(),
+            _ => Vec::new(),
+        };
+        let mut pieces = Vec::new();
+        let next = self.str_caps(i, &mut pieces);
+        let mut j = 0;
+        while j < fmt.len() {
+            let ch = fmt[j];
+            j += 1;
+            if ch != b'%' {
+                buf.push(ch);
+                continue;
+            }
+            let Some(&d) = fmt.get(j) else { break };
+            j += 1;
+            if !d.is_ascii_digit() {
+                buf.push(d);
+                continue;
+            }
+            let l = (d - b'0') as usize;
+            match pieces.get(l) {
+                None => return Err(rt(format!("invalid capture index ({l})"))),
+                Some(Piece::Text(s, e)) => buf.extend_from_slice(&self.subject[*s..*e]),
+                Some(Piece::Cap(k)) => {
+                    if !self.add_one_string(*k, buf, "capture")?.1 {
+                        return Err(rt(format!("no values in capture index {l}")));
+                    }
+                }
+            }
+        }
+        Ok(next)
+    }
+}
+
+/// One `%n` of a string capture.
+enum Piece {
+    Text(usize, usize),
+    Cap(usize),
+}
