@@ -11,7 +11,12 @@ pub(crate) fn require(lua: &Lua, name: &str, loaded: &Table) -> mlua::Result<Opt
     if let v @ Value::Table(_) = loaded.raw_get::<Value>(name)? {
         return Ok(Some(v));
     }
-    let Some(module) = heka_lua_modules::open(lua, name)? else {
+    let module = match name {
+        "lpeg" => Some(heka_lpeg::open_lpeg(lua)?),
+        "re" => Some(heka_lpeg::open_re(lua)?),
+        _ => heka_lua_modules::open(lua, name)?,
+    };
+    let Some(module) = module else {
         return Ok(None);
     };
     crate::api::state(lua)?

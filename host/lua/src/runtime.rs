@@ -262,22 +262,11 @@ impl Runtime {
         };
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(step as u32),
-            move |lua, _debug| {
-                let Some(mut state) = lua.app_data_mut::<State>() else {
-                    return Ok(VmState::Continue);
-                };
-                state.instructions = state.instructions.saturating_add(step);
-                if state.instruction_limit > 0 && state.instructions >= state.instruction_limit {
-                    let reason = format!(
-                        "instruction_limit exceeded ({} per call)",
-                        state.instruction_limit
-                    );
-                    return Err(state.limit_exceeded(reason));
-                }
-                Ok(VmState::Continue)
-            },
+            move |lua, _debug| charge_instructions(lua, step).map(|()| VmState::Continue),
         )
         .map_err(state_err)?;
+        // LPeg's matcher runs outside the Lua VM: its steps count as instructions.
+        lua.set_app_data(heka_lpeg::StepHook(Box::new(charge_instructions)));
         if cfg.memory_limit > 0 {
             lua.set_memory_limit(cfg.memory_limit).map_err(state_err)?;
         }
@@ -531,6 +520,23 @@ pub(crate) fn error_text(e: &mlua::Error) -> String {
         Some(i) => text[..i].to_owned(),
         None => text,
     }
+}
+
+/// Adds `n` instructions to the call's count, failing once past `instruction_limit`:
+/// the count hook's work, and LPeg's for its matching steps.
+fn charge_instructions(lua: &Lua, n: u64) -> mlua::Result<()> {
+    let Some(mut state) = lua.app_data_mut::<State>() else {
+        return Ok(());
+    };
+    state.instructions = state.instructions.saturating_add(n);
+    if state.instruction_limit > 0 && state.instructions >= state.instruction_limit {
+        let reason = format!(
+            "instruction_limit exceeded ({} per call)",
+            state.instruction_limit
+        );
+        return Err(state.limit_exceeded(reason));
+    }
+    Ok(())
 }
 
 /// Removes what Heka's sandbox did not offer and installs the API.

@@ -95,6 +95,14 @@ fn capture(lua: &Lua, kind: CapKind, key: Option<Value>, num: u32, child: &Patt<
     new_pattern(lua, tree::capture(kind, key, num, child).map_err(lerr)?)
 }
 
+/// Fails unless `v` is a function (the `re` operators that call one).
+pub(crate) fn check_function(v: &Value, op: &str) -> mlua::Result<()> {
+    match v {
+        Value::Function(_) => Ok(()),
+        other => Err(mlua::Error::runtime(format!("{op}: function expected, got {}", other.type_name()))),
+    }
+}
+
 fn function_arg(v: Value, n: usize, fname: &str) -> mlua::Result<Value> {
     match v {
         Value::Function(_) => Ok(v),
@@ -131,7 +139,7 @@ pub(super) fn pow(lua: &Lua, a: Value, b: Value) -> R {
     new_pattern(lua, tree::repeat(&x, n as i64).map_err(lerr)?)
 }
 
-pub(super) fn div(lua: &Lua, a: Value, b: Value) -> R {
+pub(crate) fn div(lua: &Lua, a: Value, b: Value) -> R {
     let x = to_patt(lua, &a, "/", 1)?;
     match b {
         Value::String(_) => capture(lua, CapKind::String, Some(b), 0, &x),
@@ -185,15 +193,22 @@ fn locale_classes() -> [Class; 11] {
     ]
 }
 
+/// The set of locale class `name` (C locale).
+pub(crate) fn class_set(name: &str) -> Option<Charset> {
+    let (_, f) = locale_classes().into_iter().find(|(n, _)| *n == name)?;
+    let mut cs = Charset::EMPTY;
+    for c in 0..=255u8 {
+        if f(c) {
+            cs.insert(c);
+        }
+    }
+    Some(cs)
+}
+
 /// Fills `t` with the locale class patterns.
 pub(crate) fn locale(lua: &Lua, t: &Table) -> mlua::Result<()> {
-    for (name, f) in locale_classes() {
-        let mut cs = Charset::EMPTY;
-        for c in 0..=255u8 {
-            if f(c) {
-                cs.insert(c);
-            }
-        }
+    for (name, _) in locale_classes() {
+        let cs = class_set(name).unwrap_or(Charset::EMPTY);
         t.raw_set(name, new_pattern(lua, tree::set(cs))?)?;
     }
     Ok(())
