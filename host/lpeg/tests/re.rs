@@ -5,7 +5,9 @@ use common::{error_of, run};
 
 #[test]
 fn functions() {
-    run("re functions", r#"
+    run(
+        "re functions",
+        r#"
         assert(re.match("the number 423 is odd", "({%a+} / .)*") == "the")
         local t = { re.match("the number 423 is odd", "({%a+} / .)*") }
         assert(#t == 4 and t[2] == "number" and t[4] == "odd")
@@ -20,12 +22,15 @@ fn functions() {
         assert(re.compile(p) == p)
         assert(lpeg.type(p) == "pattern" and p:match("a") == 2)
         re.updatelocale()
-    "#);
+    "#,
+    );
 }
 
 #[test]
 fn syntax() {
-    run("re syntax", r#"
+    run(
+        "re syntax",
+        r#"
         local m = re.match
         assert(m("abc", "'abc'") == 4 and m("abc", '"ab"') == 3)
         assert(m("x", "[a-z]") == 2 and m("X", "[a-z]") == nil)
@@ -63,12 +68,15 @@ fn syntax() {
             A <- 'a' B   -- the first rule is the initial one
             B <- 'b'
         ]]) == 3)
-    "#);
+    "#,
+    );
 }
 
 #[test]
 fn definitions() {
-    run("re defs", r#"
+    run(
+        "re defs",
+        r#"
         local defs = {
             num = lpeg.R"09"^1,
             tonum = tonumber,
@@ -83,12 +91,15 @@ fn definitions() {
         assert(c("({%num} (',' {%num})*) ~> add"):match("1,2,3") == "123" or true)
         assert(c("(%num -> tonum (',' %num -> tonum)*) ~> add"):match("1,2,3") == 6)
         assert(c("{.} -> sym"):match("x") == "X")
-    "#);
+    "#,
+    );
 }
 
 #[test]
 fn the_examples_of_re_html() {
-    run("re examples", r#"
+    run(
+        "re examples",
+        r#"
         local b = re.compile[[  balanced <- "(" ([^()] / balanced)* ")"  ]]
         assert(b:match("(a(b)c)") == 8)
         local rev = re.compile[[ R <- (!.) -> '' / ({.} R) -> '%2%1']]
@@ -117,7 +128,8 @@ fn the_examples_of_re_html() {
                      / ('mul' args) -> '%1 * %2'
         ]])
         assert(p:match"add(mul(a,b), apply(f,x))" == "a * b + f(x)")
-    "#);
+    "#,
+    );
 }
 
 #[test]

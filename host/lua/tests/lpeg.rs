@@ -32,7 +32,10 @@ end
     );
     f.process_message(&payload_message("code=200"), &mut ctx())
         .expect("parses");
-    assert!(f.process_message(&payload_message("nope"), &mut ctx()).is_err());
+    assert!(
+        f.process_message(&payload_message("nope"), &mut ctx())
+            .is_err()
+    );
 }
 
 /// S <- "a" S "x" / "a" S "y" / "": on a run of "a"s with no "x"/"y" every level tries

@@ -99,7 +99,10 @@ fn capture(lua: &Lua, kind: CapKind, key: Option<Value>, num: u32, child: &Patt<
 pub(crate) fn check_function(v: &Value, op: &str) -> mlua::Result<()> {
     match v {
         Value::Function(_) => Ok(()),
-        other => Err(mlua::Error::runtime(format!("{op}: function expected, got {}", other.type_name()))),
+        other => Err(mlua::Error::runtime(format!(
+            "{op}: function expected, got {}",
+            other.type_name()
+        ))),
     }
 }
 

@@ -34,7 +34,9 @@ pub(super) fn open(lua: &Lua) -> Res<Table> {
     let t = lua.create_table()?;
     t.raw_set(
         "compile",
-        lua.create_function(|lua, (p, defs): (Value, Option<Table>)| compile_value(lua, &p, defs.as_ref()))?,
+        lua.create_function(|lua, (p, defs): (Value, Option<Table>)| {
+            compile_value(lua, &p, defs.as_ref())
+        })?,
     )?;
     t.raw_set(
         "match",
@@ -47,15 +49,30 @@ pub(super) fn open(lua: &Lua) -> Res<Table> {
         "find",
         lua.create_function(|lua, (s, p, i): (mlua::LuaString, Value, Option<Value>)| {
             let cp = compile_value(lua, &p, None)?;
-            let inner = tree::capture(CapKind::Num, None, 0, &cp.borrow::<LPattern>()?.tree.clone()).map_err(lerr)?;
+            let inner = tree::capture(
+                CapKind::Num,
+                None,
+                0,
+                &cp.borrow::<LPattern>()?.tree.clone(),
+            )
+            .map_err(lerr)?;
             let pos = || tree::capture(CapKind::Position, None, 0, &tree::succeed());
-            let found = tree::seq_all(vec![pos().map_err(lerr)?, inner, pos().map_err(lerr)?]).map_err(lerr)?;
-            let again = tree::seq(&tree::any(1), &tree::open(Name::Num(1f64.to_bits()))).map_err(lerr)?;
+            let found = tree::seq_all(vec![pos().map_err(lerr)?, inner, pos().map_err(lerr)?])
+                .map_err(lerr)?;
+            let again =
+                tree::seq(&tree::any(1), &tree::open(Name::Num(1f64.to_bits()))).map_err(lerr)?;
             let one = Name::Num(1f64.to_bits());
-            let g = grammar::build(vec![(one.clone(), tree::choice(&found, &again).map_err(lerr)?)], &one).map_err(lerr)?;
-            let r = match_value(lua, &Value::UserData(new_pattern(lua, g)?), &s, i, &[])?.into_vec();
+            let g = grammar::build(
+                vec![(one.clone(), tree::choice(&found, &again).map_err(lerr)?)],
+                &one,
+            )
+            .map_err(lerr)?;
+            let r =
+                match_value(lua, &Value::UserData(new_pattern(lua, g)?), &s, i, &[])?.into_vec();
             match (r.first(), r.get(1)) {
-                (Some(Value::Integer(a)), Some(Value::Integer(e))) => Ok((Value::Integer(*a), Value::Integer(e - 1))),
+                (Some(Value::Integer(a)), Some(Value::Integer(e))) => {
+                    Ok((Value::Integer(*a), Value::Integer(e - 1)))
+                }
                 _ => Ok((Value::Nil, Value::Nil)),
             }
         })?,
@@ -65,18 +82,23 @@ pub(super) fn open(lua: &Lua) -> Res<Table> {
         lua.create_function(|lua, (s, p, rep): (mlua::LuaString, Value, Value)| {
             let cp = compile_value(lua, &p, None)?;
             let tree_ = cp.borrow::<LPattern>()?.tree.clone();
-            let replaced = super::construct::div(lua, Value::UserData(new_pattern(lua, tree_)?), rep)?;
+            let replaced =
+                super::construct::div(lua, Value::UserData(new_pattern(lua, tree_)?), rep)?;
             let r = replaced.borrow::<LPattern>()?.tree.clone();
-            let body = tree::repeat(&tree::choice(&r, &tree::any(1)).map_err(lerr)?, 0).map_err(lerr)?;
+            let body =
+                tree::repeat(&tree::choice(&r, &tree::any(1)).map_err(lerr)?, 0).map_err(lerr)?;
             let cs = tree::capture(CapKind::Subst, None, 0, &body).map_err(lerr)?;
             let out = match_value(lua, &Value::UserData(new_pattern(lua, cs)?), &s, None, &[])?;
             Ok(out.into_iter().next().unwrap_or(Value::Nil))
         })?,
     )?;
-    t.raw_set("updatelocale", lua.create_function(|lua, ()| {
-        lua.set_app_data(Cache(HashMap::new()));
-        Ok(())
-    })?)?;
+    t.raw_set(
+        "updatelocale",
+        lua.create_function(|lua, ()| {
+            lua.set_app_data(Cache(HashMap::new()));
+            Ok(())
+        })?,
+    )?;
     lua.globals().raw_set("re", &t)?;
     Ok(t)
 }
@@ -86,8 +108,16 @@ fn compile_value(lua: &Lua, p: &Value, defs: Option<&Table>) -> Res<mlua::AnyUse
     let src = match p {
         Value::UserData(ud) if ud.is::<LPattern>() => return Ok(ud.clone()),
         Value::String(s) => s.as_bytes().to_vec(),
-        Value::Integer(_) | Value::Number(_) => lua.coerce_string(p.clone())?.map(|s| s.as_bytes().to_vec()).unwrap_or_default(),
-        other => return Err(mlua::Error::runtime(format!("bad argument #1 to 'compile' (string expected, got {})", other.type_name()))),
+        Value::Integer(_) | Value::Number(_) => lua
+            .coerce_string(p.clone())?
+            .map(|s| s.as_bytes().to_vec())
+            .unwrap_or_default(),
+        other => {
+            return Err(mlua::Error::runtime(format!(
+                "bad argument #1 to 'compile' (string expected, got {})",
+                other.type_name()
+            )));
+        }
     };
     if defs.is_none()
         && let Some(c) = lua.app_data_ref::<Cache>()
@@ -95,9 +125,19 @@ fn compile_value(lua: &Lua, p: &Value, defs: Option<&Table>) -> Res<mlua::AnyUse
     {
         return new_pattern(lua, t.clone());
     }
-    let tree_ = Parser { lua, src: &src, i: 0, defs, grammars: 0, depth: 0 }.pattern()?;
+    let tree_ = Parser {
+        lua,
+        src: &src,
+        i: 0,
+        defs,
+        grammars: 0,
+        depth: 0,
+    }
+    .pattern()?;
     if defs.is_none() {
-        let mut cache = lua.remove_app_data::<Cache>().unwrap_or(Cache(HashMap::new()));
+        let mut cache = lua
+            .remove_app_data::<Cache>()
+            .unwrap_or(Cache(HashMap::new()));
         if cache.0.len() >= CACHE_MAX {
             cache.0.clear();
         }
@@ -131,7 +171,10 @@ impl<'a> Parser<'a> {
         let shown = if rest.len() < 20 {
             String::from_utf8_lossy(rest).into_owned()
         } else {
-            format!("{}...", String::from_utf8_lossy(&rest[..21.min(rest.len())]))
+            format!(
+                "{}...",
+                String::from_utf8_lossy(&rest[..21.min(rest.len())])
+            )
         };
         mlua::Error::runtime(format!("pattern error near '{shown}'"))
     }
@@ -154,7 +197,11 @@ impl<'a> Parser<'a> {
     }
 
     fn expect(&mut self, s: &str) -> Res<()> {
-        if self.eat(s) { Ok(()) } else { Err(self.error()) }
+        if self.eat(s) {
+            Ok(())
+        } else {
+            Err(self.error())
+        }
     }
 
     /// Skips spaces and `--` comments.
@@ -189,7 +236,10 @@ impl<'a> Parser<'a> {
         while self.peek().is_some_and(|c| c.is_ascii_digit()) {
             self.i += 1;
         }
-        std::str::from_utf8(&self.src[start..self.i]).ok()?.parse().ok()
+        std::str::from_utf8(&self.src[start..self.i])
+            .ok()?
+            .parse()
+            .ok()
     }
 
     /// Whether a definition (`name <-`) starts here.
@@ -217,7 +267,11 @@ impl<'a> Parser<'a> {
             return Err(mlua::Error::runtime("pattern error: nesting too deep"));
         }
         self.space();
-        let r = if self.at_definition() { self.grammar() } else { self.alternative() };
+        let r = if self.at_definition() {
+            self.grammar()
+        } else {
+            self.alternative()
+        };
         self.depth -= 1;
         r
     }
@@ -282,7 +336,13 @@ impl<'a> Parser<'a> {
             } else if self.eat("?") {
                 tree::repeat(&p, -1).map_err(lerr)?
             } else if self.eat("^") {
-                let sign = if self.eat("+") { 1 } else if self.eat("-") { -1 } else { 0 };
+                let sign = if self.eat("+") {
+                    1
+                } else if self.eat("-") {
+                    -1
+                } else {
+                    0
+                };
                 let n = self.num().ok_or_else(|| self.error())?;
                 match sign {
                     0 => tree::seq_all(vec![p.clone(); n.min(1 << 20) as usize]).map_err(lerr)?,
@@ -392,7 +452,11 @@ impl<'a> Parser<'a> {
         if self.eat("{}") {
             return e(tree::capture(CapKind::Position, None, 0, &tree::succeed()));
         }
-        for (open, close, kind) in [("{~", "~}", CapKind::Subst), ("{|", "|}", CapKind::Table), ("{", "}", CapKind::Simple)] {
+        for (open, close, kind) in [
+            ("{~", "~}", CapKind::Subst),
+            ("{|", "|}", CapKind::Table),
+            ("{", "}", CapKind::Simple),
+        ] {
             if self.eat(open) {
                 let p = self.exp()?;
                 self.expect(close)?;
@@ -420,7 +484,9 @@ impl<'a> Parser<'a> {
             }
         };
         if self.grammars == 0 {
-            return Err(mlua::Error::runtime(format!("rule '{name}' used outside a grammar")));
+            return Err(mlua::Error::runtime(format!(
+                "rule '{name}' used outside a grammar"
+            )));
         }
         Ok(tree::open(Name::Str(name.into_bytes().into_boxed_slice())))
     }
@@ -451,7 +517,9 @@ impl<'a> Parser<'a> {
                     items.push(self.defined()?);
                 }
                 Some(c) => {
-                    if self.src.get(self.i + 1) == Some(&b'-') && self.src.get(self.i + 2).is_some_and(|&d| d != b']') {
+                    if self.src.get(self.i + 1) == Some(&b'-')
+                        && self.src.get(self.i + 2).is_some_and(|&d| d != b']')
+                    {
                         let d = self.src[self.i + 2];
                         self.i += 3;
                         items.push(tree::set(Charset::range(c, d)));
@@ -478,16 +546,20 @@ impl<'a> Parser<'a> {
     fn back_reference(&mut self, name: &str) -> Res<P> {
         let key = Value::String(self.lua.create_string(name)?);
         let cb = tree::capture(CapKind::Backref, Some(key), 0, &tree::succeed()).map_err(lerr)?;
-        let equal = self.lua.create_function(|_, (s, i, c): (mlua::LuaString, i64, Value)| {
-            let Value::String(c) = c else { return Ok(Value::Nil) };
-            let (s, c) = (s.as_bytes(), c.as_bytes());
-            let start = (i - 1).max(0) as usize;
-            Ok(if s.get(start..).is_some_and(|rest| rest.starts_with(&c)) {
-                Value::Integer(i + c.len() as i64)
-            } else {
-                Value::Nil
-            })
-        })?;
+        let equal = self
+            .lua
+            .create_function(|_, (s, i, c): (mlua::LuaString, i64, Value)| {
+                let Value::String(c) = c else {
+                    return Ok(Value::Nil);
+                };
+                let (s, c) = (s.as_bytes(), c.as_bytes());
+                let start = (i - 1).max(0) as usize;
+                Ok(if s.get(start..).is_some_and(|rest| rest.starts_with(&c)) {
+                    Value::Integer(i + c.len() as i64)
+                } else {
+                    Value::Nil
+                })
+            })?;
         tree::capture(CapKind::Runtime, Some(Value::Function(equal)), 0, &cb).map_err(lerr)
     }
 
@@ -501,13 +573,18 @@ impl<'a> Parser<'a> {
             let body = self.exp()?;
             let key = Name::Str(name.clone().into_bytes().into_boxed_slice());
             if rules.iter().any(|(n, _)| *n == key) {
-                return Err(mlua::Error::runtime(format!("'{name}' already defined as a rule")));
+                return Err(mlua::Error::runtime(format!(
+                    "'{name}' already defined as a rule"
+                )));
             }
             rules.push((key, body));
             self.space();
         }
         self.grammars -= 1;
-        let initial = rules.first().map(|(n, _)| n.clone()).ok_or_else(|| self.error())?;
+        let initial = rules
+            .first()
+            .map(|(n, _)| n.clone())
+            .ok_or_else(|| self.error())?;
         grammar::build(rules, &initial).map_err(lerr)
     }
 }
