@@ -613,7 +613,10 @@ fn require_builtins_cjson_modules_and_unknown() {
     f.process_message(&sample(), &mut ctx).expect("process");
     let payload = ctx.take_injected()[0].payload().to_owned();
     assert!(payload.starts_with("hi x|function|false|"), "{payload}");
-    assert!(payload.contains("module 'no_such_module' not found"), "{payload}");
+    assert!(
+        payload.contains("module 'no_such_module' not found"),
+        "{payload}"
+    );
 }
 
 #[test]

@@ -16,7 +16,9 @@ mod re;
 
 use std::sync::{Arc, OnceLock};
 
-use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataMethods, Value, Variadic};
+use mlua::{
+    AnyUserData, Lua, MetaMethod, Table, UserData, UserDataFields, UserDataMethods, Value, Variadic,
+};
 
 use crate::compile::Program;
 use crate::tree::Patt;
@@ -80,6 +82,13 @@ pub(crate) fn arg_err(n: usize, fname: &str, msg: impl std::fmt::Display) -> mlu
 const MODULE_KEY: &str = "heka.lpeg.module";
 
 impl UserData for LPattern {
+    fn add_fields<F: UserDataFields<Self>>(f: &mut F) {
+        // `p:match(s)` etc.: the module table itself, looked up by Lua without a call.
+        f.add_meta_field_with(MetaMethod::Index, |lua| {
+            lua.named_registry_value::<Table>(MODULE_KEY)
+        });
+    }
+
     fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
         let bin = |f: fn(&Lua, Value, Value) -> mlua::Result<AnyUserData>| {
             move |lua: &Lua, (a, b): (Value, Value)| f(lua, a, b)
@@ -95,10 +104,6 @@ impl UserData for LPattern {
         });
         m.add_meta_function(MetaMethod::Len, |lua, (a, _b): (Value, Value)| {
             construct::len(lua, a)
-        });
-        m.add_meta_function(MetaMethod::Index, |lua, (_p, k): (Value, Value)| {
-            let module: Table = lua.named_registry_value(MODULE_KEY)?;
-            module.raw_get::<Value>(k)
         });
     }
 }

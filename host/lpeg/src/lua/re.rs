@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use mlua::{Lua, Table, Value};
+use mlua::{AnyUserData, Lua, LuaString, Table, Value};
 
 use super::{LPattern, lerr, match_value, new_pattern, to_patt};
 use crate::charset::Charset;
@@ -27,7 +27,30 @@ const CACHE_MAX: usize = 512;
 type P = Patt<Value>;
 type Res<T> = mlua::Result<T>;
 
-struct Cache(HashMap<Vec<u8>, P>);
+/// Compiled `re` strings (without definitions) and `re.find` searchers, per state.
+#[derive(Default)]
+struct Cache {
+    compiled: HashMap<Vec<u8>, AnyUserData>,
+    find: HashMap<Vec<u8>, AnyUserData>,
+}
+
+/// Looks `key` up in one of the caches.
+fn cached(lua: &Lua, find: bool, key: &[u8]) -> Option<AnyUserData> {
+    let c = lua.app_data_ref::<Cache>()?;
+    let map = if find { &c.find } else { &c.compiled };
+    map.get(key).cloned()
+}
+
+/// Remembers `ud` under `key` (a full cache is emptied first).
+fn remember(lua: &Lua, find: bool, key: Vec<u8>, ud: &AnyUserData) {
+    let mut c = lua.remove_app_data::<Cache>().unwrap_or_default();
+    let map = if find { &mut c.find } else { &mut c.compiled };
+    if map.len() >= CACHE_MAX {
+        map.clear();
+    }
+    map.insert(key, ud.clone());
+    lua.set_app_data(c);
+}
 
 /// The `re` module table.
 pub(super) fn open(lua: &Lua) -> Res<Table> {
@@ -40,62 +63,17 @@ pub(super) fn open(lua: &Lua) -> Res<Table> {
     )?;
     t.raw_set(
         "match",
-        lua.create_function(|lua, (s, p, i): (mlua::LuaString, Value, Option<Value>)| {
+        lua.create_function(|lua, (s, p, i): (LuaString, Value, Option<Value>)| {
             let p = compile_value(lua, &p, None)?;
             match_value(lua, &Value::UserData(p), &s, i, &[])
         })?,
     )?;
-    t.raw_set(
-        "find",
-        lua.create_function(|lua, (s, p, i): (mlua::LuaString, Value, Option<Value>)| {
-            let cp = compile_value(lua, &p, None)?;
-            let inner = tree::capture(
-                CapKind::Num,
-                None,
-                0,
-                &cp.borrow::<LPattern>()?.tree.clone(),
-            )
-            .map_err(lerr)?;
-            let pos = || tree::capture(CapKind::Position, None, 0, &tree::succeed());
-            let found = tree::seq_all(vec![pos().map_err(lerr)?, inner, pos().map_err(lerr)?])
-                .map_err(lerr)?;
-            let again =
-                tree::seq(&tree::any(1), &tree::open(Name::Num(1f64.to_bits()))).map_err(lerr)?;
-            let one = Name::Num(1f64.to_bits());
-            let g = grammar::build(
-                vec![(one.clone(), tree::choice(&found, &again).map_err(lerr)?)],
-                &one,
-            )
-            .map_err(lerr)?;
-            let r =
-                match_value(lua, &Value::UserData(new_pattern(lua, g)?), &s, i, &[])?.into_vec();
-            match (r.first(), r.get(1)) {
-                (Some(Value::Integer(a)), Some(Value::Integer(e))) => {
-                    Ok((Value::Integer(*a), Value::Integer(e - 1)))
-                }
-                _ => Ok((Value::Nil, Value::Nil)),
-            }
-        })?,
-    )?;
-    t.raw_set(
-        "gsub",
-        lua.create_function(|lua, (s, p, rep): (mlua::LuaString, Value, Value)| {
-            let cp = compile_value(lua, &p, None)?;
-            let tree_ = cp.borrow::<LPattern>()?.tree.clone();
-            let replaced =
-                super::construct::div(lua, Value::UserData(new_pattern(lua, tree_)?), rep)?;
-            let r = replaced.borrow::<LPattern>()?.tree.clone();
-            let body =
-                tree::repeat(&tree::choice(&r, &tree::any(1)).map_err(lerr)?, 0).map_err(lerr)?;
-            let cs = tree::capture(CapKind::Subst, None, 0, &body).map_err(lerr)?;
-            let out = match_value(lua, &Value::UserData(new_pattern(lua, cs)?), &s, None, &[])?;
-            Ok(out.into_iter().next().unwrap_or(Value::Nil))
-        })?,
-    )?;
+    t.raw_set("find", lua.create_function(find)?)?;
+    t.raw_set("gsub", lua.create_function(gsub)?)?;
     t.raw_set(
         "updatelocale",
         lua.create_function(|lua, ()| {
-            lua.set_app_data(Cache(HashMap::new()));
+            lua.remove_app_data::<Cache>();
             Ok(())
         })?,
     )?;
@@ -103,8 +81,57 @@ pub(super) fn open(lua: &Lua) -> Res<Table> {
     Ok(t)
 }
 
+/// `re.find(subject, pattern [, init])`: where the pattern first matches (start, end).
+fn find(lua: &Lua, (s, p, i): (LuaString, Value, Option<Value>)) -> Res<(Value, Value)> {
+    let key = match &p {
+        Value::String(k) => Some(k.as_bytes().to_vec()),
+        _ => None,
+    };
+    let searcher = match key.as_deref().and_then(|k| cached(lua, true, k)) {
+        Some(ud) => ud,
+        None => {
+            let ud = new_pattern(lua, searcher(lua, &p)?)?;
+            if let Some(k) = key {
+                remember(lua, true, k, &ud);
+            }
+            ud
+        }
+    };
+    let r = match_value(lua, &Value::UserData(searcher), &s, i, &[])?.into_vec();
+    Ok(match (r.first(), r.get(1)) {
+        (Some(Value::Integer(a)), Some(Value::Integer(e))) => {
+            (Value::Integer(*a), Value::Integer(e - 1))
+        }
+        _ => (Value::Nil, Value::Nil),
+    })
+}
+
+/// `re.find`'s searcher for `p`: `{ {} p {} + . V(1) }` with p's captures dropped.
+fn searcher(lua: &Lua, p: &Value) -> Res<P> {
+    let cp = compile_value(lua, p, None)?;
+    let body = cp.borrow::<LPattern>()?.tree.clone();
+    let inner = tree::capture(CapKind::Num, None, 0, &body).map_err(lerr)?;
+    let pos = || tree::capture(CapKind::Position, None, 0, &tree::succeed()).map_err(lerr);
+    let found = tree::seq_all(vec![pos()?, inner, pos()?]).map_err(lerr)?;
+    let one = Name::Num(1f64.to_bits());
+    let again = tree::seq(&tree::any(1), &tree::open(one.clone())).map_err(lerr)?;
+    let rule = tree::choice(&found, &again).map_err(lerr)?;
+    grammar::build(vec![(one.clone(), rule)], &one).map_err(lerr)
+}
+
+/// `re.gsub(subject, pattern, replacement)`: `Cs((p / rep + 1)^0)`.
+fn gsub(lua: &Lua, (s, p, rep): (LuaString, Value, Value)) -> Res<Value> {
+    let cp = compile_value(lua, &p, None)?;
+    let replaced = super::construct::div(lua, Value::UserData(cp), rep)?;
+    let r = replaced.borrow::<LPattern>()?.tree.clone();
+    let body = tree::repeat(&tree::choice(&r, &tree::any(1)).map_err(lerr)?, 0).map_err(lerr)?;
+    let cs = tree::capture(CapKind::Subst, None, 0, &body).map_err(lerr)?;
+    let out = match_value(lua, &Value::UserData(new_pattern(lua, cs)?), &s, None, &[])?;
+    Ok(out.into_iter().next().unwrap_or(Value::Nil))
+}
+
 /// `re.compile`: a pattern unchanged, or a string parsed (cached when no `defs`).
-fn compile_value(lua: &Lua, p: &Value, defs: Option<&Table>) -> Res<mlua::AnyUserData> {
+fn compile_value(lua: &Lua, p: &Value, defs: Option<&Table>) -> Res<AnyUserData> {
     let src = match p {
         Value::UserData(ud) if ud.is::<LPattern>() => return Ok(ud.clone()),
         Value::String(s) => s.as_bytes().to_vec(),
@@ -120,31 +147,23 @@ fn compile_value(lua: &Lua, p: &Value, defs: Option<&Table>) -> Res<mlua::AnyUse
         }
     };
     if defs.is_none()
-        && let Some(c) = lua.app_data_ref::<Cache>()
-        && let Some(t) = c.0.get(&src)
+        && let Some(ud) = cached(lua, false, &src)
     {
-        return new_pattern(lua, t.clone());
+        return Ok(ud);
     }
-    let tree_ = Parser {
+    let parser = Parser {
         lua,
         src: &src,
         i: 0,
         defs,
         grammars: 0,
         depth: 0,
-    }
-    .pattern()?;
+    };
+    let ud = new_pattern(lua, parser.pattern()?)?;
     if defs.is_none() {
-        let mut cache = lua
-            .remove_app_data::<Cache>()
-            .unwrap_or(Cache(HashMap::new()));
-        if cache.0.len() >= CACHE_MAX {
-            cache.0.clear();
-        }
-        cache.0.insert(src, tree_.clone());
-        lua.set_app_data(cache);
+        remember(lua, false, src, &ud);
     }
-    new_pattern(lua, tree_)
+    Ok(ud)
 }
 
 struct Parser<'a> {
