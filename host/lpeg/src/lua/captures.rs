@@ -67,6 +67,7 @@ impl Host<Value> for LuaHost<'_> {
             values,
             extra: self.extra,
             depth: 0,
+            close: closes(caps),
         };
         let mut args = vec![
             Value::String(self.lua.create_string(self.subject)?),
@@ -132,6 +133,7 @@ pub(crate) fn evaluate(
         values,
         extra,
         depth: 0,
+        close: closes(caps),
     };
     let mut out = Vec::new();
     let mut k = 0;
@@ -149,6 +151,26 @@ struct Eval<'a> {
     values: &'a [Value],
     extra: &'a [Value],
     depth: u32,
+    /// For each `Open` entry, the index of its `Close` (`caps.len()` while still open).
+    close: Vec<u32>,
+}
+
+/// Pairs each open capture with its close, in one pass.
+fn closes(caps: &[Capture]) -> Vec<u32> {
+    let mut close = vec![caps.len() as u32; caps.len()];
+    let mut open = Vec::new();
+    for (k, c) in caps.iter().enumerate() {
+        match c.tag {
+            Tag::Open => open.push(k),
+            Tag::Close => {
+                if let Some(o) = open.pop() {
+                    close[o] = k as u32;
+                }
+            }
+            Tag::Full => {}
+        }
+    }
+    close
 }
 
 /// Lua's raw equality, for group names.
@@ -188,16 +210,10 @@ impl<'a> Eval<'a> {
         if c.tag == Tag::Full {
             return (c.pos, c.pos + c.len, i + 1);
         }
-        let mut depth = 0usize;
-        for j in i + 1..self.caps.len() {
-            match self.caps[j].tag {
-                Tag::Open => depth += 1,
-                Tag::Close if depth == 0 => return (c.pos, self.caps[j].pos, j + 1),
-                Tag::Close => depth -= 1,
-                Tag::Full => {}
-            }
+        match self.close[i] as usize {
+            j if j < self.caps.len() => (c.pos, self.caps[j].pos, j + 1),
+            _ => (c.pos, c.pos, self.caps.len()),
         }
-        (c.pos, c.pos, self.caps.len())
     }
 
     /// Pushes the values of the captures nested in capture `i`; with `whole`, the
@@ -217,10 +233,19 @@ impl<'a> Eval<'a> {
         Ok(next)
     }
 
-    fn first_nested(&mut self, i: usize) -> mlua::Result<(Value, usize)> {
-        let mut v = Vec::new();
-        let next = self.nested(i, &mut v, true)?;
-        Ok((v.into_iter().next().unwrap_or(Value::Nil), next))
+    /// The first value of the captures nested in `i` (or the matched text); `scratch`
+    /// is borrowed for the others and left as it was.
+    fn first_nested(&mut self, i: usize, scratch: &mut Vec<Value>) -> mlua::Result<(Value, usize)> {
+        let before = scratch.len();
+        let next = self.nested(i, scratch, true)?;
+        // Moved out, not cloned: cloning a Lua value takes a new reference slot.
+        let v = if scratch.len() > before {
+            scratch.swap_remove(before)
+        } else {
+            Value::Nil
+        };
+        scratch.truncate(before);
+        Ok((v, next))
     }
 
     /// Pushes the values of capture `i`; returns the index after it.
@@ -291,6 +316,7 @@ impl<'a> Eval<'a> {
                 out.push(Value::String(self.lua.create_string(&buf)?));
                 Ok(next)
             }
+            CapKind::Num if self.num(i) == 0 => Ok(self.extent(i).2),
             CapKind::Num => {
                 let n = self.num(i) as usize;
                 let mut v = Vec::new();
@@ -305,7 +331,7 @@ impl<'a> Eval<'a> {
                 Ok(next)
             }
             CapKind::Query => {
-                let (k, next) = self.first_nested(i)?;
+                let (k, next) = self.first_nested(i, out)?;
                 if let Some(Value::Table(t)) = self.key(i) {
                     let v: Value = t.get(k)?;
                     if !v.is_nil() {
@@ -365,23 +391,30 @@ impl<'a> Eval<'a> {
 
     fn table(&mut self, i: usize, out: &mut Vec<Value>) -> mlua::Result<usize> {
         let (_, _, next) = self.extent(i);
-        let t: Table = self.lua.create_table()?;
-        let mut list = Vec::new();
+        // Values go on `out` first (then into the table), so no list is allocated.
+        let base = out.len();
+        let mut named = Vec::new();
         if self.caps[i].tag == Tag::Open {
             let mut k = i + 1;
             while k + 1 < next {
                 match (self.caps[k].kind, self.key(k)) {
                     (CapKind::Group, Some(name)) => {
-                        let (v, n) = self.first_nested(k)?;
-                        t.raw_set(name.clone(), v)?;
+                        let (v, n) = self.first_nested(k, out)?;
+                        named.push((name, v));
                         k = n;
                     }
-                    _ => k = self.push(k, &mut list)?,
+                    _ => k = self.push(k, out)?,
                 }
             }
         }
-        for (n, v) in list.into_iter().enumerate() {
+        let t: Table = self
+            .lua
+            .create_table_with_capacity(out.len() - base, named.len())?;
+        for (n, v) in out.drain(base..).enumerate() {
             t.raw_set(n + 1, v)?;
+        }
+        for (k, v) in named {
+            t.raw_set(k, v)?;
         }
         out.push(Value::Table(t));
         Ok(next)
