@@ -164,6 +164,8 @@ impl InputContext {
                 settings: Arc::new(settings),
                 options,
                 name: Arc::from(name),
+                stats: Arc::new(crate::stats::Registry::new())
+                    .plugin(name, crate::stats::PluginKind::Input),
             },
         };
         (ctx, rx)

@@ -75,6 +75,7 @@ pub(crate) struct InputInner {
     pub(crate) settings: Arc<Settings>,
     pub(crate) options: InputOptions,
     pub(crate) name: Arc<str>,
+    pub(crate) stats: Arc<crate::stats::PluginStats>,
 }
 
 impl InputInner {
@@ -177,6 +178,7 @@ impl InputInner {
     }
 
     fn decode_failed_unrouted(&self, reason: &str, ack: Option<Ack>) -> Result<(), PluginError> {
+        self.stats.receiving_errors.inc();
         if self.options.log_decode_failures {
             tracing::warn!(input = %self.name, error = %reason, "decode failed; record dropped");
         }
@@ -196,6 +198,7 @@ impl InputInner {
         if !self.options.send_decode_failures {
             return self.decode_failed_unrouted(reason, ack);
         }
+        self.stats.receiving_errors.inc();
         if self.options.log_decode_failures {
             tracing::warn!(input = %self.name, error = %reason, "decode failed; routing the record marked as such");
         }
@@ -209,6 +212,7 @@ impl InputInner {
     }
 
     fn route(&self, pack: Pack) -> Result<(), PluginError> {
+        self.stats.sent_messages.inc();
         let collected = COLLECTED.with_borrow_mut(|c| match c {
             Some(packs) => {
                 packs.push(pack);

@@ -13,6 +13,8 @@
 //! - `settings`: [`Settings`] and the per-plugin option sets.
 //! - `pipeline`: [`PipelineBuilder`], [`Pipeline`], [`ExitStatus`].
 //! - `stop`: [`StopSignal`].
+//! - `stats`: [`Registry`], every plugin's counters and gauges, read out of band by
+//!   the ops listener (`heka-ops`); `tap`: live-tail copies of routed messages.
 //!
 //! Plugins run on plain threads fed by bounded `crossbeam` channels (Heka's
 //! `plugin_chansize`), not on an async runtime: sandbox calls and most outputs are
@@ -31,7 +33,9 @@ mod runner;
 mod settings;
 pub mod split;
 pub mod splitters;
+pub mod stats;
 mod stop;
+pub mod tap;
 
 pub use ack::{Ack, AckSink};
 pub use buffer::{BufferError, BufferOptions, DEFAULT_MAX_FILE_SIZE, FullAction, queue_dir};
@@ -48,4 +52,5 @@ pub use settings::{
     Settings, SplitterFactory, system_hostname,
 };
 pub use split::{Record, SplitOptions, SplitRunner};
+pub use stats::{PluginKind, PluginStats, Registry};
 pub use stop::StopSignal;

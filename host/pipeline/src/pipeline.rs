@@ -13,6 +13,7 @@ use std::time::Duration;
 use crate::plugin::{Filter, Input, Output, PluginError};
 use crate::runner::{self, Shared};
 use crate::settings::{FilterOptions, InputOptions, OutputOptions, Settings};
+use crate::stats::Registry;
 
 /// How the pipeline ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +85,7 @@ pub(crate) struct OutputSpec {
 pub struct PipelineBuilder {
     settings: Settings,
     drain_timeout: Duration,
+    registry: Arc<Registry>,
     pub(crate) inputs: Vec<InputSpec>,
     pub(crate) filters: Vec<FilterSpec>,
     pub(crate) outputs: Vec<OutputSpec>,
@@ -95,6 +97,7 @@ impl PipelineBuilder {
         PipelineBuilder {
             settings,
             drain_timeout: Duration::from_secs(10),
+            registry: Arc::new(Registry::new()),
             inputs: Vec::new(),
             filters: Vec::new(),
             outputs: Vec::new(),
@@ -105,6 +108,18 @@ impl PipelineBuilder {
     /// outputs draining) before what is still queued is abandoned (default 10 s).
     pub fn drain_timeout(&mut self, timeout: Duration) -> &mut Self {
         self.drain_timeout = timeout;
+        self
+    }
+
+    /// The statistics registry the runners will report into (a fresh one unless
+    /// [`PipelineBuilder::with_registry`] gave another).
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry.clone()
+    }
+
+    /// Reports into `registry` (the ops listener's), e.g. one kept across reloads.
+    pub fn with_registry(&mut self, registry: Arc<Registry>) -> &mut Self {
+        self.registry = registry;
         self
     }
 
@@ -170,6 +185,7 @@ impl PipelineBuilder {
         let (shared, supervisor) = runner::start(
             self.settings,
             self.drain_timeout,
+            self.registry,
             self.inputs,
             self.filters,
             self.outputs,
@@ -209,6 +225,11 @@ impl PipelineHandle {
     pub fn is_shutting_down(&self) -> bool {
         self.shared.is_shutting_down()
     }
+
+    /// The statistics registry of this pipeline.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.shared.registry.clone()
+    }
 }
 
 impl Pipeline {
@@ -228,6 +249,11 @@ impl Pipeline {
     /// SIGHUP: asks every output to reopen its files.
     pub fn reopen_outputs(&self) {
         self.shared.reopen_outputs();
+    }
+
+    /// The statistics registry of this pipeline.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.shared.registry.clone()
     }
 
     /// Blocks until every plugin has stopped and says how it ended.

@@ -25,6 +25,7 @@ use heka_message::Matcher;
 use smallvec::SmallVec;
 
 use crate::pack::Pack;
+use crate::stats::Registry;
 use crate::stop::StopSignal;
 
 /// What a plugin queue carries: packs routed together, in order.
@@ -121,6 +122,8 @@ pub(crate) enum Routed {
 pub(crate) struct Router {
     routes: Box<[Route]>,
     abort: StopSignal,
+    /// Counts routed messages and holds the live-tail taps.
+    registry: Arc<Registry>,
 }
 
 impl Router {
@@ -128,7 +131,14 @@ impl Router {
         Router {
             routes: routes.into_boxed_slice(),
             abort,
+            registry: Arc::new(Registry::new()),
         }
+    }
+
+    /// Reports into `registry` (routed-message count, live-tail taps).
+    pub(crate) fn with_registry(mut self, registry: Arc<Registry>) -> Router {
+        self.registry = registry;
+        self
     }
 
     /// The signal that makes blocked sends give up.
@@ -139,6 +149,10 @@ impl Router {
     /// Sends a copy of `pack` to every filter and output whose matcher accepts it.
     /// The last match gets the pack itself, so the common single match clones nothing.
     pub(crate) fn route(&self, pack: Pack) -> Routed {
+        self.registry.router_messages.inc();
+        if self.registry.taps.any() {
+            self.registry.taps.offer(&pack.msg);
+        }
         let mut outcome = Routed::Delivered;
         let mut previous: Option<&Route> = None;
         for route in self.routes.iter() {
@@ -177,6 +191,10 @@ impl Router {
                     Routed::Delivered => outcome,
                 }
             });
+        }
+        self.registry.router_messages.add(packs.len() as u64);
+        if self.registry.taps.any() {
+            packs.iter().for_each(|p| self.registry.taps.offer(&p.msg));
         }
         let mut outcome = Routed::Delivered;
         let mut batches: SmallVec<[Batch; 4]> = SmallVec::new();

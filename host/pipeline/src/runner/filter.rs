@@ -21,6 +21,7 @@ use crate::pipeline::{FilterSpec, PipelineError};
 use crate::plugin::{Filter, PluginError};
 use crate::router::{Batch, Inbox, Router};
 use crate::settings::Settings;
+use crate::stats::{PluginKind, PluginState, PluginStats};
 
 use super::{
     AliveGuard, Event, FilterControl, FilterHandle, Shared, panic_reason, spawn as spawn_thread,
@@ -49,6 +50,8 @@ pub(crate) fn spawn(
     let name: Arc<str> = Arc::from(name);
     let (control_tx, control_rx) = crossbeam_channel::unbounded();
     let alive = Arc::new(AtomicBool::new(true));
+    let stats = shared.registry.plugin(&name, PluginKind::Filter);
+    stats.set_state(PluginState::Running);
     let inner = FilterInner::new(
         name.clone(),
         settings,
@@ -66,6 +69,7 @@ pub(crate) fn spawn(
         router: router.clone(),
         settings: settings.clone(),
         shared: shared.clone(),
+        stats,
     };
     let guard = AliveGuard(alive.clone());
     let thread = spawn_thread(format!("filter-{name}"), move || {
@@ -93,6 +97,7 @@ struct FilterRunner {
     router: Arc<Router>,
     settings: Arc<Settings>,
     shared: Arc<Shared>,
+    stats: Arc<PluginStats>,
 }
 
 impl FilterRunner {
@@ -167,6 +172,7 @@ impl FilterRunner {
                 if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.plugin.shutdown())) {
                     tracing::error!(filter = %self.name, error = %panic_reason(panic), "filter shutdown failed");
                 }
+                self.stats.set_state(PluginState::Stopped);
                 tracing::debug!(filter = %self.name, failures = self.ctx.inner.failures, "filter stopped");
             }
             Err(err) => self.terminated(err),
@@ -176,10 +182,17 @@ impl FilterRunner {
     /// Processes one batch, routes its injections, then counts it as no longer pending.
     fn process(&mut self, batch: &mut Vec<Pack>) -> Result<(), PluginError> {
         self.ctx.inner.start_batch(batch);
+        self.stats.received_messages.add(batch.len() as u64);
+        let failures = self.ctx.inner.failures;
         let plugin = &mut self.plugin;
         let ctx = &mut self.ctx;
+        let call = self.stats.call();
         let result = catch_unwind(AssertUnwindSafe(|| plugin.process_batch(batch, ctx)))
             .unwrap_or_else(|p| Err(panic_reason(p)));
+        drop(call);
+        self.stats
+            .processing_errors
+            .add(self.ctx.inner.failures.saturating_sub(failures));
         let count = batch.len();
         batch.clear();
         let result = match result {
@@ -199,10 +212,13 @@ impl FilterRunner {
 
     fn timer(&mut self) -> Result<(), PluginError> {
         self.ctx.inner.start_timer();
+        self.stats.timer_events.inc();
         let plugin = &mut self.plugin;
         let ctx = &mut self.ctx;
+        let call = self.stats.call();
         let result = catch_unwind(AssertUnwindSafe(|| plugin.timer_event(now_ns(), ctx)))
             .unwrap_or_else(|p| Err(panic_reason(p)));
+        drop(call);
         match result {
             Ok(()) | Err(PluginError::Skip) => {}
             Err(PluginError::Failed(reason)) => {
@@ -219,6 +235,7 @@ impl FilterRunner {
     /// of messages processed together may inject several).
     fn route_injected(&mut self) {
         let mut packs: Vec<Pack> = self.ctx.inner.take_injected().collect();
+        self.stats.sent_messages.add(packs.len() as u64);
         match packs.len() {
             0 => {}
             1 => {
@@ -240,6 +257,7 @@ impl FilterRunner {
             PluginError::Skip => "skipped".to_owned(),
         };
         tracing::error!(filter = %self.name, error = %reason, can_exit = self.options.can_exit, "filter terminated");
+        self.shared.registry.terminated(&self.stats, &reason);
         let msg = terminated_message(&self.settings, &self.name, &reason, self.options.is_sandbox);
         self.router.route(Pack::new(msg, None));
         self.shared.report(Event::Exited {

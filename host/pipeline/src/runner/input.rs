@@ -14,6 +14,7 @@ use crate::pack::Pack;
 use crate::pipeline::{InputSpec, PipelineError};
 use crate::router::Router;
 use crate::settings::Settings;
+use crate::stats::{PluginKind, PluginState};
 
 use super::{Event, InputHandle, Shared, panic_reason, spawn as spawn_thread, terminated_message};
 
@@ -29,6 +30,8 @@ pub(crate) fn spawn(
         options,
     } = spec;
     let name: Arc<str> = Arc::from(name);
+    let stats = shared.registry.plugin(&name, PluginKind::Input);
+    stats.set_state(PluginState::Running);
     let can_exit = options.can_exit;
     let hostname = options
         .hostname
@@ -43,8 +46,10 @@ pub(crate) fn spawn(
             settings: settings.clone(),
             options,
             name: name.clone(),
+            stats: stats.clone(),
         },
     };
+    let registry = shared.registry.clone();
     let settings = settings.clone();
     let router = router.clone();
     let shared_thread = shared.clone();
@@ -55,6 +60,9 @@ pub(crate) fn spawn(
             .unwrap_or_else(|p| Err(panic_reason(p)));
         let stopping = ctx.stop.is_raised();
         drop(ctx);
+        if result.is_ok() || stopping {
+            stats.set_state(PluginState::Stopped);
+        }
         match result {
             Ok(()) if stopping => tracing::debug!(input = %name, "input stopped"),
             // Typically "aborted": routing gave up because hekad is stopping.
@@ -70,6 +78,7 @@ pub(crate) fn spawn(
             Err(err) => {
                 let reason = err.to_string();
                 tracing::error!(input = %name, error = %reason, "input terminated");
+                registry.terminated(&stats, &reason);
                 router.route(Pack::new(
                     terminated_message(&settings, &name, &reason, false),
                     None,

@@ -30,6 +30,7 @@ use crate::pipeline::{ExitStatus, FilterSpec, InputSpec, OutputSpec, PipelineErr
 use crate::plugin::PluginError;
 use crate::router::{Route, Router};
 use crate::settings::Settings;
+use crate::stats::{PluginKind, Registry};
 use crate::stop::StopSignal;
 
 /// What the supervisor hears.
@@ -71,11 +72,14 @@ pub(crate) struct Shared {
     pub(crate) abort_outputs: StopSignal,
     pub(crate) immediate: StopSignal,
     output_controls: Mutex<Vec<Sender<OutputControl>>>,
+    /// Where runners report their counters (read by the ops listener).
+    pub(crate) registry: Arc<Registry>,
 }
 
 impl Shared {
     /// First request: graceful shutdown. Any later one: stop at once.
     pub(crate) fn request_shutdown(&self) {
+        self.registry.set_stopping();
         if self.requests.fetch_add(1, Ordering::AcqRel) == 0 {
             tracing::info!("shutdown requested");
             let _ = self.events.send(Event::Shutdown);
@@ -94,6 +98,7 @@ impl Shared {
     /// The supervisor starts a shutdown itself (a plugin failed): later requests are
     /// "second signals".
     pub(crate) fn mark_shutting_down(&self) {
+        self.registry.set_stopping();
         self.requests.fetch_add(1, Ordering::AcqRel);
     }
 
@@ -199,6 +204,7 @@ fn spawn(
 pub(crate) fn start(
     settings: Settings,
     drain_timeout: Duration,
+    registry: Arc<Registry>,
     inputs: Vec<InputSpec>,
     filters: Vec<FilterSpec>,
     outputs: Vec<OutputSpec>,
@@ -226,6 +232,7 @@ pub(crate) fn start(
         abort_outputs: StopSignal::new(),
         immediate: StopSignal::new(),
         output_controls: Mutex::new(Vec::new()),
+        registry: registry.clone(),
     });
 
     let capacity = settings.plugin_chansize.max(1);
@@ -234,6 +241,7 @@ pub(crate) fn start(
     let mut filter_pending = Vec::with_capacity(filters.len());
     for spec in &filters {
         let (tx, rx) = crossbeam_channel::bounded(capacity);
+        queue_probe(&registry, &spec.name, PluginKind::Filter, &tx);
         let pending = Arc::new(AtomicUsize::new(0));
         let registered = Arc::new(AtomicBool::new(true));
         routes.push(Route {
@@ -257,6 +265,7 @@ pub(crate) fn start(
             capacity
         };
         let (tx, rx) = crossbeam_channel::bounded(capacity);
+        queue_probe(&registry, &spec.name, PluginKind::Output, &tx);
         let registered = Arc::new(AtomicBool::new(true));
         routes.push(Route {
             name: Arc::from(spec.name.as_str()),
@@ -267,7 +276,8 @@ pub(crate) fn start(
         });
         output_queues.push((rx, registered));
     }
-    let router = Arc::new(Router::new(routes, shared.abort_routing.clone()));
+    let router =
+        Arc::new(Router::new(routes, shared.abort_routing.clone()).with_registry(registry.clone()));
 
     let mut started = Started::default();
     let result = (|| {
@@ -304,6 +314,7 @@ pub(crate) fn start(
         return Err(err);
     }
 
+    registry.set_started(true);
     let supervisor_shared = shared.clone();
     let supervisor = std::thread::Builder::new()
         .name("supervisor".to_owned())
@@ -327,6 +338,21 @@ pub(crate) fn start(
             }
         })?;
     Ok((shared, supervisor))
+}
+
+/// Lets the ops listener read a plugin queue's fill (in batches) without touching
+/// the plugin: a clone of the router's sender reads the shared channel's length.
+fn queue_probe(
+    registry: &Registry,
+    name: &str,
+    kind: PluginKind,
+    tx: &Sender<crate::router::Batch>,
+) {
+    let tx = tx.clone();
+    let capacity = tx.capacity().unwrap_or(0);
+    registry
+        .plugin(name, kind)
+        .set_queue_probe(Box::new(move || (tx.len(), capacity)));
 }
 
 #[derive(Default)]

@@ -33,6 +33,7 @@ use crate::pipeline::{OutputSpec, PipelineError};
 use crate::plugin::{Encoder, Output, OutputError, PluginError};
 use crate::router::{Batch, Inbox, Router};
 use crate::settings::{OutputOptions, Settings};
+use crate::stats::{PluginKind, PluginState, PluginStats};
 
 use super::{
     Event, OutputControl, OutputHandle, Shared, panic_reason, spawn as spawn_thread,
@@ -62,6 +63,8 @@ pub(crate) fn spawn(
         options,
     } = spec;
     let name: Arc<str> = Arc::from(name);
+    let stats = shared.registry.plugin(&name, PluginKind::Output);
+    stats.set_state(PluginState::Running);
     let (control_tx, control_rx) = crossbeam_channel::unbounded();
     // A buffered output's channel feeds the buffer's writer thread, not the runner.
     let (queue, buffered) = match &options.buffering {
@@ -111,6 +114,7 @@ pub(crate) fn spawn(
         sent_since_flush: 0,
         buffered,
         draining: false,
+        stats,
     };
     let thread = spawn_thread(format!("output-{name}"), move || match queue {
         Some(queue) => runner.run(queue, control_rx),
@@ -143,6 +147,7 @@ struct OutputRunner {
     buffered: Option<Buffered>,
     /// Shutdown drain under way (a buffered output then stops at the first retry).
     draining: bool,
+    stats: Arc<PluginStats>,
 }
 
 /// A buffered output's reading side.
@@ -231,7 +236,10 @@ impl OutputRunner {
             tracing::warn!(output = %self.name, abandoned, "output stopped before delivering everything queued");
         }
         match outcome {
-            Ok(()) => tracing::debug!(output = %self.name, "output stopped"),
+            Ok(()) => {
+                self.stats.set_state(PluginState::Stopped);
+                tracing::debug!(output = %self.name, "output stopped")
+            }
             Err(reason) => self.terminated(reason),
         }
         // Sent but never flushed: abandoned.
@@ -242,6 +250,8 @@ impl OutputRunner {
     /// back through `select!`, whose waker registration costs more than a message;
     /// flushes when the queue runs empty or [`FLUSH_EVERY`] acks are held.
     fn handle_burst(&mut self, inbox: &mut Inbox) -> Result<(), Fatal> {
+        let stats = self.stats.clone();
+        let _call = stats.call();
         let mut handled = 0;
         // Every pack received is handled before waiting again; more batches are taken
         // from the queue only up to BURST.
@@ -281,6 +291,7 @@ impl OutputRunner {
 
     /// Encodes, frames and sends one message, retrying as the output asks.
     fn send_message(&mut self, msg: &Message, acks: Acks) -> Result<Handled, Fatal> {
+        self.stats.received_messages.inc();
         let mut payload: &[u8] = match &mut self.encoder {
             Some(encoder) => {
                 self.encoded.clear();
@@ -288,11 +299,13 @@ impl OutputRunner {
                 match call(|| encoder.encode(msg, encoded)) {
                     Ok(()) => &self.encoded,
                     Err(PluginError::Skip) => {
+                        self.stats.discarded_intentional.inc();
                         done(acks);
                         return Ok(Handled::Dropped);
                     }
                     Err(PluginError::Failed(reason)) => {
                         tracing::warn!(output = %self.name, error = %reason, "encoding failed; message dropped");
+                        self.stats.processing_errors.inc();
                         done(acks);
                         return Ok(Handled::Dropped);
                     }
@@ -309,6 +322,7 @@ impl OutputRunner {
                 &mut self.framed,
             ) {
                 tracing::warn!(output = %self.name, error = %err, "cannot frame message; dropped");
+                self.stats.discarded_unintentional.inc();
                 done(acks);
                 return Ok(Handled::Dropped);
             }
@@ -324,10 +338,16 @@ impl OutputRunner {
                 Ok(()) => {
                     crate::ack::hold(&mut self.held, acks);
                     self.sent_since_flush += 1;
+                    self.stats.sent_messages.inc();
+                    self.stats.sent_bytes.add(payload.len() as u64);
+                    if attempts > 0 {
+                        self.stats.backoff_ns.set(0);
+                    }
                     return Ok(Handled::Sent);
                 }
                 Err(OutputError::Drop(reason)) => {
                     tracing::warn!(output = %self.name, error = %reason, "output dropped a message");
+                    self.stats.discarded_unintentional.inc();
                     done(acks);
                     return Ok(Handled::Dropped);
                 }
@@ -346,6 +366,7 @@ impl OutputRunner {
                     let wait = after.unwrap_or_else(|| delay + jitter(retries.max_jitter));
                     delay = (delay * 2).min(retries.max_delay);
                     tracing::warn!(output = %self.name, error = %reason, attempt = attempts, wait_ms = wait.as_millis() as u64, "send failed; retrying");
+                    self.stats.record_retry(wait, &reason);
                     if self.sent_since_flush > 0 {
                         // What was sent before this message is delivered once flushed:
                         // its acks (and the inputs' journals) must not wait for as long
@@ -436,7 +457,10 @@ impl OutputRunner {
         // What the router already handed over is persisted for the next start.
         self.stop_writer();
         match outcome {
-            Ok(()) => tracing::debug!(output = %self.name, "output stopped"),
+            Ok(()) => {
+                self.stats.set_state(PluginState::Stopped);
+                tracing::debug!(output = %self.name, "output stopped")
+            }
             Err(reason) => self.terminated(reason),
         }
         if let Some(buffered) = &mut self.buffered {
@@ -529,6 +553,7 @@ impl OutputRunner {
 
     fn terminated(&mut self, reason: Fatal) {
         tracing::error!(output = %self.name, error = %reason, can_exit = self.options.can_exit, "output terminated");
+        self.shared.registry.terminated(&self.stats, &reason);
         let msg = terminated_message(&self.settings, &self.name, &reason, false);
         self.router.route(Pack::new(msg, None));
         self.shared.report(Event::Exited {
