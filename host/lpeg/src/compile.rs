@@ -53,7 +53,7 @@ pub enum Op {
     Commit(u32),
     /// Update the top backtrack entry to the current state and jump.
     PartialCommit(u32),
-    /// Restore the position of the top entry, pop it and jump.
+    /// Restore the position and captures of the top entry, pop it and jump.
     BackCommit(u32),
     /// Pop an entry, then fail.
     FailTwice,
@@ -203,7 +203,7 @@ impl<K: Clone> Gen<K> {
             Kind::Rep(c) => self.gen_rep(c, g, follow)?,
             Kind::Not(c) => self.gen_not(c, g)?,
             Kind::And(c) => match fixed_len(c) {
-                Some(n) if n <= u32::MAX as usize => {
+                Some(n) if n <= u32::MAX as usize && !c.has_caps => {
                     self.code_for(c, g, known, &Charset::FULL)?;
                     self.emit(Op::Behind(n as u32))?;
                 }
@@ -250,7 +250,7 @@ impl<K: Clone> Gen<K> {
                     }
                 }
             }
-            Kind::Open(name) => return Err(Error::UndefinedRule(name.to_string())),
+            Kind::Open(name) => return Err(Error::OutsideGrammar(name.to_string())),
             Kind::Call(i) => {
                 let (_, gid) = g.ok_or(Error::TooComplex)?;
                 let at = self.emit(Op::Call(0))?;

@@ -41,9 +41,12 @@ pub enum Error {
     /// A rule that can call itself without consuming input.
     #[error("rule '{0}' may be left recursive")]
     LeftRecursive(String),
-    /// `lpeg.V(name)` with no such rule (or outside any grammar).
+    /// `lpeg.V(name)` with no such rule in its grammar.
     #[error("rule '{0}' undefined in given grammar")]
     UndefinedRule(String),
+    /// `lpeg.V(name)` in a pattern matched outside any grammar.
+    #[error("rule '{0}' used outside a grammar")]
+    OutsideGrammar(String),
     /// The grammar's initial rule does not exist.
     #[error("initial rule '{0}' is not defined in given grammar")]
     NoInitialRule(String),

@@ -274,8 +274,12 @@ pub fn run<K, H: Host<K>>(
                 pc = t as usize;
             }
             Op::BackCommit(t) => {
+                // An and-predicate succeeded: back to where it started, without the
+                // captures it made (LPeg 1.0's `#patt` produces none).
                 if let Some(top) = stack.pop() {
                     i = top.s;
+                    caps.truncate(top.caps as usize);
+                    values.truncate(top.values as usize);
                 }
                 pc = t as usize;
             }

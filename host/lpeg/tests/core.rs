@@ -194,7 +194,7 @@ fn grammars_and_their_errors() {
     assert_eq!(noinit.unwrap_err(), Error::NoInitialRule("Z".into()));
     assert_eq!(
         compile(&*v("x")).unwrap_err(),
-        Error::UndefinedRule("x".into())
+        Error::OutsideGrammar("x".into())
     );
 }
 

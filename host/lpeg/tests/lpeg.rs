@@ -80,6 +80,8 @@ fn operators() {
         local P, S = m.P, m.S
         assert(m.match(#P"a" * "ab", "ab") == 3)      -- and predicate consumes nothing
         assert(m.match(#P"b", "ab") == nil)
+        assert(m.match(#m.C"a" * m.C(1), "ab") == "a")     -- #patt produces no captures
+        assert(select('#', m.match(#m.C"a" * m.C(1), "ab")) == 1)
         assert(m.match(-P"a", "b") == 1)
         assert(m.match(-P"a", "a") == nil)
         assert(m.match(-P(1), "") == 1)               -- end of subject
@@ -307,8 +309,9 @@ fn errors_have_lpegs_messages() {
         error_of("lpeg.P{ 'A', A = lpeg.V'B'^0, B = lpeg.P'x'^-1 }")
             .contains("empty loop in rule 'A'")
     );
-    assert!(error_of("lpeg.P{ 'Z', A = 'a' }").contains("'Z'"));
-    assert!(error_of("lpeg.match(lpeg.V'x', '')").contains("rule 'x' undefined"));
+    assert!(error_of("lpeg.P{ 'Z', A = lpeg.P'a' }").contains("'Z'"));
+    assert!(error_of("lpeg.P{ 'A', A = 'a' }").contains("rule 'A' is not a pattern"));
+    assert!(error_of("lpeg.match(lpeg.V'x', '')").contains("rule 'x' used outside a grammar"));
     assert!(error_of("lpeg.B(lpeg.P'a'^1)").contains("pattern may not have fixed length"));
     assert!(error_of("lpeg.B(lpeg.C'a')").contains("pattern have captures"));
     assert!(error_of("lpeg.R('abc')").contains("range must have two characters"));

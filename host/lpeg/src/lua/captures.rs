@@ -550,7 +550,8 @@ impl<'a> Eval<'a> {
                 buf.push(ch);
                 continue;
             }
-            let Some(&d) = fmt.get(j) else { break };
+            // A trailing '%' reads C LPeg's string terminator: a NUL byte.
+            let d = fmt.get(j).copied().unwrap_or(0);
             j += 1;
             if !d.is_ascii_digit() {
                 buf.push(d);

@@ -12,7 +12,7 @@ use crate::tree::{self, CapKind, Name, Patt};
 type R = mlua::Result<AnyUserData>;
 
 /// Converts a value to a pattern as `lpeg.P` does (argument `argn` of `fname`).
-pub fn to_patt(lua: &Lua, v: &Value, fname: &str, argn: usize) -> mlua::Result<Patt<Value>> {
+pub fn to_patt(_lua: &Lua, v: &Value, fname: &str, argn: usize) -> mlua::Result<Patt<Value>> {
     Ok(match v {
         Value::UserData(ud) if ud.is::<LPattern>() => ud.borrow::<LPattern>()?.tree.clone(),
         Value::String(s) => tree::literal(&s.as_bytes()),
@@ -20,7 +20,7 @@ pub fn to_patt(lua: &Lua, v: &Value, fname: &str, argn: usize) -> mlua::Result<P
         Value::Number(n) => number(*n)?,
         Value::Boolean(true) => tree::succeed(),
         Value::Boolean(false) => tree::fail(),
-        Value::Table(t) => grammar_of(lua, t)?,
+        Value::Table(t) => grammar_of(t)?,
         Value::Function(_) => {
             tree::capture(CapKind::Runtime, Some(v.clone()), 0, &tree::succeed()).map_err(lerr)?
         }
@@ -61,7 +61,7 @@ pub(crate) fn to_name(v: &Value) -> Name {
     }
 }
 
-fn grammar_of(lua: &Lua, t: &Table) -> mlua::Result<Patt<Value>> {
+fn grammar_of(t: &Table) -> mlua::Result<Patt<Value>> {
     let first: Value = t.raw_get(1)?;
     let (initial, named) = match &first {
         Value::String(_) | Value::Integer(_) | Value::Number(_) => (to_name(&first), true),
@@ -74,9 +74,10 @@ fn grammar_of(lua: &Lua, t: &Table) -> mlua::Result<Patt<Value>> {
             continue;
         }
         let name = to_name(&k);
-        let p = match to_patt(lua, &v, "P", 1) {
-            Ok(p) => p,
-            Err(_) => {
+        // As LPeg: rule values must already be patterns (no string or number).
+        let p = match &v {
+            Value::UserData(ud) if ud.is::<LPattern>() => ud.borrow::<LPattern>()?.tree.clone(),
+            _ => {
                 return Err(mlua::Error::runtime(format!(
                     "rule '{name}' is not a pattern"
                 )));
