@@ -389,32 +389,88 @@ impl<'a> Eval<'a> {
         Ok(next)
     }
 
+    /// `Ct`: positional values in order, named groups under their names, each stored
+    /// as it is evaluated (as LPeg does). Plain text (a simple capture or a named group
+    /// without nested captures) goes straight from the subject into the table, without
+    /// an intermediate Lua value.
     fn table(&mut self, i: usize, out: &mut Vec<Value>) -> mlua::Result<usize> {
         let (_, _, next) = self.extent(i);
-        // Values go on `out` first (then into the table), so no list is allocated.
-        let base = out.len();
-        let mut named = Vec::new();
-        if self.caps[i].tag == Tag::Open {
-            let mut k = i + 1;
-            while k + 1 < next {
-                match (self.caps[k].kind, self.key(k)) {
-                    (CapKind::Group, Some(name)) => {
-                        let (v, n) = self.first_nested(k, out)?;
-                        named.push((name, v));
-                        k = n;
+        let (mut npos, mut nnamed) = (0usize, 0usize);
+        let mut k = i + 1;
+        while self.caps[i].tag == Tag::Open && k + 1 < next {
+            match (self.caps[k].kind, self.key(k)) {
+                (CapKind::Group, Some(_)) => nnamed += 1,
+                // An accumulator folds into the previous value: evaluate it the slow way.
+                (CapKind::Accum, _) => return self.table_via_values(i, out),
+                _ => npos += 1,
+            }
+            k = self.extent(k).2;
+        }
+        let t: Table = self.lua.create_table_with_capacity(npos, nnamed)?;
+        let mut idx = 0usize;
+        let mut k = i + 1;
+        while self.caps[i].tag == Tag::Open && k + 1 < next {
+            let c = self.caps[k];
+            match (c.kind, self.key(k)) {
+                (CapKind::Group, Some(name)) if c.tag == Tag::Full => {
+                    self.set_text(&t, name, c.pos, c.pos + c.len)?;
+                    k += 1;
+                }
+                (CapKind::Group, Some(name)) => {
+                    let (v, n) = self.first_nested(k, out)?;
+                    t.raw_set(name, v)?;
+                    k = n;
+                }
+                (CapKind::Simple, _) if c.tag == Tag::Full => {
+                    idx += 1;
+                    self.set_text(&t, idx, c.pos, c.pos + c.len)?;
+                    k += 1;
+                }
+                _ => {
+                    let base = out.len();
+                    k = self.push(k, out)?;
+                    for v in out.drain(base..) {
+                        idx += 1;
+                        t.raw_set(idx, v)?;
                     }
-                    _ => k = self.push(k, out)?,
                 }
             }
         }
-        let t: Table = self
-            .lua
-            .create_table_with_capacity(out.len() - base, named.len())?;
-        for (n, v) in out.drain(base..).enumerate() {
-            t.raw_set(n + 1, v)?;
+        out.push(Value::Table(t));
+        Ok(next)
+    }
+
+    /// Stores subject bytes `s..e` in `t` (UTF-8 text is pushed directly by mlua,
+    /// other bytes through a Lua string value).
+    fn set_text(&self, t: &Table, key: impl mlua::IntoLua, s: usize, e: usize) -> mlua::Result<()> {
+        let bytes = &self.subject[s..e.max(s)];
+        match std::str::from_utf8(bytes) {
+            Ok(text) => t.raw_set(key, text),
+            Err(_) => t.raw_set(key, self.lua.create_string(bytes)?),
         }
-        for (k, v) in named {
-            t.raw_set(k, v)?;
+    }
+
+    /// `Ct` with every value made first (needed when an accumulator folds into the
+    /// value before it).
+    fn table_via_values(&mut self, i: usize, out: &mut Vec<Value>) -> mlua::Result<usize> {
+        let (_, _, next) = self.extent(i);
+        let t: Table = self.lua.create_table()?;
+        let base = out.len();
+        let mut idx = 0usize;
+        let mut k = i + 1;
+        while k + 1 < next {
+            match (self.caps[k].kind, self.key(k)) {
+                (CapKind::Group, Some(name)) => {
+                    let (v, n) = self.first_nested(k, out)?;
+                    t.raw_set(name, v)?;
+                    k = n;
+                }
+                _ => k = self.push(k, out)?,
+            }
+        }
+        for v in out.drain(base..) {
+            idx += 1;
+            t.raw_set(idx, v)?;
         }
         out.push(Value::Table(t));
         Ok(next)
