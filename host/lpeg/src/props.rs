@@ -2,13 +2,14 @@
 //! whether a pattern may match the empty string, can never fail, can fail only on its
 //! first byte ("head-fail"), has a fixed length, and which bytes may start a match.
 //!
-//! References to rules ([`Kind::Call`]) are followed into the enclosing grammar; the
-//! left-recursion check has already ruled out cycles through head positions, and a
-//! depth budget ([`MAX_FOLLOW`]) bounds the recursion whatever the tree, answering
-//! conservatively when spent.
+//! A reference to a rule ([`Kind::Call`]) is answered from the facts its grammar
+//! computed once when built ([`crate::tree::Facts`], see [`crate::grammar`]), never by
+//! following it: following references can take exponential time. A depth budget
+//! ([`MAX_FOLLOW`]) bounds the recursion whatever the tree, answering conservatively
+//! when spent.
 
 use crate::charset::Charset;
-use crate::tree::{CapKind, Grammar, Kind, Node};
+use crate::tree::{CapKind, Facts, Grammar, Kind, Node};
 
 /// How deep the analyses recurse (tree levels plus rules followed) before giving the
 /// conservative answer.
@@ -16,8 +17,16 @@ pub const MAX_FOLLOW: u32 = 1000;
 
 type G<'a, K> = Option<&'a Grammar<K>>;
 
-fn rule<'a, K>(g: G<'a, K>, i: u32) -> Option<&'a Node<K>> {
-    g.and_then(|g| g.rules.get(i as usize)).map(|r| &*r.body)
+/// The precomputed facts of rule `i` of `g` (conservative ones if out of range).
+fn facts<K>(g: G<'_, K>, i: u32) -> Facts {
+    g.and_then(|g| g.facts.get(i as usize))
+        .copied()
+        .unwrap_or_default()
+}
+
+/// The facts of a grammar's initial rule.
+fn start<K>(gg: &Grammar<K>) -> Facts {
+    gg.facts.first().copied().unwrap_or_default()
 }
 
 /// Whether `p` may match without consuming input.
@@ -36,8 +45,8 @@ pub(crate) fn nullable_in<K>(p: &Node<K>, g: G<'_, K>, d: u32) -> bool {
         Kind::Seq(v) => v.iter().all(|q| nullable_in(q, g, d + 1)),
         Kind::Choice(v) => v.iter().any(|q| nullable_in(q, g, d + 1)),
         Kind::Capture { child, .. } => nullable_in(child, g, d + 1),
-        Kind::Call(i) => rule(g, *i).is_none_or(|b| nullable_in(b, g, d + 1)),
-        Kind::Grammar(gg) => nullable_in(&gg.rules[0].body, Some(gg), d + 1),
+        Kind::Call(i) => facts(g, *i).nullable,
+        Kind::Grammar(gg) => start(gg).nullable,
     }
 }
 
@@ -51,8 +60,8 @@ pub fn nofail<K>(p: &Node<K>, g: G<'_, K>, d: u32) -> bool {
         Kind::Seq(v) => v.iter().all(|q| nofail(q, g, d + 1)),
         Kind::Choice(v) => v.iter().any(|q| nofail(q, g, d + 1)),
         Kind::Capture { kind, child, .. } => *kind != CapKind::Runtime && nofail(child, g, d + 1),
-        Kind::Call(i) => rule(g, *i).is_some_and(|b| nofail(b, g, d + 1)),
-        Kind::Grammar(gg) => nofail(&gg.rules[0].body, Some(gg), d + 1),
+        Kind::Call(i) => facts(g, *i).nofail,
+        Kind::Grammar(gg) => start(gg).nofail,
         _ => false,
     }
 }
@@ -68,8 +77,8 @@ pub fn headfail<K>(p: &Node<K>, g: G<'_, K>, d: u32) -> bool {
         Kind::Capture { kind, child, .. } => *kind != CapKind::Runtime && headfail(child, g, d + 1),
         Kind::Seq(v) => headfail(&v[0], g, d + 1) && v[1..].iter().all(|q| nofail(q, g, d + 1)),
         Kind::Choice(v) => v.iter().all(|q| headfail(q, g, d + 1)),
-        Kind::Call(i) => rule(g, *i).is_some_and(|b| headfail(b, g, d + 1)),
-        Kind::Grammar(gg) => headfail(&gg.rules[0].body, Some(gg), d + 1),
+        Kind::Call(i) => facts(g, *i).headfail,
+        Kind::Grammar(gg) => start(gg).headfail,
         _ => false,
     }
 }
@@ -79,7 +88,7 @@ pub fn fixed_len<K>(p: &Node<K>) -> Option<usize> {
     fixed_len_in(p, None, 0)
 }
 
-fn fixed_len_in<K>(p: &Node<K>, g: G<'_, K>, d: u32) -> Option<usize> {
+pub(crate) fn fixed_len_in<K>(p: &Node<K>, g: G<'_, K>, d: u32) -> Option<usize> {
     if d > MAX_FOLLOW {
         return None;
     }
@@ -103,8 +112,16 @@ fn fixed_len_in<K>(p: &Node<K>, g: G<'_, K>, d: u32) -> Option<usize> {
                 .all(|q| fixed_len_in(q, g, d + 1) == Some(n))
                 .then_some(n)
         }
-        Kind::Call(i) => rule(g, *i).and_then(|b| fixed_len_in(b, g, d + 1)),
-        Kind::Grammar(gg) => fixed_len_in(&gg.rules[0].body, Some(gg), d + 1),
+        Kind::Call(i) => facts(g, *i).fixed,
+        Kind::Grammar(gg) => start(gg).fixed,
+    }
+}
+
+fn rule_first(f: Facts, follow: &Charset) -> (Charset, bool) {
+    if f.nullable {
+        (f.first.union(follow), true)
+    } else {
+        (f.first, false)
     }
 }
 
@@ -161,10 +178,9 @@ pub fn first<K>(p: &Node<K>, follow: &Charset, g: G<'_, K>, d: u32) -> (Charset,
             }
             first(child, follow, g, d + 1)
         }
-        Kind::Call(i) => match rule(g, *i) {
-            Some(b) => first(b, follow, g, d + 1),
-            None => (Charset::FULL, true),
-        },
-        Kind::Grammar(gg) => first(&gg.rules[0].body, follow, Some(gg), d + 1),
+        // first(rule, follow) = first(rule, nothing) plus follow when the rule may
+        // match empty: a superset of the exact set, which is all a test needs.
+        Kind::Call(i) => rule_first(facts(g, *i), follow),
+        Kind::Grammar(gg) => rule_first(start(gg), follow),
     }
 }

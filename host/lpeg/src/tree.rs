@@ -93,6 +93,37 @@ pub enum CapKind {
 pub struct Grammar<K> {
     /// The rules; rule 0 is the initial rule. Bodies refer to rules by index ([`Kind::Call`]).
     pub rules: Vec<Rule<K>>,
+    /// What the analyses know of each rule, computed once when the grammar is built, so
+    /// that they never follow a rule reference (which could take exponential time).
+    pub facts: Vec<Facts>,
+}
+
+/// The static facts of one grammar rule (see [`crate::props`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Facts {
+    /// May match the empty string.
+    pub nullable: bool,
+    /// Never fails.
+    pub nofail: bool,
+    /// Fails only on its first byte.
+    pub headfail: bool,
+    /// Bytes that may start a match (followed by nothing).
+    pub first: Charset,
+    /// Fixed length, if any.
+    pub fixed: Option<usize>,
+}
+
+impl Default for Facts {
+    /// The conservative answers.
+    fn default() -> Facts {
+        Facts {
+            nullable: true,
+            nofail: false,
+            headfail: false,
+            first: Charset::FULL,
+            fixed: None,
+        }
+    }
 }
 
 /// One grammar rule.

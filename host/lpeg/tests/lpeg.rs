@@ -360,3 +360,23 @@ fn backtrack_stack_and_capture_limits() {
     let msg = error_of(r#"local p = lpeg.P"a"^1e9"#);
     assert!(msg.contains("pattern too complex"), "{msg}");
 }
+
+#[test]
+fn grammar_analysis_does_not_explode() {
+    // Each rule calls the next twice: re-walking called rules (as C LPeg does) takes
+    // 2^400 steps; the per-rule facts make it linear.
+    run(
+        "doubling chain",
+        r#"
+        local t = { "R1" }
+        for i = 1, 400 do
+            t["R" .. i] = lpeg.V("R" .. (i + 1)) * "a" + lpeg.V("R" .. (i + 1)) * "b"
+        end
+        t.R401 = lpeg.P"c"
+        local g = lpeg.P(t)
+        lpeg.setmaxstack(2000)
+        assert(lpeg.match(g, "c" .. string.rep("a", 400)) == 402)
+        assert(lpeg.match(g * -1, "c" .. string.rep("a", 399) .. "b") == 402)
+    "#,
+    );
+}
