@@ -81,3 +81,30 @@ end
     f.process_message(&sample(), &mut ctx())
         .expect("the error is catchable");
 }
+
+#[test]
+fn patterns_count_toward_the_memory_limit() {
+    let scripts = Scripts::new();
+    let mut cfg = LuaConfig::new("Mem");
+    cfg.memory_limit = 4 * 1024 * 1024;
+    // The same (interned) 100 kB string each time: without the charge Lua would see
+    // almost nothing while the patterns' copies grew on the host's heap.
+    let mut f = scripts.filter_with(
+        r#"
+require "lpeg"
+t = {}
+function process_message()
+    local s = string.rep("a", 100000)
+    for i = 1, 1000 do t[i] = lpeg.P(s) end
+    return 0
+end
+"#,
+        cfg,
+    );
+    match f.process_message(&sample(), &mut ctx()) {
+        Err(PluginError::Fatal(reason)) => {
+            assert_eq!(reason, "memory_limit exceeded (4194304 bytes)")
+        }
+        other => panic!("expected the memory limit, got {other:?}"),
+    }
+}

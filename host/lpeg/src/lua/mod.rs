@@ -108,9 +108,36 @@ impl UserData for LPattern {
     }
 }
 
-/// Makes a pattern userdata.
+/// Patterns whose tree and code are estimated below this many bytes are not charged:
+/// their userdata costs Lua about as much.
+const CHARGE_MIN: u64 = 4096;
+/// Bytes charged per unit of a pattern's size estimate (its tree and compiled code).
+const BYTES_PER_UNIT: u64 = 8;
+
+/// Makes a pattern userdata. Its tree (and later its code) lives on the Rust heap, out
+/// of Lua's sight: a pattern of some size also holds a Lua string of about that many
+/// bytes, so `memory_limit` bounds the patterns a script can keep.
 pub(crate) fn new_pattern(lua: &Lua, tree: Patt<Value>) -> mlua::Result<AnyUserData> {
-    lua.create_userdata(LPattern::new(tree))
+    let bytes = tree.size.saturating_mul(BYTES_PER_UNIT);
+    let ud = lua.create_userdata(LPattern::new(tree))?;
+    if bytes >= CHARGE_MIN {
+        ud.set_user_value(charge(lua, bytes as usize)?)?;
+    }
+    Ok(ud)
+}
+
+/// A Lua object of `bytes` bytes, allocated (not written) by Lua's allocator, so it
+/// counts toward `memory_limit`. A string would not do: Lua interns strings, so equal
+/// charges would share one.
+fn charge(lua: &Lua, bytes: usize) -> mlua::Result<AnyUserData> {
+    // SAFETY: the closure runs in a protected call (an allocation failure becomes an
+    // mlua error) and pushes exactly one value, a full userdata with no metatable,
+    // which is returned as the result.
+    unsafe {
+        lua.exec_raw((), |state| {
+            mlua::ffi::lua_newuserdata(state, bytes);
+        })
+    }
 }
 
 /// The `lpeg` module table (`require "lpeg"`).
