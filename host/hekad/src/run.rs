@@ -63,6 +63,9 @@ pub fn run(path: &Path) -> Result<i32, RunError> {
                     _ => {
                         tracing::info!(signal, "shutting down (send again to stop at once)");
                         stopping = true;
+                        // A looping guest must not hold the shutdown up for its whole
+                        // call_time_limit: calls now get heka_sandbox::SHUTDOWN_CALL_LIMIT.
+                        heka_sandbox::SandboxEngine::stop_shared_calls();
                         handle.shutdown();
                     }
                 }

@@ -32,6 +32,9 @@ pub enum PluginKind {
     Decoder,
 }
 
+/// The process-wide engine ([`SandboxEngine::shared`]).
+static SHARED: std::sync::OnceLock<SandboxEngine> = std::sync::OnceLock::new();
+
 /// A compiled component, ready to be instantiated any number of times.
 #[derive(Clone)]
 pub struct LoadedComponent {
@@ -62,6 +65,8 @@ struct Inner {
     memory_hits: AtomicU64,
     disk_hits: AtomicU64,
     ticker_stop: Arc<AtomicBool>,
+    /// hekad is stopping: calls get at most `deadline::SHUTDOWN_CALL_LIMIT` more.
+    stopping: Arc<AtomicBool>,
 }
 
 impl Drop for Inner {
@@ -92,7 +97,7 @@ impl SandboxEngine {
         let engine = Engine::new(&config).map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
 
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+        crate::wasi::add_to_linker(&mut linker)
             .map_err(|e| SandboxError::Engine(format!("linking WASI: {e:#}")))?;
         crate::bindings::filter::heka::plugin::host::add_to_linker::<
             _,
@@ -133,6 +138,7 @@ impl SandboxEngine {
                 memory_hits: AtomicU64::new(0),
                 disk_hits: AtomicU64::new(0),
                 ticker_stop,
+                stopping: Arc::new(AtomicBool::new(false)),
             }),
         })
     }
@@ -140,12 +146,29 @@ impl SandboxEngine {
     /// The process-wide engine (hekad's): created on first use with `cache_dir`; later
     /// callers get the same engine whatever directory they pass.
     pub fn shared(cache_dir: Option<&Path>) -> Result<SandboxEngine, SandboxError> {
-        static SHARED: std::sync::OnceLock<SandboxEngine> = std::sync::OnceLock::new();
         if let Some(e) = SHARED.get() {
             return Ok(e.clone());
         }
         let engine = SandboxEngine::new(cache_dir)?;
         Ok(SHARED.get_or_init(|| engine).clone())
+    }
+
+    /// hekad is stopping: from now on every call of this engine's sandboxes, the one
+    /// running included, runs at most [`crate::SHUTDOWN_CALL_LIMIT`] more (a looping
+    /// guest is stopped within that bound, see `deadline`). Idempotent.
+    pub fn stop_calls(&self) {
+        self.inner.stopping.store(true, Ordering::Relaxed);
+    }
+
+    /// [`SandboxEngine::stop_calls`] on the process-wide engine, if one was made.
+    pub fn stop_shared_calls() {
+        if let Some(engine) = SHARED.get() {
+            engine.stop_calls();
+        }
+    }
+
+    pub(crate) fn stopping(&self) -> Arc<AtomicBool> {
+        self.inner.stopping.clone()
     }
 
     pub(crate) fn engine(&self) -> &Engine {

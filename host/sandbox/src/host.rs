@@ -1,5 +1,5 @@
 //! The host side of `heka.wit`'s `host` interface, the per-store state behind it, the
-//! memory limiter and the locked-down WASI context.
+//! memory limiter (the WASI context is made in `wasi`).
 //!
 //! Host calls never touch the pipeline directly: injections are recorded here (with
 //! the index of the message that made them) and replayed by the plugin wrapper after
@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::filter::heka::plugin::host::Host;
 use crate::bindings::filter::heka::plugin::types::Host as TypesHost;
@@ -93,15 +93,8 @@ pub(crate) struct HostState {
 
 impl HostState {
     pub(crate) fn new(cfg: &crate::SandboxConfig) -> HostState {
-        // Locked down: no preopened directories, no environment, no arguments, no
-        // network, stdin closed, stdout/stderr discarded (guests log through `log`).
-        let wasi = WasiCtxBuilder::new()
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
         HostState {
-            wasi,
+            wasi: crate::wasi::locked_down_ctx(),
             table: ResourceTable::new(),
             limiter: MemoryLimiter {
                 limit: cfg.memory_limit,

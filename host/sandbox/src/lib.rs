@@ -7,7 +7,9 @@
 //! - `runner`: one instantiated plugin: its store, its limits and how every way a
 //!   call can end maps to Heka's outcomes ([`heka_pipeline::PluginError`]).
 //! - `host`: the host side of `guest-sdk/wit/heka.wit` (read-config, log,
-//!   add-to-payload, inject-payload, inject-message) and the locked-down WASI.
+//!   add-to-payload, inject-payload, inject-message).
+//! - `wasi`: the locked-down WASI context, and the linker in which no import waits.
+//! - `deadline`: each call's wall-clock cap and the shutdown cap (epoch callback).
 //! - `filter`, `encoder`, `decoder`: [`WasmFilter`], [`WasmEncoder`], [`WasmDecoder`],
 //!   the `heka_pipeline` traits over a runner.
 //! - `wire`: how messages are written for the guest (filter batches, protobuf).
@@ -37,15 +39,18 @@
 
 mod bindings;
 pub mod config;
+mod deadline;
 mod decoder;
 mod encoder;
 pub mod engine;
 mod filter;
 mod host;
 mod runner;
+mod wasi;
 mod wire;
 
 pub use config::{ConfigValue, SandboxConfig};
+pub use deadline::SHUTDOWN_CALL_LIMIT;
 pub use decoder::WasmDecoder;
 pub use encoder::WasmEncoder;
 pub use engine::{CacheStats, LoadedComponent, SandboxEngine};

@@ -7,16 +7,15 @@
 //! `PluginError::Fatal(reason)`, and the runner stays terminated (a trapped instance
 //! may not be entered again; Heka closes the Lua state the same way).
 
-use std::time::Duration;
-
 use heka_message::Message;
 use heka_pipeline::PluginError;
 use wasmtime::component::Component;
 use wasmtime::{Store, Trap};
 
 use crate::bindings::Outcome;
-use crate::engine::EPOCH_TICK;
+use crate::deadline::{CallClock, StoppedAtShutdown};
 use crate::host::{HostState, Injection};
+use crate::wasi::BlockingRefused;
 use crate::{LoadedComponent, SandboxConfig, SandboxEngine, SandboxError};
 
 /// A store plus the typed bindings `B` of one world.
@@ -24,6 +23,8 @@ pub(crate) struct Runner<B> {
     pub(crate) store: Store<HostState>,
     pub(crate) bindings: B,
     cfg: SandboxConfig,
+    /// Arms each call's wall-clock cap (see `deadline`).
+    clock: std::sync::Arc<CallClock>,
     terminated: Option<String>,
     /// Fuel the last call consumed (measurements, tests).
     pub(crate) last_fuel_used: u64,
@@ -53,8 +54,8 @@ impl<B> Runner<B> {
         store
             .set_fuel(START_FUEL.max(cfg.fuel_for(1)).min(i64::MAX as u64))
             .map_err(|e| SandboxError::Engine(format!("cannot set fuel: {e}")))?;
-        store.set_epoch_deadline(deadline_ticks(cfg.call_time_limit));
-        store.epoch_deadline_trap();
+        let clock = CallClock::install(&mut store, engine.stopping());
+        clock.arm(&mut store, cfg.call_time_limit);
         let bindings =
             instantiate(&mut store, &loaded.component, engine.linker()).map_err(|e| {
                 SandboxError::Instantiate {
@@ -66,6 +67,7 @@ impl<B> Runner<B> {
             store,
             bindings,
             cfg,
+            clock,
             terminated: None,
             last_fuel_used: 0,
         };
@@ -133,9 +135,7 @@ impl<B> Runner<B> {
         if let Err(e) = self.store.set_fuel(fuel) {
             return Err(self.terminate(format!("cannot set fuel: {e}")));
         }
-        self.store
-            .set_epoch_deadline(deadline_ticks(self.cfg.call_time_limit));
-        self.store.epoch_deadline_trap();
+        self.clock.arm(&mut self.store, self.cfg.call_time_limit);
 
         let result = f(&self.bindings, &mut self.store);
         self.last_fuel_used = fuel.saturating_sub(self.store.get_fuel().unwrap_or(0));
@@ -160,6 +160,12 @@ impl<B> Runner<B> {
     }
 
     fn describe_trap(&self, e: &wasmtime::Error) -> String {
+        if let Some(refused) = e.downcast_ref::<BlockingRefused>() {
+            return refused.to_string();
+        }
+        if let Some(stopped) = e.downcast_ref::<StoppedAtShutdown>() {
+            return stopped.to_string();
+        }
         match e.downcast_ref::<Trap>() {
             Some(Trap::OutOfFuel) => format!(
                 "instruction_limit exceeded ({} per message × {} fuel)",
@@ -201,13 +207,6 @@ impl<B> Runner<B> {
     pub(crate) fn take_injections(&mut self) -> Vec<Injection> {
         std::mem::take(&mut self.store.data_mut().injections)
     }
-}
-
-fn deadline_ticks(limit: Duration) -> u64 {
-    if limit.is_zero() {
-        return u64::MAX;
-    }
-    (limit.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64 + 1
 }
 
 /// A guest outcome as the pipeline's result; `Fatal` also terminates the runner.

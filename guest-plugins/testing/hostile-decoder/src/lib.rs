@@ -1,0 +1,41 @@
+//! Test guest: a decoder that floods the host with `inject_message` in one `decode`
+//! call: `count` messages (default 1,000,000) of `size` bytes of Payload (default
+//! 60,000), ignoring errors. Records that start with "healthy" pass unchanged.
+
+use heka_sdk::{Decoder, Message, Result};
+
+struct Flood {
+    count: i64,
+    size: usize,
+}
+
+fn config_int(key: &str, default: i64) -> i64 {
+    heka_sdk::read_config(key)
+        .and_then(|v| v.as_i64())
+        .unwrap_or(default)
+}
+
+impl Decoder for Flood {
+    fn new() -> Result<Self> {
+        Ok(Flood {
+            count: config_int("count", 1_000_000),
+            size: usize::try_from(config_int("size", 60_000)).unwrap_or(60_000),
+        })
+    }
+
+    fn decode(&mut self, msg: &Message) -> Result {
+        if msg.payload().starts_with("healthy") {
+            return Ok(());
+        }
+        let m = Message {
+            payload: Some("x".repeat(self.size)),
+            ..Default::default()
+        };
+        for _ in 0..self.count {
+            let _ = heka_sdk::inject_message(&m);
+        }
+        Ok(())
+    }
+}
+
+heka_sdk::export_decoder!(Flood);
