@@ -107,11 +107,7 @@ impl NoWaitIo<'_> {
         stream: &Resource<InputStream>,
         import: &'static str,
     ) -> StreamResult<()> {
-        match self.input_ready(stream) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(stream_refused(import)),
-            Err(e) => Err(StreamError::Trap(e)),
-        }
+        ready_or_refuse(self.input_ready(stream), import)
     }
 
     fn output_or_refuse(
@@ -119,11 +115,15 @@ impl NoWaitIo<'_> {
         stream: &Resource<OutputStream>,
         import: &'static str,
     ) -> StreamResult<()> {
-        match self.output_ready(stream) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(stream_refused(import)),
-            Err(e) => Err(StreamError::Trap(e)),
-        }
+        ready_or_refuse(self.output_ready(stream), import)
+    }
+}
+
+fn ready_or_refuse(ready: wasmtime::Result<bool>, import: &'static str) -> StreamResult<()> {
+    match ready {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(stream_refused(import)),
+        Err(e) => Err(StreamError::Trap(e)),
     }
 }
 
