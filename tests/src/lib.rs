@@ -149,6 +149,19 @@ impl Daemon {
         wait_for(timeout, || self.child.try_wait().ok().flatten())
     }
 
+    /// Sends SIGTERM and waits up to 30 s for exit code 0; panics with the log
+    /// otherwise.
+    pub fn stop_clean(&mut self) {
+        self.signal(libc::SIGTERM);
+        let status = self.wait(Duration::from_secs(30)).unwrap_or_else(|| {
+            panic!(
+                "hekad still running 30 s after SIGTERM; log:\n{}",
+                self.log_text()
+            )
+        });
+        assert_eq!(status.code(), Some(0), "log:\n{}", self.log_text());
+    }
+
     /// Whether it is still running.
     pub fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

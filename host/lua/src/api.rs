@@ -125,6 +125,8 @@ fn read_message(
         b"Pid" => Value::Integer(m.pid() as i64),
         other => match field_name(other).and_then(|n| std::str::from_utf8(n).ok()) {
             Some(name) => match m.field_value(name, fi, ai) {
+                // Heka read an empty bytes value as nil.
+                Some(FieldValue::Bytes([])) => Value::Nil,
                 Some(v) => field_value(lua, v)?,
                 None => Value::Nil,
             },

@@ -56,3 +56,25 @@ fn decoder_tz_must_name_a_zone() {
         "{err}"
     );
 }
+
+/// Heka read an empty bytes field as nil, a non-empty one as its bytes; an empty
+/// string field stays "".
+#[test]
+fn empty_bytes_field_reads_nil() {
+    let scripts = Scripts::new();
+    let mut f = scripts.filter(
+        r#"function process_message()
+            inject_payload("txt", "", string.format("%s|%s|[%s]",
+                tostring(read_message("Fields[empty]")), read_message("Fields[full]"),
+                tostring(read_message("Fields[blank]"))))
+            return 0
+        end"#,
+    );
+    let mut m = payload_message("x");
+    m.add_field("empty", heka_message::Value::Bytes(Vec::new()), "");
+    m.add_field("full", heka_message::Value::Bytes(b"ab".to_vec()), "");
+    m.add_field("blank", heka_message::Value::String(String::new()), "");
+    let mut ctx = ctx();
+    heka_pipeline::Filter::process_message(&mut f, &m, &mut ctx).expect("process");
+    assert_eq!(ctx.take_injected()[0].payload(), "nil|ab|[]");
+}

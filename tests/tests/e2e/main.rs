@@ -3,6 +3,7 @@
 mod bad_config;
 mod buffering;
 mod cli;
+mod lua_modules;
 mod seed;
 mod stdin_pipe;
 mod tcp_to_file;

@@ -61,7 +61,7 @@ fn message(i: i64, keep: bool) -> Message {
 }
 
 /// Every framed message in the file so far.
-fn read_back(path: &Path) -> Vec<Message> {
+pub(crate) fn read_back(path: &Path) -> Vec<Message> {
     let bytes = std::fs::read(path).unwrap_or_default();
     let mut out = Vec::new();
     let mut rest = &bytes[..];
@@ -75,14 +75,14 @@ fn read_back(path: &Path) -> Vec<Message> {
     out
 }
 
-fn connect(port: u16) -> TcpStream {
+pub(crate) fn connect(port: u16) -> TcpStream {
     wait_for(Duration::from_secs(30), || {
         TcpStream::connect(("127.0.0.1", port)).ok()
     })
     .expect("hekad listens within 30 s")
 }
 
-fn send(stream: &mut TcpStream, msgs: &[Message]) {
+pub(crate) fn send(stream: &mut TcpStream, msgs: &[Message]) {
     let mut buf = Vec::new();
     for m in msgs {
         let mut bytes = Vec::new();
