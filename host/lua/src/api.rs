@@ -828,7 +828,7 @@ fn require(lua: &Lua, name: String) -> mlua::Result<Value> {
         }
     }
     Err(err(format!(
-        "module '{name}' not found: the sandbox provides string, table, math, os and cjson{}",
+        "module '{name}' not found: the sandbox provides string, table, math, os, cjson, lpeg, re, circular_buffer, struct, hyperloglog, bloom_filter and cuckoo_filter{}",
         if dirs.is_empty() {
             String::new()
         } else {
