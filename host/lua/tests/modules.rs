@@ -307,3 +307,35 @@ fn module_objects_are_charged_to_memory_limit() {
         "false not enough memory false"
     );
 }
+
+/// A module from module_directory (a dotted name: a subdirectory) runs once per
+/// sandbox, and each sandbox has its own copy of its state.
+#[test]
+fn modules_load_once_per_sandbox_and_stay_isolated() {
+    let scripts = Scripts::new();
+    let dir = scripts.dir.path().join("mods/counter");
+    std::fs::create_dir_all(&dir).expect("module dir");
+    std::fs::write(
+        dir.join("state.lua"),
+        "loads = (loads or 0) + 1\nlocal M = {n = 0}\nreturn M\n",
+    )
+    .expect("module");
+    let mut cfg = LuaConfig::new("Iso");
+    cfg.module_directory = vec![scripts.dir.path().join("mods")];
+    let source = r#"
+        local a = require "counter.state"
+        local b = require "counter.state"
+        a.n = a.n + 1
+        function process_message()
+            inject_payload("txt", "", loads .. " " .. b.n .. " " .. tostring(a == b))
+            return 0
+        end
+    "#;
+    for _ in 0..2 {
+        let mut f = scripts.filter_with(source, cfg.clone());
+        let mut ctx = ctx();
+        f.process_message(&payload_message("x"), &mut ctx)
+            .expect("process");
+        assert_eq!(ctx.take_injected()[0].payload(), "1 1 true");
+    }
+}
