@@ -78,3 +78,42 @@ fn empty_bytes_field_reads_nil() {
     heka_pipeline::Filter::process_message(&mut f, &m, &mut ctx).expect("process");
     assert_eq!(ctx.take_injected()[0].payload(), "nil|ab|[]");
 }
+
+/// inject_message takes arrays of every value type Heka accepted.
+#[test]
+fn inject_message_arrays_of_every_type() {
+    use heka_message::FieldValue as F;
+    let scripts = Scripts::new();
+    let mut f = scripts.filter(
+        r#"function process_message()
+            inject_message({Fields = {
+                bools = {true, false},
+                doubles = {1.5, 2},
+                strings = {"a", "b"},
+                ints = {value = {7, 8}, value_type = 2, representation = "ms"},
+                blobs = {value = {"\0", "\255"}, value_type = 1},
+            }})
+            return 0
+        end"#,
+    );
+    let mut ctx = ctx();
+    heka_pipeline::Filter::process_message(&mut f, &payload_message("x"), &mut ctx)
+        .expect("process");
+    let m = &ctx.take_injected()[0];
+    let both = |name: &str| (m.field_value(name, 0, 0), m.field_value(name, 0, 1));
+    assert_eq!(both("bools"), (Some(F::Bool(true)), Some(F::Bool(false))));
+    assert_eq!(
+        both("doubles"),
+        (Some(F::Double(1.5)), Some(F::Double(2.0)))
+    );
+    assert_eq!(
+        both("strings"),
+        (Some(F::String("a")), Some(F::String("b")))
+    );
+    assert_eq!(both("ints"), (Some(F::Integer(7)), Some(F::Integer(8))));
+    assert_eq!(m.field("ints", 0).map(|f| f.representation()), Some("ms"));
+    assert_eq!(
+        both("blobs"),
+        (Some(F::Bytes(&[0][..])), Some(F::Bytes(&[255][..])))
+    );
+}
