@@ -2,6 +2,8 @@
 //!
 //! - `plugin`: the traits every plugin implements (Input, Splitter, Decoder, Filter,
 //!   Encoder, Output) and the one outcome type, [`PluginError`]. Start reading there.
+//! - `pipelined`: [`PipelinedOutput`], the contract of outputs with several messages in
+//!   flight (per-message outcomes, acknowledged in order by the runner).
 //! - `pack`: [`Pack`], a shared message in flight with its loop count and acks.
 //! - `ack`: [`Ack`], end-to-end delivery acknowledgement back to the input.
 //! - `context`: what a running input or filter may do ([`InputContext`], [`FilterContext`]).
@@ -27,6 +29,7 @@ mod context_impl;
 mod inherit;
 mod pack;
 mod pipeline;
+mod pipelined;
 mod plugin;
 mod router;
 mod runner;
@@ -43,6 +46,7 @@ pub use context::{Collected, FilterContext, InjectError, InputContext};
 pub use inherit::inherit_headers;
 pub use pack::{Acks, Pack};
 pub use pipeline::{ExitStatus, Pipeline, PipelineBuilder, PipelineError, PipelineHandle};
+pub use pipelined::{Delivery, Outcome, Outcomes, PipelinedOutput, Ticket};
 pub use plugin::{
     Decoder, Encoder, Filter, Input, Output, OutputError, PluginError, PluginResult, SplitResult,
     Splitter,

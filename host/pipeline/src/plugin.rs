@@ -15,6 +15,7 @@ use heka_message::Message;
 
 use crate::context::{FilterContext, InputContext};
 use crate::pack::Pack;
+use crate::pipelined::PipelinedOutput;
 
 /// How a plugin call ended when it did not simply succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -154,6 +155,13 @@ pub trait Output: Send {
     /// SIGHUP: reopen files and similar (Heka's FileOutput behaviour).
     fn reopen(&mut self) -> Result<(), OutputError> {
         Ok(())
+    }
+
+    /// An output that keeps several messages in flight returns its pipelined side
+    /// (see [`PipelinedOutput`]); the runner then calls it instead of [`Output::send`].
+    /// Called once, when the runner starts, and again for each submission.
+    fn pipelined(&mut self) -> Option<&mut dyn PipelinedOutput> {
+        None
     }
 }
 

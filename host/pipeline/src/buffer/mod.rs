@@ -35,7 +35,6 @@
 //! (`a-b` and `a.b`), or two hekad processes sharing a `base_dir`.
 
 pub(crate) mod queue;
-pub(crate) mod writer;
 
 use std::path::{Path, PathBuf};
 

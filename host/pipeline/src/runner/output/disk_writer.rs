@@ -1,4 +1,5 @@
-//! The writer thread of a buffered output: takes packs from the output's bounded
+//! The writer thread of a buffered output (`use_buffering`; the queue files are
+//! `crate::buffer`'s, this is the runner side that fills them): takes packs from the output's bounded
 //! channel (fed by the router), appends them to the disk queue in batches, fsyncs each
 //! batch and only then acknowledges its messages (the queue now answers for them).
 //!
@@ -14,14 +15,13 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, select};
 
 use crate::ack::Ack;
+use crate::buffer::FullAction;
+use crate::buffer::queue::QueueWriter;
 use crate::pack::Pack;
 use crate::pipeline::PipelineError;
 use crate::router::{Batch, Inbox};
 use crate::runner::{Event, Shared};
 use crate::stop::StopSignal;
-
-use super::FullAction;
-use super::queue::QueueWriter;
 
 /// Most packs written per fsync.
 const MAX_BATCH: usize = 1024;
