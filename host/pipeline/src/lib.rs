@@ -42,6 +42,8 @@ pub mod tap;
 
 pub use ack::{Ack, AckSink};
 pub use buffer::{BufferError, BufferOptions, DEFAULT_MAX_FILE_SIZE, FullAction, queue_dir};
+/// The payload type of [`Delivery`], re-exported for output authors.
+pub use bytes::Bytes;
 pub use context::{Collected, FilterContext, InjectError, InputContext};
 pub use inherit::inherit_headers;
 pub use pack::{Acks, Pack};

@@ -20,7 +20,8 @@
 //!   records and at stop;
 //! - after a crash the reader resumes from the checkpoint: what was sent after it is
 //!   sent again. Duplicates are bounded by `cursor_update_count` plus the batch in
-//!   flight (at most the output runner's flush interval, 1024 messages);
+//!   flight (at most the output runner's flush interval, 1024 messages) and its
+//!   window of messages in flight (`PipelinedOutput::max_in_flight`);
 //! - a record torn by a crash at the end of a segment is detected by `unframe` and
 //!   skipped with a warning (its message was never acknowledged, so the input sends it
 //!   again): the writer always starts a fresh segment when it opens a queue, so a torn
@@ -30,6 +31,10 @@
 //! says what happens when a new message would exceed it (see [`FullAction`]). Disk
 //! use can exceed it by up to one segment, since a segment is deleted only once all of
 //! it is delivered (as in Heka): keep `max_file_size` well below `max_buffer_size`.
+//!
+//! This module is the storage only (queue files, cursor, checkpoint); the thread that
+//! fills the queue and the runner that reads it are in `runner/output/`
+//! (`disk_writer.rs`, `source.rs`).
 //!
 //! Not handled (as in Heka): two outputs whose names map to the same directory
 //! (`a-b` and `a.b`), or two hekad processes sharing a `base_dir`.

@@ -44,7 +44,9 @@ use crate::router::{Batch, Router};
 use crate::settings::{OutputOptions, Settings};
 use crate::stats::{PluginKind, PluginState, PluginStats};
 
-use super::{Event, OutputControl, OutputHandle, Shared, spawn as spawn_thread, terminated_message};
+use super::{
+    Event, OutputControl, OutputHandle, Shared, spawn as spawn_thread, terminated_message,
+};
 use send::call;
 use source::Source;
 use window::Window;

@@ -67,8 +67,7 @@ impl OutputRunner {
             None => msg.payload().as_bytes(),
         };
         self.framed.clear();
-        match heka_message::frame_message(body, self.settings.max_message_size, &mut self.framed)
-        {
+        match heka_message::frame_message(body, self.settings.max_message_size, &mut self.framed) {
             Ok(()) => Ok(Some(take_bytes(&mut self.framed))),
             Err(err) => {
                 tracing::warn!(output = %self.name, error = %err, "cannot frame message; dropped");

@@ -105,7 +105,13 @@ impl Window {
     }
 
     /// Takes `item` in, with the bytes to send and its first state.
-    pub(super) fn push(&mut self, item: Item, payload: Bytes, state: State, delay: Duration) -> Ticket {
+    pub(super) fn push(
+        &mut self,
+        item: Item,
+        payload: Bytes,
+        state: State,
+        delay: Duration,
+    ) -> Ticket {
         let ticket = Ticket(self.first + self.entries.len() as u64);
         self.entries.push_back(Entry {
             msg: item.msg,
@@ -244,7 +250,14 @@ mod tests {
         let log = Arc::new(Log::default());
         let mut w = Window::new(3);
         let t: Vec<Ticket> = (1..=3)
-            .map(|id| w.push(item(id, &log), Bytes::new(), State::InFlight, Duration::ZERO))
+            .map(|id| {
+                w.push(
+                    item(id, &log),
+                    Bytes::new(),
+                    State::InFlight,
+                    Duration::ZERO,
+                )
+            })
             .collect();
         assert!(!w.has_room());
         w.finish(t[2], State::Sent);
@@ -258,7 +271,10 @@ mod tests {
         // The dropped one is done at release; the sent ones at the flush.
         assert_eq!(*log.0.lock().unwrap(), vec![(2, true)]);
         w.take_released().acks.into_iter().for_each(Ack::done);
-        assert_eq!(*log.0.lock().unwrap(), vec![(2, true), (1, true), (3, true)]);
+        assert_eq!(
+            *log.0.lock().unwrap(),
+            vec![(2, true), (1, true), (3, true)]
+        );
         // Tickets go on after a release.
         let t4 = w.push(item(4, &log), Bytes::new(), State::InFlight, Duration::ZERO);
         assert_eq!(t4, Ticket(3));
@@ -282,6 +298,9 @@ mod tests {
         assert!(w.is_settled());
         drop(w);
         let got = log.0.lock().unwrap().clone();
-        assert!(got.contains(&(1, false)) && got.contains(&(2, false)), "{got:?}");
+        assert!(
+            got.contains(&(1, false)) && got.contains(&(2, false)),
+            "{got:?}"
+        );
     }
 }
