@@ -3,8 +3,9 @@
 //! `Retry-After`), drops and fatal errors. Each message retries on its own schedule;
 //! with a pipelined output the others in flight go on meanwhile.
 //!
-//! Payloads are handed over as [`Bytes`]: the encoder's buffer becomes the payload
-//! without a copy, and a retry resubmits the same bytes.
+//! A pipelined output gets its payload as [`Bytes`]: the encoder's buffer becomes the
+//! payload without a copy, and a retry resubmits the same bytes. An output driven
+//! through `send` is handed the runner's buffers themselves (see `window::Body`).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use crate::plugin::{OutputError, PluginError};
 use crate::runner::panic_reason;
 
 use super::source::Item;
-use super::window::State;
+use super::window::{Body, State};
 use super::{Fatal, OutputRunner};
 
 impl OutputRunner {
@@ -28,28 +29,34 @@ impl OutputRunner {
     pub(super) fn submit_new(&mut self, item: Item) -> Result<(), Fatal> {
         self.stats.received_messages.inc();
         let delay = self.options.retries.delay;
-        match self.payload(&item.msg)? {
-            Some(payload) => {
-                let ticket = self.window.push(item, payload, State::InFlight, delay);
+        match self.body(&item.msg)? {
+            Some(body) => {
+                let body = if self.pipelined {
+                    self.owned(body, &item.msg)
+                } else {
+                    body
+                };
+                let ticket = self.window.push(item, body, State::InFlight, delay);
                 self.submit(ticket)
             }
             None => {
-                self.window.push(item, Bytes::new(), State::Dropped, delay);
+                self.window
+                    .push(item, Body::Bytes(Bytes::new()), State::Dropped, delay);
                 self.window.release();
                 Ok(())
             }
         }
     }
 
-    /// The bytes to send for `msg`, or `None` when it is dropped on purpose.
-    fn payload(&mut self, msg: &Arc<Message>) -> Result<Option<Bytes>, Fatal> {
+    /// Where the bytes to send for `msg` are, or `None` when it is dropped on purpose.
+    fn body(&mut self, msg: &Arc<Message>) -> Result<Option<Body>, Fatal> {
         let framing = self.options.use_framing;
         let body: &[u8] = match &mut self.encoder {
             Some(encoder) => {
                 self.encoded.clear();
                 let out = &mut self.encoded;
                 match call(|| encoder.encode(msg, out)) {
-                    Ok(()) if !framing => return Ok(Some(take_bytes(&mut self.encoded))),
+                    Ok(()) if !framing => return Ok(Some(Body::Encoded)),
                     Ok(()) => &self.encoded,
                     Err(PluginError::Skip) => {
                         self.stats.discarded_intentional.inc();
@@ -63,18 +70,29 @@ impl OutputRunner {
                     Err(PluginError::Fatal(reason)) => return Err(format!("encoder: {reason}")),
                 }
             }
-            None if !framing => return Ok(Some(Bytes::from_owner(PayloadOf(msg.clone())))),
+            None if !framing => return Ok(Some(Body::MessagePayload)),
             None => msg.payload().as_bytes(),
         };
         self.framed.clear();
         match heka_message::frame_message(body, self.settings.max_message_size, &mut self.framed) {
-            Ok(()) => Ok(Some(take_bytes(&mut self.framed))),
+            Ok(()) => Ok(Some(Body::Framed)),
             Err(err) => {
                 tracing::warn!(output = %self.name, error = %err, "cannot frame message; dropped");
                 self.stats.discarded_unintentional.inc();
                 Ok(None)
             }
         }
+    }
+
+    /// `body` as owned bytes, for a pipelined output: the buffers are handed over
+    /// (and start again empty), the message's Payload is shared with the message.
+    fn owned(&mut self, body: Body, msg: &Arc<Message>) -> Body {
+        Body::Bytes(match body {
+            Body::Bytes(bytes) => bytes,
+            Body::Encoded => take_bytes(&mut self.encoded),
+            Body::Framed => take_bytes(&mut self.framed),
+            Body::MessagePayload => Bytes::from_owner(PayloadOf(msg.clone())),
+        })
     }
 
     /// Hands the message of `ticket` to the output: through `send` (the outcome is
@@ -86,10 +104,13 @@ impl OutputRunner {
         entry.state = State::InFlight;
         let plugin = &mut self.plugin;
         let result = if self.pipelined {
+            let Body::Bytes(payload) = &entry.body else {
+                return Err("a pipelined output's payload must be owned".into());
+            };
             let delivery = Delivery {
                 ticket,
                 msg: entry.msg.clone(),
-                payload: entry.payload.clone(),
+                payload: payload.clone(),
             };
             let outcomes = &self.outcomes;
             match call(|| match plugin.pipelined() {
@@ -100,7 +121,13 @@ impl OutputRunner {
                 Err(err) => Err(err),
             }
         } else {
-            let (msg, payload) = (&entry.msg, &entry.payload);
+            let msg = &entry.msg;
+            let payload: &[u8] = match &entry.body {
+                Body::Bytes(bytes) => bytes,
+                Body::Encoded => &self.encoded,
+                Body::Framed => &self.framed,
+                Body::MessagePayload => msg.payload().as_bytes(),
+            };
             call(|| plugin.send(msg, payload))
         };
         self.on_outcome(ticket, result)
@@ -115,8 +142,14 @@ impl OutputRunner {
         match result {
             Ok(()) => {
                 if let Some(entry) = self.window.get_mut(ticket) {
+                    let sent = match &entry.body {
+                        Body::Bytes(bytes) => bytes.len(),
+                        Body::Encoded => self.encoded.len(),
+                        Body::Framed => self.framed.len(),
+                        Body::MessagePayload => entry.msg.payload().len(),
+                    };
                     self.stats.sent_messages.inc();
-                    self.stats.sent_bytes.add(entry.payload.len() as u64);
+                    self.stats.sent_bytes.add(sent as u64);
                     if entry.attempts > 0 {
                         self.stats.backoff_ns.set(0);
                     }

@@ -41,10 +41,23 @@ pub(super) enum State {
     Abandoned,
 }
 
+/// Where the bytes to send are (kept for retries).
+#[derive(Debug, Clone)]
+pub(super) enum Body {
+    /// Owned (a pipelined output gets a clone); emptied once finished.
+    Bytes(Bytes),
+    /// Still in the runner's encoding buffer, or framing buffer, or the message's
+    /// Payload. Only for an output driven through `send`: its window holds one
+    /// message, so the buffers are not reused before it is finished, and sending
+    /// copies and allocates nothing.
+    Encoded,
+    Framed,
+    MessagePayload,
+}
+
 pub(super) struct Entry {
     pub msg: Arc<Message>,
-    /// The bytes to send (kept for retries); emptied once finished.
-    pub payload: Bytes,
+    pub body: Body,
     acks: Acks,
     cursor: Option<Cursor>,
     pub state: State,
@@ -105,17 +118,11 @@ impl Window {
     }
 
     /// Takes `item` in, with the bytes to send and its first state.
-    pub(super) fn push(
-        &mut self,
-        item: Item,
-        payload: Bytes,
-        state: State,
-        delay: Duration,
-    ) -> Ticket {
+    pub(super) fn push(&mut self, item: Item, body: Body, state: State, delay: Duration) -> Ticket {
         let ticket = Ticket(self.first + self.entries.len() as u64);
         self.entries.push_back(Entry {
             msg: item.msg,
-            payload,
+            body,
             acks: item.acks,
             cursor: item.cursor,
             state,
@@ -136,7 +143,7 @@ impl Window {
     pub(super) fn finish(&mut self, ticket: Ticket, state: State) {
         if let Some(entry) = self.get_mut(ticket) {
             entry.state = state;
-            entry.payload = Bytes::new();
+            entry.body = Body::Bytes(Bytes::new());
         }
     }
 
@@ -206,7 +213,7 @@ impl Window {
         for entry in &mut self.entries {
             if matches!(entry.state, State::Waiting(_)) {
                 entry.state = State::Abandoned;
-                entry.payload = Bytes::new();
+                entry.body = Body::Bytes(Bytes::new());
                 any = true;
             }
         }
@@ -253,7 +260,7 @@ mod tests {
             .map(|id| {
                 w.push(
                     item(id, &log),
-                    Bytes::new(),
+                    Body::MessagePayload,
                     State::InFlight,
                     Duration::ZERO,
                 )
@@ -276,7 +283,12 @@ mod tests {
             vec![(2, true), (1, true), (3, true)]
         );
         // Tickets go on after a release.
-        let t4 = w.push(item(4, &log), Bytes::new(), State::InFlight, Duration::ZERO);
+        let t4 = w.push(
+            item(4, &log),
+            Body::MessagePayload,
+            State::InFlight,
+            Duration::ZERO,
+        );
         assert_eq!(t4, Ticket(3));
         assert!(w.get_mut(t[0]).is_none());
     }
@@ -286,8 +298,18 @@ mod tests {
         let log = Arc::new(Log::default());
         let mut w = Window::new(2);
         let now = Instant::now();
-        let a = w.push(item(1, &log), Bytes::new(), State::InFlight, Duration::ZERO);
-        let b = w.push(item(2, &log), Bytes::new(), State::InFlight, Duration::ZERO);
+        let a = w.push(
+            item(1, &log),
+            Body::MessagePayload,
+            State::InFlight,
+            Duration::ZERO,
+        );
+        let b = w.push(
+            item(2, &log),
+            Body::MessagePayload,
+            State::InFlight,
+            Duration::ZERO,
+        );
         w.get_mut(a).unwrap().state = State::Waiting(now);
         assert_eq!(w.due(now), Some(a));
         assert_eq!(w.next_retry(), Some(now));
