@@ -114,9 +114,24 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `hekad -config=<config>`, logging to `<dir>/hekad.log`.
     pub fn start(config: &Path, dir: &Path) -> Daemon {
+        Daemon::spawn(Command::new(hekad_bin()), config, dir)
+    }
+
+    /// As [`Daemon::start`], with hekad's data limit (`RLIMIT_DATA`: heap and private
+    /// writable mappings) set to `bytes` by util-linux's `prlimit`, which execs hekad
+    /// (so [`Daemon::pid`] is hekad's).
+    pub fn start_with_data_limit(config: &Path, dir: &Path, bytes: u64) -> Daemon {
+        let mut cmd = Command::new("prlimit");
+        cmd.arg(format!("--data={bytes}"))
+            .arg("--")
+            .arg(hekad_bin());
+        Daemon::spawn(cmd, config, dir)
+    }
+
+    fn spawn(mut cmd: Command, config: &Path, dir: &Path) -> Daemon {
         let log = dir.join("hekad.log");
         let file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(hekad_bin())
+        let child = cmd
             .arg(format!("-config={}", config.display()))
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -129,6 +144,15 @@ impl Daemon {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The daemon's peak resident set so far (`VmHWM` in `/proc/<pid>/status`), in
+    /// bytes; `None` once it has exited.
+    pub fn peak_rss(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
     }
 
     /// The log so far.

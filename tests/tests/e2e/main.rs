@@ -3,6 +3,7 @@
 mod bad_config;
 mod buffering;
 mod cli;
+mod hostile;
 mod lua_modules;
 mod seed;
 mod stdin_pipe;

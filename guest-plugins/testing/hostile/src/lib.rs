@@ -12,6 +12,7 @@
 //! - `poll`: `wasi:io/poll.poll` on a one-hour monotonic-clock subscription.
 //! - `recurse`: unbounded recursion (stack overflow).
 //! - `trap`: executes `unreachable`.
+//! - `panic`: panics (the `panic` guest only does on a Payload of exactly "panic").
 //! - `init-loop`: loops forever in `new` (the plugin never starts).
 //! - `read-config`: reads the config value `blob` (as big as the user made it) and
 //!   keeps a copy.
@@ -109,6 +110,7 @@ impl Filter for Hostile {
                 std::hint::black_box(recurse(0));
             }
             "trap" => core::arch::wasm32::unreachable(),
+            "panic" => panic!("hostile guest panicked on purpose"),
             "read-config" => {
                 if let Some(ConfigValue::Text(blob)) = heka_sdk::read_config("blob") {
                     self.kept.push(blob);
