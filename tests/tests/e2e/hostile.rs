@@ -484,3 +484,39 @@ fn flood_cases(dir: &Path) -> Vec<Hostile> {
 fn injection_floods_are_stopped_and_memory_stays_bounded_under_a_1_gib_data_limit() {
     run_suite(Suite::start(Some(DATA_LIMIT), flood_cases));
 }
+
+/// A preserved state far bigger than the plugin may hold (a 2 GiB sparse file, over
+/// hekad's 1 GiB data limit): the start is refused with a reason naming the file, not
+/// an abort. (Without the data limit the file would be read whole before the guest
+/// refuses it: a read capped at `memory_limit` is issue 17 item 5's.)
+#[test]
+fn a_huge_preserved_state_is_refused_at_start_under_a_1_gib_data_limit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let base = dir.path().join("base");
+    let data = base.join("sandbox_preservation/WasmHugeState.data");
+    std::fs::create_dir_all(data.parent().expect("parent")).expect("preservation dir");
+    let file = std::fs::File::create(&data).expect("data file");
+    file.set_len(2 << 30).expect("sparse 2 GiB");
+    let config = format!(
+        "[hekad]\nbase_dir = \"{}\"\n\n[app]\ntype = \"LogstreamerInput\"\n\
+         log_directory = \"{}\"\nfile_match = 'app\\.log'\n\n{}",
+        base.display(),
+        dir.path().display(),
+        hostile("WasmHugeState", "huge-state", "preserve_data = true", "")
+    );
+    let cfg = write(dir.path(), "hekad.toml", &config);
+    let mut daemon = Daemon::start_with_data_limit(&cfg, dir.path(), DATA_LIMIT);
+    let status = daemon
+        .wait(START_WAIT)
+        .unwrap_or_else(|| panic!("hekad did not give up\n{}", daemon.log_text()));
+    let log = daemon.log_text();
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "a clean refusal, not a crash\n{log}"
+    );
+    assert!(
+        log.contains("WasmHugeState") && log.contains("WasmHugeState.data"),
+        "{log}"
+    );
+}
