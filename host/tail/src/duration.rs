@@ -1,6 +1,9 @@
 //! Go duration strings as Heka's config uses them (`oldest_duration = "720h"`,
 //! `rescan_interval = "1m"`): a sequence of decimal numbers with units `ns`, `us`
 //! (`µs`), `ms`, `s`, `m`, `h`, e.g. `"1h30m"`, `"1.5s"`; `"0"` alone is zero.
+//!
+//! The one Go-duration parser of the workspace: hekad's config (`[hekad] max_pack_idle`,
+//! `[x.retries] delay`) calls it too, so every duration option reads the same way.
 
 use std::time::Duration;
 
@@ -66,5 +69,9 @@ mod tests {
         assert!(parse("5x").is_err());
         assert!(parse("-1s").is_err());
         assert!(parse("").is_err());
+        assert_eq!(parse("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse("2h"), Ok(Duration::from_secs(7200)));
+        assert!(parse("ms").is_err());
+        assert!(parse("5 s").is_err());
     }
 }

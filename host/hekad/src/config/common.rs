@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::PluginKind;
-use super::duration::parse_duration;
+use super::parse_duration;
 
 /// The keys every plugin of `kind` accepts besides its own.
 pub fn common_keys(kind: PluginKind) -> &'static [&'static str] {

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::duration::parse_duration;
+use super::parse_duration;
+use heka_pipeline::system_hostname;
 
 /// The `[hekad]` section as written (Heka's names and defaults).
 #[derive(Debug, Clone, Deserialize)]
@@ -148,19 +149,6 @@ impl Globals {
             full_buffer_max_retries: c.full_buffer_max_retries,
         })
     }
-}
-
-/// The machine's hostname (Go's `os.Hostname()`), "localhost" if it cannot be read.
-pub fn system_hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success
-    // when the name fits, and we stop at the first NUL or the end regardless.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "localhost".into();
-    }
-    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..len]).into_owned()
 }
 
 #[cfg(test)]
