@@ -2,7 +2,7 @@
 
 # Run the daemon on the bundled example (the seed's pipeline).
 run:
-    cargo run --release -p hekad -- -config=config/hekad.toml
+    cargo build -p heka-guest-build && cargo run --release -p hekad -- -config=config/hekad.toml
 
 # Every test (what CI runs, minus fmt/clippy).
 test:

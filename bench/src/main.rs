@@ -139,14 +139,22 @@ fn run(opts: RunOptions) -> Result<()> {
         Some(h) => h,
         None => {
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-            eprintln!("building hekad (cargo build --release -p hekad)...");
+            // The scenarios load the seed's guests too (heka-guest-build builds them).
+            eprintln!("building hekad (cargo build --release -p hekad -p heka-guest-build)...");
             let status = Command::new(cargo)
-                .args(["build", "--release", "-p", "hekad"])
+                .args([
+                    "build",
+                    "--release",
+                    "-p",
+                    "hekad",
+                    "-p",
+                    "heka-guest-build",
+                ])
                 .current_dir(&repo)
                 .status()
                 .context("running cargo")?;
             if !status.success() {
-                bail!("cargo build --release -p hekad failed");
+                bail!("cargo build --release -p hekad -p heka-guest-build failed");
             }
             target.join("release/hekad")
         }

@@ -5,6 +5,14 @@
 //! copies each component to `<workspace>/target/guest-plugins/<name>.wasm`. The paths
 //! are absolute and fixed at compile time, which is what tests, benches and the
 //! example config need.
+//!
+//! It is a dev-dependency of the crates whose tests load guests, never a dependency
+//! of `hekad`: `cargo build --release -p hekad` compiles no guest. To build them for
+//! the example config, `cargo build -p heka-guest-build` (the README's run command).
+//!
+//! The accessors, [`GUESTS`] and [`foreach_guest_plugin!`] are generated from the
+//! guest workspace's members (`build.rs`): adding a guest is adding a member. The
+//! test `every_guest_has_a_test` fails when a guest is used by no test.
 
 use std::path::PathBuf;
 
@@ -14,66 +22,25 @@ pub const PLUGINS_DIR: &str = env!("HEKA_GUEST_PLUGINS_DIR");
 /// The guest plugins' source workspace (`<workspace>/guest-plugins`).
 pub const SOURCE_DIR: &str = env!("HEKA_GUEST_SOURCE_DIR");
 
+/// One guest of the guest workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Guest {
+    /// The package name, also the artifact's (`log-aggregator` → `log-aggregator.wasm`).
+    pub name: &'static str,
+    /// A test guest (`guest-plugins/testing/`), reached through [`testing`].
+    pub testing: bool,
+}
+
+impl Guest {
+    /// The path of its built component.
+    pub fn path(&self) -> PathBuf {
+        plugin_path(self.name)
+    }
+}
+
 /// The path of the component built from package `name` (e.g. "log-aggregator").
 pub fn plugin_path(name: &str) -> PathBuf {
     PathBuf::from(PLUGINS_DIR).join(format!("{name}.wasm"))
 }
 
-/// The seed's filter: accumulates payloads, injects them on timer_event.
-pub fn log_aggregator() -> PathBuf {
-    plugin_path("log-aggregator")
-}
-
-/// The seed's encoder: Slack webhook JSON.
-pub fn slack_encoder() -> PathBuf {
-    plugin_path("slack-encoder")
-}
-
-/// A decoder filling Fields from a JSON Payload.
-pub fn json_decoder() -> PathBuf {
-    plugin_path("json-decoder")
-}
-
-/// Test guests (`guest-plugins/testing/`): every API function, and hostile plugins.
-pub mod testing {
-    use std::path::PathBuf;
-
-    use super::plugin_path;
-
-    /// A filter exercising every host API function.
-    pub fn api_probe() -> PathBuf {
-        plugin_path("api-probe")
-    }
-    /// An encoder exercising the encoder contract.
-    pub fn probe_encoder() -> PathBuf {
-        plugin_path("probe-encoder")
-    }
-    /// A decoder exercising the decoder contract.
-    pub fn probe_decoder() -> PathBuf {
-        plugin_path("probe-decoder")
-    }
-    /// Never returns from process_message.
-    pub fn infinite_loop() -> PathBuf {
-        plugin_path("infinite-loop")
-    }
-    /// Allocates without bound.
-    pub fn unbounded_alloc() -> PathBuf {
-        plugin_path("unbounded-alloc")
-    }
-    /// Floods its output buffer.
-    pub fn output_flood() -> PathBuf {
-        plugin_path("output-flood")
-    }
-    /// Panics on Payload "panic".
-    pub fn panic() -> PathBuf {
-        plugin_path("panic")
-    }
-    /// Counts messages and keeps the count with `preserve_data` (save/restore state).
-    pub fn stateful() -> PathBuf {
-        plugin_path("stateful")
-    }
-    /// Imports `test:evil/spy`, which hekad does not provide.
-    pub fn forbidden_import() -> PathBuf {
-        plugin_path("forbidden-import")
-    }
-}
+include!(concat!(env!("OUT_DIR"), "/guests.rs"));
