@@ -1,10 +1,15 @@
 //! `hekad`: the hekad-rs daemon: command line, `hekad.toml` loading, the plugin
 //! registry and the native plugins.
 //!
-//! - `config`: reading and checking `hekad.toml` ([`config::load`]). Start here.
-//! - `registry`: the one table of plugin types ([`registry::REGISTRY`]).
-//! - `plugins`: one file per plugin, and [`plugins::BuildContext`].
-//! - `assemble`: from a loaded config to a pipeline ready to start.
+//! Three layers, each importing only the ones before it:
+//!
+//! - `config`: reading `hekad.toml` and saying where each value is
+//!   ([`config::load`]); it knows no plugin type.
+//! - `registry`: the one table of plugin types ([`registry::REGISTRY`]), over
+//!   `plugins`: one file per plugin, [`plugins::BuildContext`] (what a constructor
+//!   gets) and [`plugins::BuiltFilter`] (what a filter constructor returns).
+//! - `assemble`: the one pass from a loaded config to a pipeline ready to start:
+//!   types, templates, references, matchers, every problem collected. Start here.
 //! - `run`: the daemon (signals, pid file); `tools`: `hekad validate` / `hekad match`.
 //! - `timefmt`: the strftime subset encoders use.
 //!

@@ -13,18 +13,30 @@
 //! Inputs, filters and outputs are built once per section; splitters, decoders and
 //! encoders are templates: their constructor returns a factory that makes a fresh
 //! instance per user (per connection, per output), as Heka does.
+//!
+//! Where a type lives, one step from its row: the row's constructor path is the file
+//! (`inputs::tcp::build` → `plugins/inputs/tcp.rs`), which holds the config and the
+//! runtime. **Splitters are the one kind whose runtime is elsewhere**, by rule: record
+//! splitting is the pipeline's (its input runners, tests and benches use it without
+//! hekad), so the runtime is in `heka_pipeline::splitters` and each splitter row names
+//! that type in a comment; `plugins/splitters/<name>.rs` holds only the config and the
+//! factory.
+//!
+//! This module is the middle layer: it imports `config` (kinds, errors) and
+//! `plugins` (constructors); `config` imports neither, and `crate::assemble` joins
+//! the three.
 
-use heka_pipeline::{DecoderFactory, EncoderFactory, Filter, Input, Output, SplitterFactory};
+use heka_pipeline::{DecoderFactory, EncoderFactory, Input, Output, SplitterFactory};
 
 use crate::config::{ConfigError, PluginKind};
-use crate::plugins::BuildContext;
+use crate::plugins::{BuildContext, BuiltFilter};
 #[allow(unused_imports)]
 use crate::plugins::{decoders, encoders, filters, inputs, outputs, splitters};
 
 /// Builds an input.
 pub type InputCtor = fn(&BuildContext) -> Result<Box<dyn Input>, ConfigError>;
 /// Builds a filter.
-pub type FilterCtor = fn(&BuildContext) -> Result<Box<dyn Filter>, ConfigError>;
+pub type FilterCtor = fn(&BuildContext) -> Result<BuiltFilter, ConfigError>;
 /// Builds an output.
 pub type OutputCtor = fn(&BuildContext) -> Result<Box<dyn Output>, ConfigError>;
 /// Builds a splitter template.
@@ -166,10 +178,14 @@ pub static REGISTRY: &[Registration] = &[
     Registration::input("StdinInput", inputs::stdin::build).default_splitter("TokenSplitter"),
     Registration::input("LogstreamerInput", inputs::logstreamer::build)
         .default_splitter("TokenSplitter"),
-    // --- splitters ---
+    // --- splitters (runtimes in heka_pipeline::splitters, see the module doc) ---
+    // heka_pipeline::splitters::TokenSplitter
     Registration::splitter("TokenSplitter", splitters::token::build).always_present(),
+    // heka_pipeline::splitters::RegexSplitter
     Registration::splitter("RegexSplitter", splitters::regex::build),
+    // heka_pipeline::splitters::HekaFramingSplitter
     Registration::splitter("HekaFramingSplitter", splitters::heka_framing::build).always_present(),
+    // heka_pipeline::splitters::NullSplitter
     Registration::splitter("NullSplitter", splitters::null::build)
         .min_buffer_size(64 * 1024)
         .always_present(),

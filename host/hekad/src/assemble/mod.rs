@@ -1,24 +1,34 @@
-//! From a loaded [`Config`] to a pipeline ready to start: every section's plugin is
-//! built through the registry, and its common options become the pipeline's option
-//! structs (templates resolved by name, matchers compiled, durations parsed).
+//! From a loaded [`Config`] to a pipeline ready to start, in **one** pass that resolves
+//! and checks everything the loader could not: registered types (with "did you mean"),
+//! the always-present plugins, templates and the references to them (`splitter`,
+//! `decoder`, `encoder`), matchers, retries and buffering; every plugin is built
+//! through the registry on the way. Every problem is collected, never only the first.
 //!
-//! `hekad validate` runs this too, so plugin-specific keys and referenced files are
-//! checked without starting anything (inputs bind their sockets only when they run).
-//! As in loading, every problem is collected.
+//! The layers: `config` parses and locates (it knows no plugin type), `registry` is the
+//! table of types, this module joins them. `hekad validate` runs this too, so
+//! plugin-specific keys and referenced files are checked without starting anything
+//! (inputs bind their sockets only when they run).
+//!
+//! One rule keeps errors from echoing: a reference to a section that exists with the
+//! right kind but could not be built (its own error is already reported) is not
+//! reported again as "not defined". `options.rs` turns common options into the
+//! pipeline's option structs.
 
-use std::collections::{HashMap, HashSet};
+mod options;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::time::Duration;
 
-use heka_message::{HEADER_FRAMING_SIZE, MAX_HEADER_SIZE, Matcher};
 use heka_pipeline::{
     DecoderFactory, EncoderFactory, Filter, FilterOptions, Input, InputOptions, Output,
-    OutputOptions, Pipeline, PipelineBuilder, PipelineError, RetryOptions, Settings, SplitOptions,
+    OutputOptions, Pipeline, PipelineBuilder, PipelineError, Settings, SplitOptions,
     SplitterFactory,
 };
 
 use crate::config::{
-    self, Common, Config, ConfigError, ConfigErrors, ErrorKind, Retries, RetriesConfig, Section,
+    self, Common, Config, ConfigError, ConfigErrors, ErrorKind, PluginKind, Section, closest,
 };
 use crate::plugins::{BuildContext, settings};
 use crate::registry::{self, Ctor, Registration};
@@ -32,9 +42,13 @@ struct SplitterTemplate {
 
 /// Every plugin built and configured, not yet running.
 pub struct Assembled {
+    /// The pipeline settings derived from `[hekad]`.
     pub settings: Settings,
+    /// Inputs with their options, in load order.
     pub inputs: Vec<(String, Box<dyn Input>, InputOptions)>,
+    /// Filters with their options, in load order.
     pub filters: Vec<(String, Box<dyn Filter>, FilterOptions)>,
+    /// Outputs with their options, in load order.
     pub outputs: Vec<(String, Box<dyn Output>, OutputOptions)>,
 }
 
@@ -55,27 +69,58 @@ impl Assembled {
     }
 }
 
-/// Heka's MAX_RECORD_SIZE: a whole framed record of the largest message.
-fn max_record_size(max_message_size: usize) -> usize {
-    max_message_size + MAX_HEADER_SIZE + HEADER_FRAMING_SIZE
+/// Loads the configuration at `path` (process environment for `%ENV[]`) and builds
+/// every plugin, collecting every problem of both layers, sorted by file and line.
+pub fn load_and_assemble(path: &Path) -> Result<(Config, Assembled), ConfigErrors> {
+    load_and_assemble_with_env(path, &|name| std::env::var(name).ok())
 }
 
-/// Loads the configuration at `path` and builds every plugin, collecting every
-/// problem of both steps: plugins of sections the loader found fault with are still
-/// built (their own keys checked) but not wired up. Problems come sorted by file and
-/// line.
-pub fn load_and_assemble(path: &Path) -> Result<(Config, Assembled), ConfigErrors> {
-    let (config, mut errors) = config::load_all(path, &|name| std::env::var(name).ok());
+/// [`load_and_assemble`] with an explicit environment (tests).
+pub fn load_and_assemble_with_env(
+    path: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Config, Assembled), ConfigErrors> {
+    let (config, errors) = config::load_all(path, lookup);
     let Some(config) = config else {
         return Err(ConfigErrors(errors));
     };
-    let faulty: HashSet<String> = errors
-        .iter()
-        .filter_map(|e| e.location.section.clone())
-        .collect();
-    let assembled = assemble_sections(&config, &faulty, &mut errors);
+    let assembled = assemble_with(&config, errors)?;
+    Ok((config, assembled))
+}
+
+/// Builds every plugin of a loaded `config`.
+pub fn assemble(config: &Config) -> Result<Assembled, ConfigErrors> {
+    assemble_with(config, Vec::new())
+}
+
+/// The pass, starting from the loader's own problems.
+fn assemble_with(config: &Config, mut errors: Vec<ConfigError>) -> Result<Assembled, ConfigErrors> {
+    suggest_types(&mut errors);
+    let defaults = default_sections(config);
+    let mut sections: Vec<&Section> = config.sections.iter().chain(&defaults).collect();
+    // Heka's load order (decoders, encoders, splitters, inputs, filters, outputs):
+    // templates exist before their users.
+    sections.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+    let mut pass = Pass {
+        config,
+        sections: &sections,
+        errors,
+        splitters: HashMap::new(),
+        decoders: HashMap::new(),
+        encoders: HashMap::new(),
+        out: Assembled {
+            settings: settings(&config.globals),
+            inputs: Vec::new(),
+            filters: Vec::new(),
+            outputs: Vec::new(),
+        },
+    };
+    for &section in pass.sections {
+        pass.section(section);
+    }
+    let (out, mut errors) = (pass.out, pass.errors);
     if errors.is_empty() {
-        return Ok((config, assembled));
+        return Ok(out);
     }
     // Stable sort: problems on the same line keep the order they were found in.
     errors.sort_by(|a, b| {
@@ -84,296 +129,174 @@ pub fn load_and_assemble(path: &Path) -> Result<(Config, Assembled), ConfigError
     Err(ConfigErrors(errors))
 }
 
-/// Builds every plugin of `config`.
-pub fn assemble(config: &Config) -> Result<Assembled, ConfigErrors> {
-    let mut errors = Vec::new();
-    let assembled = assemble_sections(config, &HashSet::new(), &mut errors);
-    if errors.is_empty() {
-        Ok(assembled)
-    } else {
-        Err(ConfigErrors(errors))
-    }
-}
-
-/// Builds every plugin; for sections in `faulty` only the plugin itself (its own
-/// keys), since their common options or references are already known to be wrong.
-/// A template whose constructor fails joins `faulty`, so its users do not report it
-/// once more as "not defined".
-fn assemble_sections(
-    config: &Config,
-    faulty: &HashSet<String>,
-    errors: &mut Vec<ConfigError>,
-) -> Assembled {
-    let mut faulty = faulty.clone();
-    let mut splitters: HashMap<&str, SplitterTemplate> = HashMap::new();
-    let mut decoders: HashMap<&str, DecoderFactory> = HashMap::new();
-    let mut encoders: HashMap<&str, (EncoderFactory, &str)> = HashMap::new();
-    let mut out = Assembled {
-        settings: settings(&config.globals),
-        inputs: Vec::new(),
-        filters: Vec::new(),
-        outputs: Vec::new(),
-    };
-    // Sections come in Heka's load order (decoders, encoders, splitters, inputs,
-    // filters, outputs), so templates exist before their users.
-    for section in &config.sections {
-        let Some(reg) = registry::lookup(&section.type_name) else {
-            continue; // reported by the loader
-        };
-        let ctx = BuildContext::new(config, section);
-        if faulty.contains(&section.name) || refers_to(section, reg, &faulty) {
-            let checked = match reg.ctor {
-                Ctor::Splitter(ctor) => ctor(&ctx).map(drop),
-                Ctor::Decoder(ctor) => ctor(&ctx).map(drop),
-                Ctor::Encoder(ctor) => ctor(&ctx).map(drop),
-                Ctor::Input(ctor) => ctor(&ctx).map(drop),
-                Ctor::Filter(ctor) => ctor(&ctx).map(drop),
-                Ctor::Output(ctor) => ctor(&ctx).map(drop),
-            };
-            if let Err(e) = checked {
-                errors.push(e);
+/// The loader reports a type without a kind suffix as [`ErrorKind::NoKind`]; when a
+/// registered type is close ("TcpInptu"), say so instead.
+fn suggest_types(errors: &mut [ConfigError]) {
+    for e in errors {
+        if let ErrorKind::NoKind(type_name) = &*e.kind {
+            let suggestions = closest(type_name, registry::names());
+            if !suggestions.is_empty() {
+                let type_name = type_name.clone();
+                *e.kind = ErrorKind::UnknownType {
+                    type_name,
+                    suggestions,
+                };
             }
-            continue;
         }
-        let result = match reg.ctor {
-            Ctor::Splitter(ctor) => ctor(&ctx).map(|factory| {
-                let options = split_options(config, section, reg);
-                splitters.insert(&section.name, SplitterTemplate { factory, options });
-            }),
-            Ctor::Decoder(ctor) => ctor(&ctx).map(|f| {
-                decoders.insert(&section.name, f);
-            }),
-            Ctor::Encoder(ctor) => ctor(&ctx).map(|f| {
-                encoders.insert(&section.name, (f, section.type_name.as_str()));
-            }),
-            Ctor::Input(ctor) => ctor(&ctx).and_then(|plugin| {
-                let options = input_options(config, section, reg, &splitters, &decoders)?;
-                out.inputs.push((section.name.clone(), plugin, options));
-                Ok(())
-            }),
-            Ctor::Filter(ctor) => ctor(&ctx).and_then(|plugin| {
-                let options = filter_options(config, section, reg, &ctx)?;
-                out.filters.push((section.name.clone(), plugin, options));
-                Ok(())
-            }),
-            Ctor::Output(ctor) => ctor(&ctx).and_then(|plugin| {
-                let options = output_options(config, section, reg, &encoders)?;
-                out.outputs.push((section.name.clone(), plugin, options));
-                Ok(())
-            }),
+    }
+}
+
+/// A section for every always-present type (ProtobufDecoder, ProtobufEncoder, the
+/// stock splitters) the configuration does not define itself.
+fn default_sections(config: &Config) -> Vec<Section> {
+    registry::REGISTRY
+        .iter()
+        .filter(|r| r.always_present && config.section(r.name).is_none())
+        .map(|r| Section {
+            name: r.name.to_owned(),
+            type_name: r.name.to_owned(),
+            kind: r.kind(),
+            table: toml::Table::new(),
+            common: Common::default_for(r.kind()),
+            source: None,
+            key_sources: BTreeMap::new(),
+        })
+        .collect()
+}
+
+/// The state of the one pass: what is built so far and every problem found.
+struct Pass<'a> {
+    config: &'a Config,
+    /// The configuration's sections plus the defaults, in load order.
+    sections: &'a [&'a Section],
+    errors: Vec<ConfigError>,
+    splitters: HashMap<&'a str, SplitterTemplate>,
+    decoders: HashMap<&'a str, DecoderFactory>,
+    /// Encoder templates with their type name (for `use_framing`'s default).
+    encoders: HashMap<&'a str, (EncoderFactory, &'a str)>,
+    out: Assembled,
+}
+
+impl<'a> Pass<'a> {
+    /// Builds one section's plugin and resolves its options; wires it up only when
+    /// both succeed, and reports the problems of both otherwise.
+    fn section(&mut self, section: &'a Section) {
+        let Some(reg) = self.registration(section) else {
+            return;
         };
-        if let Err(e) = result {
-            errors.push(e);
-            faulty.insert(section.name.clone());
+        let ctx = BuildContext::new(self.config, section);
+        let name = section.name.as_str();
+        match reg.ctor {
+            Ctor::Splitter(ctor) => {
+                if let Some(factory) = self.keep(ctor(&ctx)) {
+                    let options = options::split(self.config, section, reg);
+                    self.splitters
+                        .insert(name, SplitterTemplate { factory, options });
+                }
+            }
+            Ctor::Decoder(ctor) => {
+                if let Some(factory) = self.keep(ctor(&ctx)) {
+                    self.decoders.insert(name, factory);
+                }
+            }
+            Ctor::Encoder(ctor) => {
+                if let Some(factory) = self.keep(ctor(&ctx)) {
+                    self.encoders
+                        .insert(name, (factory, section.type_name.as_str()));
+                }
+            }
+            Ctor::Input(ctor) => {
+                let plugin = self.keep(ctor(&ctx));
+                let options = self.input_options(section, reg);
+                if let (Some(plugin), Some(options)) = (plugin, options) {
+                    self.out.inputs.push((name.to_owned(), plugin, options));
+                }
+            }
+            Ctor::Filter(ctor) => {
+                let built = self.keep(ctor(&ctx));
+                let options = self.filter_options(section, reg);
+                if let (Some(built), Some(mut options)) = (built, options) {
+                    if let Some(on) = built.timer_event_on_shutdown {
+                        options.timer_event_on_shutdown = on;
+                    }
+                    self.out
+                        .filters
+                        .push((name.to_owned(), built.filter, options));
+                }
+            }
+            Ctor::Output(ctor) => {
+                let plugin = self.keep(ctor(&ctx));
+                let options = self.output_options(section, reg);
+                if let (Some(plugin), Some(options)) = (plugin, options) {
+                    self.out.outputs.push((name.to_owned(), plugin, options));
+                }
+            }
         }
     }
-    out
-}
 
-/// Whether `section` uses a template named in `names` (explicitly or by default).
-fn refers_to(section: &Section, reg: &Registration, names: &HashSet<String>) -> bool {
-    let used: Vec<&str> = match &section.common {
-        Common::Input(c) => [
-            c.splitter.as_deref().or(Some(reg.splitter)),
-            c.decoder.as_deref().or(reg.decoder),
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
-        Common::Output(c) => c.encoder.as_deref().into_iter().collect(),
-        _ => Vec::new(),
-    };
-    used.iter().any(|n| names.contains(*n))
-}
-
-fn split_options(config: &Config, section: &Section, reg: &Registration) -> SplitOptions {
-    let mut options = SplitOptions {
-        max_record_size: max_record_size(config.globals.max_message_size),
-        min_buffer_size: reg.min_buffer_size,
-        ..SplitOptions::default()
-    };
-    if let Common::Splitter(c) = &section.common {
-        options.keep_truncated = c.keep_truncated;
-        options.deliver_incomplete_final = c.deliver_incomplete_final;
-        if let Some(n) = c.min_buffer_size {
-            options.min_buffer_size = (n as usize).clamp(1, options.max_record_size);
-        }
-        if c.use_message_bytes.is_some() {
-            tracing::debug!(splitter = %section.name, "use_message_bytes is decided by the splitter type");
-        }
-    }
-    options
-}
-
-fn input_options(
-    config: &Config,
-    section: &Section,
-    reg: &Registration,
-    splitters: &HashMap<&str, SplitterTemplate>,
-    decoders: &HashMap<&str, DecoderFactory>,
-) -> Result<InputOptions, ConfigError> {
-    let Common::Input(c) = &section.common else {
-        return Err(config.error_at(section, None, ErrorKind::Plugin("not an input".into())));
-    };
-    let splitter_name = c.splitter.as_deref().unwrap_or(reg.splitter);
-    let key = c.splitter.as_ref().map(|_| "splitter");
-    let template = splitters.get(splitter_name).ok_or_else(|| {
-        config.error_at(
-            section,
-            key,
-            ErrorKind::MissingReference {
-                kind: "splitter",
-                name: splitter_name.to_owned(),
-                suggestions: Vec::new(),
-            },
-        )
-    })?;
-    let decoder = match c.decoder.as_deref().or(reg.decoder) {
-        None => None,
-        Some(name) => Some(decoders.get(name).cloned().ok_or_else(|| {
-            config.error_at(
+    /// The registered type of `section`, or an "unknown plugin type" problem.
+    fn registration(&mut self, section: &Section) -> Option<&'static Registration> {
+        let reg = registry::lookup(&section.type_name);
+        if reg.is_none() {
+            let key = section.key_sources.contains_key("type").then_some("type");
+            self.report(
                 section,
-                c.decoder.as_ref().map(|_| "decoder"),
-                ErrorKind::MissingReference {
-                    kind: "decoder",
-                    name: name.to_owned(),
-                    suggestions: Vec::new(),
+                key,
+                ErrorKind::UnknownType {
+                    type_name: section.type_name.clone(),
+                    suggestions: closest(&section.type_name, registry::names()),
                 },
-            )
-        })?),
-    };
-    let mut options = InputOptions::new(template.factory.clone(), template.options.clone());
-    options.decoder = decoder;
-    options.can_exit = c.can_exit;
-    options.send_decode_failures = c.send_decode_failures;
-    options.log_decode_failures = c.log_decode_failures;
-    Ok(options)
-}
+            );
+        }
+        reg
+    }
 
-fn matcher(
-    config: &Config,
-    section: &Section,
-    expression: Option<&str>,
-) -> Result<Matcher, ConfigError> {
-    // Heka: no message_matcher = the plugin gets nothing.
-    let expression = expression.unwrap_or("FALSE");
-    Matcher::parse(expression).map_err(|e| {
-        config.error_at(
-            section,
-            Some("message_matcher"),
-            ErrorKind::BadMatcher {
-                expression: e.expression,
-                offset: e.offset,
-                expected: e.expected,
-                found: e.found,
+    /// The value, or `None` with its problem recorded.
+    fn keep<T>(&mut self, result: Result<T, ConfigError>) -> Option<T> {
+        result.map_err(|e| self.errors.push(e)).ok()
+    }
+
+    /// Records a problem at `key` of `section`.
+    fn report(&mut self, section: &Section, key: Option<&str>, kind: ErrorKind) {
+        let e = self.config.error_at(section, key, kind);
+        self.errors.push(e);
+    }
+
+    /// The template `key` names (`named`, else the type's `default`), which must be a
+    /// section of `kind`. `Some(None)`: it names nothing. `None`: a problem, reported
+    /// here, or the template's own failure, reported when it was built.
+    fn reference<T>(
+        &mut self,
+        section: &Section,
+        key: &'static str,
+        (named, default): (Option<&str>, Option<&str>),
+        kind: PluginKind,
+        built: impl Fn(&Self, &str) -> Option<T>,
+    ) -> Option<Option<T>> {
+        let Some(name) = named.or(default) else {
+            return Some(None);
+        };
+        let problem = match self.sections.iter().find(|s| s.name == name) {
+            Some(target) if target.kind == kind => return built(self, name).map(Some),
+            Some(target) => ErrorKind::WrongKind {
+                name: name.to_owned(),
+                expected: kind.as_str(),
+                actual: target.kind.as_str(),
             },
-        )
-    })
-}
-
-fn retries(
-    config: &Config,
-    section: &Section,
-    r: &RetriesConfig,
-) -> Result<RetryOptions, ConfigError> {
-    let Retries {
-        delay,
-        max_delay,
-        max_jitter,
-        max_retries,
-    } = r
-        .parse()
-        .map_err(|(key, msg)| config.error_at(section, Some(key), ErrorKind::InvalidValue(msg)))?;
-    Ok(RetryOptions {
-        delay,
-        max_delay,
-        max_jitter,
-        max_retries,
-    })
-}
-
-fn ticker(seconds: Option<u64>, reg: &Registration) -> Option<Duration> {
-    let s = seconds.unwrap_or(reg.ticker_interval);
-    (s > 0).then(|| Duration::from_secs(s))
-}
-
-fn filter_options(
-    config: &Config,
-    section: &Section,
-    reg: &Registration,
-    ctx: &BuildContext,
-) -> Result<FilterOptions, ConfigError> {
-    let Common::Filter(c) = &section.common else {
-        return Err(config.error_at(section, None, ErrorKind::Plugin("not a filter".into())));
-    };
-    warn_unsupported(section, c.message_signer.as_deref(), c.use_buffering);
-    let mut options = FilterOptions::new(matcher(config, section, c.message_matcher.as_deref())?);
-    options.ticker_interval = ticker(c.ticker_interval, reg);
-    options.can_exit = c.can_exit.unwrap_or(reg.sandbox);
-    options.is_sandbox = reg.sandbox;
-    options.timer_event_on_shutdown = ctx.timer_event_on_shutdown().unwrap_or(false);
-    Ok(options)
-}
-
-fn output_options(
-    config: &Config,
-    section: &Section,
-    reg: &Registration,
-    encoders: &HashMap<&str, (EncoderFactory, &str)>,
-) -> Result<OutputOptions, ConfigError> {
-    let Common::Output(c) = &section.common else {
-        return Err(config.error_at(section, None, ErrorKind::Plugin("not an output".into())));
-    };
-    // Outputs support use_buffering (the disk queue); filters do not yet.
-    warn_unsupported(section, c.message_signer.as_deref(), None);
-    let mut options = OutputOptions::new(matcher(config, section, c.message_matcher.as_deref())?);
-    let mut encoder_type = None;
-    if let Some(name) = c.encoder.as_deref() {
-        let (factory, type_name) = encoders.get(name).ok_or_else(|| {
-            config.error_at(
-                section,
-                Some("encoder"),
+            None => {
+                let candidates = self
+                    .sections
+                    .iter()
+                    .filter(|s| s.kind == kind)
+                    .map(|s| s.name.as_str());
                 ErrorKind::MissingReference {
-                    kind: "encoder",
+                    kind: kind.as_str(),
                     name: name.to_owned(),
-                    suggestions: Vec::new(),
-                },
-            )
-        })?;
-        options.encoder = Some(factory.clone());
-        encoder_type = Some(*type_name);
-    } else if reg.requires_encoder {
-        return Err(config.error_at(
-            section,
-            Some("encoder"),
-            ErrorKind::MissingEncoder(reg.name.to_owned()),
-        ));
-    }
-    options.use_framing = c
-        .use_framing
-        .unwrap_or(reg.frames_protobuf && encoder_type == Some("ProtobufEncoder"));
-    options.ticker_interval = ticker(c.ticker_interval, reg);
-    options.can_exit = c.can_exit.unwrap_or(reg.sandbox);
-    options.retries = retries(config, section, &c.retries)?;
-    if c.use_buffering == Some(true) {
-        let buffering = c.buffering.clone().unwrap_or_default();
-        let max_message_size = config.globals.max_message_size;
-        options.buffering = Some(
-            buffering
-                .options(&config.globals.base_dir, max_message_size)
-                .map_err(|(key, msg)| {
-                    config.error_at(section, Some(key), ErrorKind::InvalidValue(msg))
-                })?,
-        );
-    }
-    Ok(options)
-}
-
-fn warn_unsupported(section: &Section, signer: Option<&str>, use_buffering: Option<bool>) {
-    if signer.is_some() {
-        tracing::warn!(plugin = %section.name, "message_signer is not supported yet; ignored");
-    }
-    if use_buffering == Some(true) {
-        tracing::warn!(plugin = %section.name, "use_buffering (disk queue) is not supported yet; ignored");
+                    suggestions: closest(name, candidates),
+                }
+            }
+        };
+        self.report(section, Some(key), problem);
+        None
     }
 }

@@ -2,8 +2,8 @@
 //! substitution, TOML parsing, merging, `[hekad]` and the sections' common options.
 //!
 //! Problems are collected, not returned at the first one: a broken file does not hide
-//! the mistakes in the next. Reference checks against the registry happen afterwards
-//! (`super::validate`), once every section is known.
+//! the mistakes in the next. Types, references and matchers are resolved afterwards by
+//! `crate::assemble`, which knows the registry; this layer knows no plugin type.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,7 +13,6 @@ use super::de::from_table;
 use super::env;
 use super::error::{ConfigError, ErrorKind};
 use super::globals::{Globals, GlobalsConfig};
-use super::suggest::closest;
 use super::{PluginKind, Section, Source};
 
 /// The name of the global section.
@@ -227,16 +226,9 @@ pub(super) fn sections(
                 None
             };
             let src = &sources[source];
-            // A misspelt suffix ("TcpInptu") is best answered with the close names.
-            let suggestions = closest(&type_name, crate::registry::names());
-            let kind = if suggestions.is_empty() {
-                ErrorKind::NoKind(type_name.clone())
-            } else {
-                ErrorKind::UnknownType {
-                    type_name: type_name.clone(),
-                    suggestions,
-                }
-            };
+            // The assembler turns this into "unknown plugin type" when a registered
+            // name is close (a misspelt suffix: "TcpInptu").
+            let kind = ErrorKind::NoKind(type_name.clone());
             let mut e = ConfigError::new(&src.path, kind)
                 .section(name.clone())
                 .line(find_line(&src.text, Some(&name), key));

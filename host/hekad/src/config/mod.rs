@@ -1,24 +1,26 @@
-//! Loading and checking `hekad.toml` (reference §2).
+//! Loading `hekad.toml` (reference §2): parsing and locating, nothing more.
 //!
 //! [`load`] reads a file or a directory of `*.toml` files (merged in name order, later
 //! keys win), substitutes `%ENV[NAME]`, parses `[hekad]` into [`Globals`] and every
 //! other table into a [`Section`]: name, type (default: the section name), kind (from
 //! the type's suffix), common options of that kind ([`Common`]) and the remaining keys
-//! for the plugin's own strict config struct. It then checks types and references
-//! against the registry (`validate`). Every problem found is returned, each naming
-//! file, line, section and key ([`ConfigError`]).
+//! for the plugin's own strict config struct. Every problem found is returned, each
+//! naming file, line, section and key ([`ConfigError`]).
 //!
-//! Start with [`load`]; `load.rs` does the reading, `validate.rs` the cross-checks.
+//! This layer knows no plugin type: whether a type is registered, what a `decoder`
+//! names and whether a matcher parses are checked by `crate::assemble`, which sits
+//! above both this module and `crate::registry`. So the loader can be tested (and
+//! fuzzed) without a plugin, wasmtime or Lua.
+//!
+//! Start with [`load`]; `load.rs` does the reading.
 
 mod common;
 mod de;
-mod duration;
 mod env;
 mod error;
 mod globals;
 mod load;
 mod suggest;
-mod validate;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,11 +29,16 @@ pub use common::{
     BufferingConfig, Common, InputCommon, Retries, RetriesConfig, RoutedCommon, SplitterCommon,
 };
 pub use de::{KeyError, from_table};
-pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigErrors, ErrorKind, Location};
-pub use globals::{Globals, GlobalsConfig, system_hostname};
+pub use globals::{Globals, GlobalsConfig};
 pub use load::find_line;
 pub use suggest::closest;
+
+/// A Go duration option (`"250ms"`, `"1m30s"`), parsed by the workspace's one parser
+/// ([`heka_tail::duration::parse`]); the error names the value and the reason.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    heka_tail::duration::parse(s).map_err(|reason| format!("invalid duration {s:?}: {reason}"))
+}
 
 /// A plugin's category, from the suffix of its type name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -108,7 +115,8 @@ pub struct Config {
     pub path: PathBuf,
     pub globals: Globals,
     /// Plugin sections in Heka's load order (decoders, encoders, splitters, inputs,
-    /// filters, outputs; by name within a kind), default plugins included.
+    /// filters, outputs; by name within a kind), as written: the always-present
+    /// plugins are added by `crate::assemble`.
     pub sections: Vec<Section>,
     pub sources: Vec<Source>,
 }
@@ -149,8 +157,9 @@ impl Config {
     }
 }
 
-/// Loads and checks the configuration at `path` (a file or a directory), using the
-/// process environment for `%ENV[]`.
+/// Loads the configuration at `path` (a file or a directory), using the process
+/// environment for `%ENV[]`. Types and references are not checked here
+/// (`crate::assemble` does).
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     load_with_env(path, &env::process_env)
 }
@@ -181,7 +190,6 @@ pub fn load_all(
     let (sources, mut merged) = load::read_all(&files, lookup, &mut errors);
     let globals = load::globals(&mut merged, &sources, &mut errors);
     let mut sections = load::sections(merged, &sources, &mut errors);
-    validate::add_default_plugins(&mut sections);
     sections.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
     let config = Config {
         path: path.to_path_buf(),
@@ -189,9 +197,8 @@ pub fn load_all(
         sections,
         sources,
     };
-    validate::check(&config, &mut errors);
     (Some(config), errors)
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

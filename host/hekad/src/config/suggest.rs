@@ -1,4 +1,5 @@
-//! "Did you mean" suggestions: the registered names closest to a misspelt one.
+//! "Did you mean" suggestions: the names closest to a misspelt one (keys here, plugin
+//! types and section names in `crate::assemble`).
 
 /// The candidates closest to `name` by edit distance (case-insensitive), best first,
 /// at most three; only those near enough to be a plausible typo.

@@ -4,9 +4,13 @@
 //!
 //! A plugin file holds its serde config struct (`deny_unknown_fields`, Heka's
 //! defaults), its runtime struct, a `build(&BuildContext)` function and its unit tests.
-//! It is made reachable by one row in `crate::registry`.
+//! It is made reachable by one row in `crate::registry`. A constructor returns what it
+//! builds: the plugin (a filter also the options it decides itself, [`BuiltFilter`]);
+//! nothing is handed back through the context.
 
 pub mod decoders;
+#[cfg(test)]
+mod doc_examples;
 pub mod encoders;
 pub mod filters;
 pub mod inputs;
@@ -15,10 +19,9 @@ pub mod outputs;
 pub mod sandbox_lua;
 pub mod splitters;
 
-use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
-use heka_pipeline::Settings;
+use heka_pipeline::{Filter, Settings};
 use serde::de::DeserializeOwned;
 
 use crate::config::{Common, Config, ConfigError, ErrorKind, Globals, Section, from_table};
@@ -38,7 +41,6 @@ pub struct BuildContext<'a> {
     pub file: &'a Path,
     config: &'a Config,
     section: &'a Section,
-    timer_event_on_shutdown: Cell<Option<bool>>,
 }
 
 impl<'a> BuildContext<'a> {
@@ -52,7 +54,6 @@ impl<'a> BuildContext<'a> {
             file: config.file_of(section, None),
             config,
             section,
-            timer_event_on_shutdown: Cell::new(None),
         }
     }
 
@@ -117,16 +118,25 @@ impl<'a> BuildContext<'a> {
     pub fn settings(&self) -> Settings {
         settings(self.globals)
     }
+}
 
-    /// Sandbox filters: ask for a final timer event at shutdown (their own
-    /// `timer_event_on_shutdown` option feeds the pipeline's `FilterOptions`).
-    pub fn set_timer_event_on_shutdown(&self, on: bool) {
-        self.timer_event_on_shutdown.set(Some(on));
-    }
+/// What a filter constructor returns: the filter, and the pipeline options it decides
+/// from its own keys (the assembler merges them into `FilterOptions`).
+pub struct BuiltFilter {
+    /// The filter.
+    pub filter: Box<dyn Filter>,
+    /// Sandbox filters' own `timer_event_on_shutdown` (`None`: the pipeline's default,
+    /// no final timer event).
+    pub timer_event_on_shutdown: Option<bool>,
+}
 
-    /// What [`BuildContext::set_timer_event_on_shutdown`] set, if anything.
-    pub fn timer_event_on_shutdown(&self) -> Option<bool> {
-        self.timer_event_on_shutdown.get()
+impl<F: Filter + 'static> From<F> for BuiltFilter {
+    /// A filter with no options of its own.
+    fn from(filter: F) -> BuiltFilter {
+        BuiltFilter {
+            filter: Box::new(filter),
+            timer_event_on_shutdown: None,
+        }
     }
 }
 

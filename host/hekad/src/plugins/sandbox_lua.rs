@@ -24,8 +24,8 @@ use heka_lua::{ConfigValue, LuaConfig, LuaDecoder, LuaEncoder, LuaFilter};
 use heka_pipeline::{Decoder, DecoderFactory, Encoder, EncoderFactory, Filter, PluginError};
 
 use crate::config::ConfigError;
-use crate::plugins::BuildContext;
 use crate::plugins::filters::sandbox_filter::SandboxOptions;
+use crate::plugins::{BuildContext, BuiltFilter};
 
 /// True when the section's `filename` names a Lua script.
 pub fn is_lua(ctx: &BuildContext) -> bool {
@@ -86,18 +86,18 @@ fn parse(ctx: &BuildContext) -> Result<LuaSandbox, ConfigError> {
 }
 
 /// `SandboxFilter` with a `.lua` file.
-pub fn build_filter(ctx: &BuildContext) -> Result<Box<dyn Filter>, ConfigError> {
+pub fn build_filter(ctx: &BuildContext) -> Result<BuiltFilter, ConfigError> {
     let mut sb = parse(ctx)?;
-    if let Some(on) = sb.timer_event_on_shutdown {
-        ctx.set_timer_event_on_shutdown(on);
-    }
     if sb.preserve_data {
         sb.config.preservation_file =
             Some(LuaConfig::preservation_file(&ctx.base_path(""), ctx.name));
     }
     let filter = LuaFilter::load(&sb.path, sb.config)
         .map_err(|e| ctx.error(Some("filename"), e.to_string()))?;
-    Ok(Box::new(filter))
+    Ok(BuiltFilter {
+        timer_event_on_shutdown: sb.timer_event_on_shutdown,
+        ..filter.into()
+    })
 }
 
 /// `SandboxEncoder` with a `.lua` file: one Lua state per user.
@@ -174,7 +174,8 @@ mod tests {
                 build_filter(ctx)
             },
         )
-        .expect("filter builds");
+        .expect("filter builds")
+        .filter;
         let encoder = with_section(
             "[Slack]\ntype = \"SandboxEncoder\"\nfilename = \"lua/slack_encoder.lua\"\n",
             "Slack",
@@ -253,7 +254,8 @@ mod tests {
                 "Agg",
                 build_filter,
             )
-            .expect("lua filter"),
+            .expect("lua filter")
+            .filter,
         );
         let wasm_msg = aggregate(
             with_section_in(
@@ -262,7 +264,8 @@ mod tests {
                 "Agg",
                 crate::plugins::filters::sandbox_filter::build,
             )
-            .expect("wasm filter"),
+            .expect("wasm filter")
+            .filter,
         );
         assert_eq!(lua_msg.payload(), wasm_msg.payload());
         assert_eq!(lua_msg.type_(), wasm_msg.type_());

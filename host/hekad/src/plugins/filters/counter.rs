@@ -16,7 +16,7 @@ use heka_pipeline::{Filter, FilterContext, PluginResult};
 use serde::Deserialize;
 
 use crate::config::ConfigError;
-use crate::plugins::BuildContext;
+use crate::plugins::{BuildContext, BuiltFilter};
 
 /// CounterFilter has no options besides the common filter ones.
 #[derive(Debug, Default, Deserialize)]
@@ -37,9 +37,9 @@ pub struct CounterFilter {
 }
 
 /// Registry constructor.
-pub fn build(ctx: &BuildContext) -> Result<Box<dyn Filter>, ConfigError> {
+pub fn build(ctx: &BuildContext) -> Result<BuiltFilter, ConfigError> {
     let _: CounterFilterConfig = ctx.parse()?;
-    Ok(Box::new(CounterFilter::default()))
+    Ok(CounterFilter::default().into())
 }
 
 impl CounterFilter {

@@ -25,7 +25,7 @@ use heka_pipeline::{Filter, FilterContext, PluginError, PluginResult};
 use serde::Deserialize;
 
 use crate::config::ConfigError;
-use crate::plugins::BuildContext;
+use crate::plugins::{BuildContext, BuiltFilter};
 
 /// `[x.config]` keys (the wasm plugin's names and defaults).
 #[derive(Debug, Clone, Deserialize)]
@@ -57,9 +57,9 @@ impl Default for LogAggregatorConfig {
 }
 
 /// Registry constructor.
-pub fn build(ctx: &BuildContext) -> Result<Box<dyn Filter>, ConfigError> {
+pub fn build(ctx: &BuildContext) -> Result<BuiltFilter, ConfigError> {
     let cfg: LogAggregatorConfig = ctx.parse_config()?;
-    Ok(Box::new(LogAggregator::new(cfg)))
+    Ok(LogAggregator::new(cfg).into())
 }
 
 /// The runtime filter.

@@ -34,7 +34,7 @@ use heka_sandbox::{ConfigValue, SandboxConfig, SandboxEngine, WasmFilter};
 use serde::Deserialize;
 
 use crate::config::ConfigError;
-use crate::plugins::BuildContext;
+use crate::plugins::{BuildContext, BuiltFilter};
 
 /// The keys shared by SandboxFilter, SandboxEncoder and SandboxDecoder.
 #[derive(Debug, Deserialize)]
@@ -158,18 +158,18 @@ pub fn parse_sandbox(ctx: &BuildContext) -> Result<Sandbox, ConfigError> {
 }
 
 /// Registry constructor.
-pub fn build(ctx: &BuildContext) -> Result<Box<dyn Filter>, ConfigError> {
+pub fn build(ctx: &BuildContext) -> Result<BuiltFilter, ConfigError> {
     #[cfg(feature = "lua")]
     if crate::plugins::sandbox_lua::is_lua(ctx) {
         return crate::plugins::sandbox_lua::build_filter(ctx);
     }
     let sb = parse_sandbox(ctx)?;
-    if let Some(on) = sb.timer_event_on_shutdown {
-        ctx.set_timer_event_on_shutdown(on);
-    }
     let filter = WasmFilter::load(&sb.engine, &sb.path, sb.config)
         .map_err(|e| ctx.error(Some("filename"), e.to_string()))?;
-    Ok(Box::new(filter))
+    Ok(BuiltFilter {
+        timer_event_on_shutdown: sb.timer_event_on_shutdown,
+        ..filter.into()
+    })
 }
 
 #[cfg(test)]
@@ -178,7 +178,7 @@ mod tests {
     use crate::config;
 
     /// Builds section `name` of a config whose `share_dir` holds the built guests.
-    fn build_section(body: &str, name: &str) -> Result<Box<dyn Filter>, ConfigError> {
+    fn build_section(body: &str, name: &str) -> Result<BuiltFilter, ConfigError> {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("hekad.toml");
         let text = format!(
@@ -219,13 +219,13 @@ mod tests {
         let section = cfg.section("Count").expect("section");
         let settings = Settings::default();
         let msg = || Pack::new(heka_message::Message::default(), None);
-        let mut f = build(&BuildContext::new(&cfg, section)).unwrap();
+        let mut f = build(&BuildContext::new(&cfg, section)).unwrap().filter;
         let mut ctx = FilterContext::standalone("Count", &settings, None);
         f.process_batch(&[msg(), msg()], &mut ctx).unwrap();
         f.shutdown();
         let data = dir.path().join("sandbox_preservation/Count.data");
         assert_eq!(std::fs::read_to_string(&data).unwrap(), "2");
-        let mut f = build(&BuildContext::new(&cfg, section)).unwrap();
+        let mut f = build(&BuildContext::new(&cfg, section)).unwrap().filter;
         ctx.begin_timer();
         f.timer_event(0, &mut ctx).unwrap();
         assert_eq!(ctx.take_injected()[0].payload(), "count=2");
