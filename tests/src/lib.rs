@@ -6,8 +6,6 @@
 //! into the same target directory as the tests: cargo builds binaries only for
 //! integration tests of their own package, not for a dependent like this one.
 
-pub mod fuzz;
-
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

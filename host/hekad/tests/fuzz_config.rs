@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use heka_e2e::fuzz::{self, Budget};
+use heka_fuzz::{self as fuzz, Budget};
 use hekad::config::{ErrorKind, load_with_env};
 
 fn workspace() -> &'static Path {

@@ -6,7 +6,7 @@
 //! A few seconds by default; `HEKA_FUZZ_SECS=600 cargo test -p heka-message
 //! --test fuzz_decode -- --nocapture` for a long run.
 
-use heka_e2e::fuzz::{self, Budget};
+use heka_fuzz::{self as fuzz, Budget};
 use heka_message::{DecodeError, Field, Message, Value, decode_message, encode_message};
 
 fn seeds() -> Vec<Vec<u8>> {

@@ -6,9 +6,9 @@
 //!
 //! A few seconds by default; `HEKA_FUZZ_SECS=600 cargo test -p heka-message
 //! --test fuzz_matcher -- --nocapture` for a long run (the shared engine is
-//! `heka_e2e::fuzz`).
+//! `heka_fuzz`).
 
-use heka_e2e::fuzz::{self, Budget};
+use heka_fuzz::{self as fuzz, Budget};
 use heka_message::{Field, Matcher, Message, Value};
 
 const SEEDS: &[&str] = &[

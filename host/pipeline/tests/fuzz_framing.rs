@@ -13,7 +13,7 @@
 //! A few seconds by default; `HEKA_FUZZ_SECS=600 cargo test -p heka-pipeline
 //! --test fuzz_framing -- --nocapture` for a long run.
 
-use heka_e2e::fuzz::{self, Budget, Rng};
+use heka_fuzz::{self as fuzz, Budget, Rng};
 use heka_message::{
     FramingError, Header, Message, Unframed, encode_message, frame_message, frame_with_header,
     unframe,

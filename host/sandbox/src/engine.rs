@@ -24,14 +24,6 @@ use crate::host::HostState;
 /// How often the epoch advances: the resolution of the per-call wall-clock cap.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// Which world a component implements.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PluginKind {
-    Filter,
-    Encoder,
-    Decoder,
-}
-
 /// The process-wide engine ([`SandboxEngine::shared`]).
 static SHARED: std::sync::OnceLock<SandboxEngine> = std::sync::OnceLock::new();
 

@@ -1,13 +1,13 @@
 //! A tiny seeded PRNG (SplitMix64) so every trial's schedule is a pure function of
 //! its printed seed: replaying a failure needs only that number.
 
-/// `heka_e2e::fuzz::Rng` (the same SplitMix64) with the trials' helpers.
+/// `heka_fuzz::Rng` (the same SplitMix64) with the trials' helpers.
 #[derive(Debug, Clone)]
-pub struct Rng(heka_e2e::fuzz::Rng);
+pub struct Rng(heka_fuzz::Rng);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(heka_e2e::fuzz::Rng::new(seed))
+        Rng(heka_fuzz::Rng::new(seed))
     }
 
     pub fn next_u64(&mut self) -> u64 {
