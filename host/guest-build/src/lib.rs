@@ -14,6 +14,8 @@
 //! guest workspace's members (`build.rs`): adding a guest is adding a member. The
 //! test `every_guest_has_a_test` fails when a guest is used by no test.
 
+#![warn(missing_docs)]
+
 use std::path::PathBuf;
 
 /// The directory holding the built components (`<workspace>/target/guest-plugins`).

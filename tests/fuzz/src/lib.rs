@@ -19,6 +19,8 @@
 //! Environment: `HEKA_FUZZ_SECS` (run each target that long instead of its default
 //! of a few seconds), `HEKA_FUZZ_SEED` (replay a run's choices).
 
+#![warn(missing_docs)]
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -57,16 +59,24 @@ impl Budget {
 /// What a run did.
 #[derive(Debug, Clone)]
 pub struct Stats {
+    /// Inputs tried.
     pub cases: u64,
+    /// Inputs the target accepted (`Ok(true)`).
     pub accepted: u64,
+    /// Inputs the target rejected as its API promises (`Ok(false)`).
     pub rejected: u64,
+    /// Corpus size at the end (seeds included).
     pub corpus: usize,
+    /// Wall time of the run.
     pub elapsed: Duration,
+    /// The slowest single input.
     pub slowest: Duration,
+    /// The seed of the run (`HEKA_FUZZ_SEED` replays it).
     pub seed: u64,
 }
 
 impl Stats {
+    /// Inputs per second.
     pub fn per_second(&self) -> f64 {
         self.cases as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
@@ -77,9 +87,11 @@ impl Stats {
 pub struct Rng(u64);
 
 impl Rng {
+    /// A generator starting from `seed`.
     pub fn new(seed: u64) -> Rng {
         Rng(seed)
     }
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;

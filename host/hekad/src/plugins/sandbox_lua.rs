@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use heka_lua::{ConfigValue, LuaConfig, LuaDecoder, LuaEncoder, LuaFilter};
-use heka_pipeline::{Decoder, DecoderFactory, Encoder, EncoderFactory, Filter, PluginError};
+use heka_pipeline::{Decoder, DecoderFactory, Encoder, EncoderFactory, PluginError};
 
 use crate::config::ConfigError;
 use crate::plugins::filters::sandbox_filter::SandboxOptions;
@@ -224,7 +224,7 @@ mod tests {
     fn lua_and_wasm_seed_plugins_agree() {
         let wasm_share = Path::new(heka_guest_build::PLUGINS_DIR);
         let lines = ["disk \"full\" on /var\n", "é ✓ \u{1}\n", "third\ttab\n"];
-        let aggregate = |mut filter: Box<dyn Filter>| {
+        let aggregate = |mut filter: Box<dyn heka_pipeline::Filter>| {
             let settings = Settings::default();
             let mut ctx = FilterContext::standalone("Agg", &settings, None);
             let packs: Vec<Pack> = lines

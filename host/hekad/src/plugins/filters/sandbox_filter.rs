@@ -29,7 +29,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use heka_pipeline::Filter;
 use heka_sandbox::{ConfigValue, SandboxConfig, SandboxEngine, WasmFilter};
 use serde::Deserialize;
 
