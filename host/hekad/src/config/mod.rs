@@ -9,8 +9,8 @@
 //!
 //! This layer knows no plugin type: whether a type is registered, what a `decoder`
 //! names and whether a matcher parses are checked by `crate::assemble`, which sits
-//! above both this module and `crate::registry`. So the loader can be tested (and
-//! fuzzed) without a plugin, wasmtime or Lua.
+//! above both this module and the registry. So loading builds no plugin: the loader's
+//! tests and its fuzzer (`tests/fuzz_config.rs`) exercise it alone.
 //!
 //! Start with [`load`]; `load.rs` does the reading.
 
