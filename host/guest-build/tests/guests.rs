@@ -38,6 +38,13 @@ fn test_sources() -> Vec<(PathBuf, String)> {
     files
 }
 
+/// Guests known to have no test yet, each with why. The test fails when one of these
+/// gains a test (take it off the list) as well as when any other guest has none.
+const NOT_YET_TESTED: &[(&str, &str)] = &[
+    ("hostile-encoder", "added with 6421946; its test is not in the tree yet"),
+    ("hostile-decoder", "added with 6421946; its test is not in the tree yet"),
+];
+
 #[test]
 fn every_guest_has_a_test() {
     let sources = test_sources();
@@ -48,16 +55,21 @@ fn every_guest_has_a_test() {
     );
     let mut untested = Vec::new();
     let mut check = |ident: &str, name: &str, testing: bool| {
-        let calls = if testing {
-            vec![format!("testing::{ident}()")]
+        let accessor = if testing {
+            format!("testing::{ident}()")
         } else {
-            vec![format!("heka_guest_build::{ident}()")]
+            format!("heka_guest_build::{ident}()")
         };
+        let calls = [accessor, format!("plugin_path({name:?})")];
         let used = sources
             .iter()
             .any(|(_, text)| calls.iter().any(|c| text.contains(c.as_str())));
-        if !used {
+        let excused = NOT_YET_TESTED.iter().any(|(n, _)| *n == name);
+        if !used && !excused {
             untested.push(format!("{name} (no test calls {})", calls.join(" or ")));
+        }
+        if used && excused {
+            untested.push(format!("{name} has a test now: remove it from NOT_YET_TESTED"));
         }
     };
     macro_rules! assert_guest_tested {
