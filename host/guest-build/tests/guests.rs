@@ -41,8 +41,14 @@ fn test_sources() -> Vec<(PathBuf, String)> {
 /// Guests known to have no test yet, each with why. The test fails when one of these
 /// gains a test (take it off the list) as well as when any other guest has none.
 const NOT_YET_TESTED: &[(&str, &str)] = &[
-    ("hostile-encoder", "added with 6421946; its test is not in the tree yet"),
-    ("hostile-decoder", "added with 6421946; its test is not in the tree yet"),
+    (
+        "hostile-encoder",
+        "added with 6421946; its test is not in the tree yet",
+    ),
+    (
+        "hostile-decoder",
+        "added with 6421946; its test is not in the tree yet",
+    ),
 ];
 
 #[test]
@@ -69,7 +75,9 @@ fn every_guest_has_a_test() {
             untested.push(format!("{name} (no test calls {})", calls.join(" or ")));
         }
         if used && excused {
-            untested.push(format!("{name} has a test now: remove it from NOT_YET_TESTED"));
+            untested.push(format!(
+                "{name} has a test now: remove it from NOT_YET_TESTED"
+            ));
         }
     };
     macro_rules! assert_guest_tested {
