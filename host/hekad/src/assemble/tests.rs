@@ -34,7 +34,7 @@ fn always_present_plugins_exist_without_a_section() {
 fn a_failed_template_is_reported_once() {
     // The splitter's own key is wrong; its user does not also say "not defined".
     let es = errors(
-        "[split]\ntype = 'TokenSplitter'\ndelimiter = 'ab'\n\n[in]\ntype = 'TcpInput'\naddress = ':1'\nsplitter = 'split'\n",
+        "[split]\ntype = 'TokenSplitter'\ndelimiter = 'ab'\n\n[in]\ntype = 'TcpInput'\naddress = '127.0.0.1:1'\nsplitter = 'split'\n",
     );
     assert_eq!(es.len(), 1, "{es:?}");
     assert!(es[0].starts_with(":3: [split] delimiter:"), "{es:?}");
@@ -64,7 +64,7 @@ fn one_section_reports_every_mistake() {
 #[test]
 fn every_problem_is_collected() {
     let es = errors(
-        "[hekad]\nplugin_chansize = 'x'\n\n[a]\ntype = 'TcpInptu'\n\n[b]\ntype = 'LogOutput'\nmessage_matcher = 'Type =='\n\n[c]\ntype = 'Nothing'\n\n[d]\ntype = 'TcpInput'\ndecoder = 'PayloadEncoder'\naddress = ':1'\n\n[PayloadEncoder]\n[e]\ntype = 'TcpInput'\nsplitter = 'NoSuchSplitter'\nretries = { delai = '1s' }\n",
+        "[hekad]\nplugin_chansize = 'x'\n\n[a]\ntype = 'TcpInptu'\n\n[b]\ntype = 'LogOutput'\nmessage_matcher = 'Type =='\n\n[c]\ntype = 'Nothing'\n\n[d]\ntype = 'TcpInput'\ndecoder = 'PayloadEncoder'\naddress = '127.0.0.1:1'\n\n[PayloadEncoder]\n[e]\ntype = 'TcpInput'\nsplitter = 'NoSuchSplitter'\nretries = { delai = '1s' }\naddress = '127.0.0.1:2'\n",
     );
     let joined = es.join("\n");
     assert!(
@@ -98,7 +98,7 @@ fn every_problem_is_collected() {
 
 #[test]
 fn missing_encoder_and_wrong_references() {
-    let es = errors("[h]\ntype = 'HttpOutput'\nmessage_matcher = 'TRUE'\n");
+    let es = errors("[h]\ntype = 'HttpOutput'\nmessage_matcher = 'TRUE'\naddress = 'http://127.0.0.1:1/'\n");
     assert_eq!(es.len(), 1, "{es:?}");
     assert!(
         es[0].starts_with(":1: [h] encoder: HttpOutput requires an encoder"),
