@@ -98,7 +98,9 @@ fn every_problem_is_collected() {
 
 #[test]
 fn missing_encoder_and_wrong_references() {
-    let es = errors("[h]\ntype = 'HttpOutput'\nmessage_matcher = 'TRUE'\naddress = 'http://127.0.0.1:1/'\n");
+    let es = errors(
+        "[h]\ntype = 'HttpOutput'\nmessage_matcher = 'TRUE'\naddress = 'http://127.0.0.1:1/'\n",
+    );
     assert_eq!(es.len(), 1, "{es:?}");
     assert!(
         es[0].starts_with(":1: [h] encoder: HttpOutput requires an encoder"),
