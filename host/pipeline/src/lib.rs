@@ -1,19 +1,22 @@
 //! `heka-pipeline`: how a message travels through hekad-rs.
 //!
-//! - `plugin`: the traits every plugin implements (Input, Splitter, Decoder, Filter,
+//! - `plugin`: the traits of the plugins that transform data (Splitter, Decoder,
 //!   Encoder, Output) and the one outcome type, [`PluginError`]. Start reading there.
 //! - `pipelined`: [`PipelinedOutput`], the contract of outputs with several messages in
 //!   flight (per-message outcomes, acknowledged in order by the runner).
 //! - `pack`: [`Pack`], a shared message in flight with its loop count and acks.
 //! - `ack`: [`Ack`], end-to-end delivery acknowledgement back to the input.
-//! - `context`: what a running input or filter may do ([`InputContext`], [`FilterContext`]).
+//! - `context`: the [`Input`] and [`Filter`] traits and what a running input or filter
+//!   may do ([`InputContext`] and its [`InputBatch`], [`FilterContext`]).
+//! - `clock`: the time and ids fresh messages are stamped with.
 //! - `split`: [`SplitRunner`], the buffer that feeds a [`Splitter`] and tracks offsets.
 //! - `splitters`: the built-in splitters (Token, Regex, HekaFraming, Null).
 //! - `router`: matches each message against every filter's and output's matcher.
 //! - `buffer`: disk buffering of outputs (`use_buffering`): queue files, at-least-once.
 //! - `runner`: one thread per plugin with a bounded queue, tickers and shutdown order.
 //! - `settings`: [`Settings`] and the per-plugin option sets.
-//! - `pipeline`: [`PipelineBuilder`], [`Pipeline`], [`ExitStatus`].
+//! - `pipeline`: [`PipelineBuilder`], [`Pipeline`]; `spec`: what they start from,
+//!   [`PipelineError`], [`ExitStatus`].
 //! - `stop`: [`StopSignal`].
 //! - `stats`: [`Registry`], every plugin's counters and gauges, read out of band by
 //!   the ops listener (`heka-ops`); `tap`: live-tail copies of routed messages.
@@ -24,8 +27,8 @@
 
 mod ack;
 mod buffer;
+mod clock;
 mod context;
-mod context_impl;
 mod inherit;
 mod pack;
 mod pipeline;
@@ -34,6 +37,7 @@ mod plugin;
 mod router;
 mod runner;
 mod settings;
+mod spec;
 pub mod split;
 pub mod splitters;
 pub mod stats;
@@ -44,19 +48,22 @@ pub use ack::{Ack, AckSink};
 pub use buffer::{BufferError, BufferOptions, DEFAULT_MAX_FILE_SIZE, FullAction, queue_dir};
 /// The payload type of [`Delivery`], re-exported for output authors.
 pub use bytes::Bytes;
-pub use context::{Collected, FilterContext, InjectError, InputContext};
+pub use context::{
+    AckUnits, Collected, Filter, FilterContext, InjectError, Input, InputBatch, InputContext,
+    RecordHeaders,
+};
 pub use inherit::inherit_headers;
 pub use pack::{Acks, Pack};
-pub use pipeline::{ExitStatus, Pipeline, PipelineBuilder, PipelineError, PipelineHandle};
+pub use pipeline::{Pipeline, PipelineBuilder, PipelineHandle};
 pub use pipelined::{Delivery, Outcome, Outcomes, PipelinedOutput, Ticket};
 pub use plugin::{
-    Decoder, Encoder, Filter, Input, Output, OutputError, PluginError, PluginResult, SplitResult,
-    Splitter,
+    Decoder, Encoder, Output, OutputError, PluginError, PluginResult, SplitResult, Splitter,
 };
 pub use settings::{
     DecoderFactory, EncoderFactory, FilterOptions, InputOptions, OutputOptions, RetryOptions,
     Settings, SplitterFactory, system_hostname,
 };
+pub use spec::{ExitStatus, PipelineError};
 pub use split::{Record, SplitOptions, SplitRunner};
 pub use stats::{PluginKind, PluginStats, Registry};
 pub use stop::StopSignal;

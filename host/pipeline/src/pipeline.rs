@@ -10,75 +10,12 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::plugin::{Filter, Input, Output, PluginError};
+use crate::context::{Filter, Input};
+use crate::plugin::Output;
 use crate::runner::{self, Shared};
 use crate::settings::{FilterOptions, InputOptions, OutputOptions, Settings};
+use crate::spec::{ExitStatus, FilterSpec, InputSpec, OutputSpec, PipelineError};
 use crate::stats::Registry;
-
-/// How the pipeline ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExitStatus {
-    /// Shut down on request (or because an input with `can_exit = false` ended
-    /// without error): exit code 0.
-    Clean,
-    /// A plugin with `can_exit = false` was terminated: (plugin name, reason).
-    /// hekad still shut the rest down gracefully; exit code 1.
-    PluginFailed(String, String),
-}
-
-impl ExitStatus {
-    /// The process exit code Heka uses for this status.
-    pub fn code(&self) -> i32 {
-        match self {
-            ExitStatus::Clean => 0,
-            ExitStatus::PluginFailed(..) => 1,
-        }
-    }
-}
-
-/// Why a pipeline could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum PipelineError {
-    /// Two plugins share a name (section names are unique per kind in TOML, but
-    /// an input and an output could still collide).
-    #[error("duplicate plugin name `{name}`")]
-    DuplicateName { name: String },
-    /// An output's encoder template could not make an instance.
-    #[error("output `{output}`: cannot create its encoder: {error}")]
-    Encoder { output: String, error: PluginError },
-    /// An output's disk buffer could not be opened.
-    #[error("output `{output}`: {source}")]
-    Buffer {
-        output: String,
-        #[source]
-        source: crate::buffer::BufferError,
-    },
-    /// The OS refused a thread.
-    #[error("cannot spawn the thread of `{name}`: {source}")]
-    Spawn {
-        name: String,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-pub(crate) struct InputSpec {
-    pub name: String,
-    pub plugin: Box<dyn Input>,
-    pub options: InputOptions,
-}
-
-pub(crate) struct FilterSpec {
-    pub name: String,
-    pub plugin: Box<dyn Filter>,
-    pub options: FilterOptions,
-}
-
-pub(crate) struct OutputSpec {
-    pub name: String,
-    pub plugin: Box<dyn Output>,
-    pub options: OutputOptions,
-}
 
 /// Collects plugins, then starts them all at once (outputs first, inputs last, as
 /// Heka, so nothing is produced before its consumers run).

@@ -1,4 +1,7 @@
-//! The plugin traits every plugin kind implements, native, wasm or Lua alike.
+//! The plugin traits every plugin kind implements, native, wasm or Lua alike: here
+//! the ones that transform data (Splitter, Decoder, Encoder, Output) and the outcome
+//! types; [`crate::Input`] and [`crate::Filter`], the two handed a context, live
+//! beside their contexts in `context/`.
 //!
 //! They are narrow and synchronous where the work is pure (Splitter, Decoder, Filter,
 //! Encoder); the runners own queues, timers, retries and acknowledgement, so a plugin
@@ -13,8 +16,6 @@ use std::time::Duration;
 
 use heka_message::Message;
 
-use crate::context::{FilterContext, InputContext};
-use crate::pack::Pack;
 use crate::pipelined::PipelinedOutput;
 
 /// How a plugin call ended when it did not simply succeed.
@@ -74,39 +75,6 @@ pub trait Decoder: Send {
     fn decode(&mut self, msg: Message, raw: Option<&[u8]>, out: &mut Vec<Message>) -> PluginResult;
 }
 
-/// Consumes routed messages and may inject new ones (Heka's filters).
-pub trait Filter: Send {
-    /// Called once per message matched by the filter's `message_matcher`.
-    fn process_message(&mut self, msg: &Message, ctx: &mut FilterContext) -> PluginResult;
-
-    /// Called every `ticker_interval` seconds (and once more at shutdown when
-    /// `timer_event_on_shutdown` is set) with the current time in ns.
-    fn timer_event(&mut self, _now_ns: i64, _ctx: &mut FilterContext) -> PluginResult {
-        Ok(())
-    }
-
-    /// Processes what was queued, in order. The default calls `process_message` for
-    /// each; sandboxes override it to cross into the guest once per batch. Per-message
-    /// `Failed` outcomes are reported with [`FilterContext::message_failed`]; an `Err`
-    /// is fatal for the plugin. Before each message's work, implementations call
-    /// [`FilterContext::begin_message`] with its index so injections are attributed.
-    fn process_batch(&mut self, batch: &[Pack], ctx: &mut FilterContext) -> PluginResult {
-        for (i, pack) in batch.iter().enumerate() {
-            ctx.begin_message(i);
-            match self.process_message(&pack.msg, ctx) {
-                Ok(()) | Err(PluginError::Skip) => {}
-                Err(PluginError::Failed(reason)) => ctx.message_failed(i, reason),
-                Err(fatal @ PluginError::Fatal(_)) => return Err(fatal),
-            }
-        }
-        Ok(())
-    }
-
-    /// Called once when the filter stops cleanly (after the final timer event), e.g.
-    /// to preserve state. Not called after a fatal error.
-    fn shutdown(&mut self) {}
-}
-
 /// Serialises a message for an output (Heka's encoders).
 pub trait Encoder: Send {
     /// Appends the encoded form of `msg` to `out` (which the caller cleared).
@@ -163,11 +131,4 @@ pub trait Output: Send {
     fn pipelined(&mut self) -> Option<&mut dyn PipelinedOutput> {
         None
     }
-}
-
-/// Produces messages until asked to stop (Heka's inputs).
-pub trait Input: Send {
-    /// Runs on its own thread until `ctx.stop` is raised (then returns `Ok`) or until it
-    /// cannot go on (`Err`, which stops hekad unless the input's `can_exit` is set).
-    fn run(&mut self, ctx: &mut InputContext) -> Result<(), PluginError>;
 }

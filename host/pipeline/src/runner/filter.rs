@@ -14,13 +14,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crossbeam_channel::{Receiver, never, select, tick};
 
-use crate::context::FilterContext;
-use crate::context_impl::{FilterInner, now_ns};
+use crate::clock::now_ns;
+use crate::context::{Filter, FilterContext};
 use crate::pack::Pack;
-use crate::pipeline::{FilterSpec, PipelineError};
-use crate::plugin::{Filter, PluginError};
+use crate::plugin::PluginError;
 use crate::router::{Batch, Inbox, Router};
 use crate::settings::Settings;
+use crate::spec::{FilterSpec, PipelineError};
 use crate::stats::{PluginKind, PluginState, PluginStats};
 
 use super::{
@@ -52,7 +52,7 @@ pub(crate) fn spawn(
     let alive = Arc::new(AtomicBool::new(true));
     let stats = shared.registry.plugin(&name, PluginKind::Filter);
     stats.set_state(PluginState::Running);
-    let inner = FilterInner::new(
+    let ctx = FilterContext::new(
         name.clone(),
         settings,
         Some(options.matcher.clone()),
@@ -61,7 +61,7 @@ pub(crate) fn spawn(
     let runner = FilterRunner {
         name: name.clone(),
         plugin,
-        ctx: FilterContext { inner },
+        ctx,
         has_ticker: options.ticker_interval.is_some_and(|d| !d.is_zero()),
         options: options.clone(),
         pending: pending.clone(),
@@ -163,7 +163,7 @@ impl FilterRunner {
         drop(inbox);
         drop(batch);
         // `pending` is left as is: the supervisor ignores filters that are not alive.
-        self.ctx.inner.abandon_held();
+        self.ctx.abandon_held();
         if abandoned > 0 {
             tracing::warn!(filter = %self.name, abandoned, "filter stopped with messages queued");
         }
@@ -173,7 +173,7 @@ impl FilterRunner {
                     tracing::error!(filter = %self.name, error = %panic_reason(panic), "filter shutdown failed");
                 }
                 self.stats.set_state(PluginState::Stopped);
-                tracing::debug!(filter = %self.name, failures = self.ctx.inner.failures, "filter stopped");
+                tracing::debug!(filter = %self.name, failures = self.ctx.failures(), "filter stopped");
             }
             Err(err) => self.terminated(err),
         }
@@ -181,9 +181,9 @@ impl FilterRunner {
 
     /// Processes one batch, routes its injections, then counts it as no longer pending.
     fn process(&mut self, batch: &mut Vec<Pack>) -> Result<(), PluginError> {
-        self.ctx.inner.start_batch(batch);
+        self.ctx.start_batch(batch);
         self.stats.received_messages.add(batch.len() as u64);
-        let failures = self.ctx.inner.failures;
+        let failures = self.ctx.failures();
         let plugin = &mut self.plugin;
         let ctx = &mut self.ctx;
         let call = self.stats.call();
@@ -192,12 +192,12 @@ impl FilterRunner {
         drop(call);
         self.stats
             .processing_errors
-            .add(self.ctx.inner.failures.saturating_sub(failures));
+            .add(self.ctx.failures().saturating_sub(failures));
         let count = batch.len();
         batch.clear();
         let result = match result {
             Ok(()) | Err(PluginError::Skip) => {
-                self.ctx.inner.end_batch(self.has_ticker);
+                self.ctx.end_batch(self.has_ticker);
                 self.route_injected();
                 Ok(())
             }
@@ -211,7 +211,7 @@ impl FilterRunner {
     }
 
     fn timer(&mut self) -> Result<(), PluginError> {
-        self.ctx.inner.start_timer();
+        self.ctx.start_timer();
         self.stats.timer_events.inc();
         let plugin = &mut self.plugin;
         let ctx = &mut self.ctx;
@@ -226,7 +226,7 @@ impl FilterRunner {
             }
             Err(fatal @ PluginError::Fatal(_)) => return Err(fatal),
         }
-        self.ctx.inner.end_timer();
+        self.ctx.end_timer();
         self.route_injected();
         Ok(())
     }
@@ -234,7 +234,7 @@ impl FilterRunner {
     /// Routes what the last call injected, as one batch per matching plugin (a batch
     /// of messages processed together may inject several).
     fn route_injected(&mut self) {
-        let mut packs: Vec<Pack> = self.ctx.inner.take_injected().collect();
+        let mut packs: Vec<Pack> = self.ctx.take_injected_packs().collect();
         self.stats.sent_messages.add(packs.len() as u64);
         match packs.len() {
             0 => {}

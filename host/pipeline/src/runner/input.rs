@@ -9,11 +9,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use crate::context::InputContext;
-use crate::context_impl::InputInner;
 use crate::pack::Pack;
-use crate::pipeline::{InputSpec, PipelineError};
 use crate::router::Router;
 use crate::settings::Settings;
+use crate::spec::{InputSpec, PipelineError};
 use crate::stats::{PluginKind, PluginState};
 
 use super::{Event, InputHandle, Shared, panic_reason, spawn as spawn_thread, terminated_message};
@@ -41,13 +40,10 @@ pub(crate) fn spawn(
         name: name.to_string(),
         hostname,
         stop: shared.input_stop.clone(),
-        inner: InputInner {
-            router: router.clone(),
-            settings: settings.clone(),
-            options,
-            name: name.clone(),
-            stats: stats.clone(),
-        },
+        router: router.clone(),
+        settings: settings.clone(),
+        options,
+        stats: stats.clone(),
     };
     let registry = shared.registry.clone();
     let settings = settings.clone();

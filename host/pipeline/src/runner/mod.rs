@@ -25,11 +25,11 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender};
 use heka_message::{Message, Value};
 
-use crate::context_impl::stamped_message;
-use crate::pipeline::{ExitStatus, FilterSpec, InputSpec, OutputSpec, PipelineError};
+use crate::clock::stamped_message;
 use crate::plugin::PluginError;
-use crate::router::{Route, Router};
+use crate::router::{Batch, Route, Router};
 use crate::settings::Settings;
+use crate::spec::{ExitStatus, FilterSpec, InputSpec, OutputSpec, PipelineError};
 use crate::stats::{PluginKind, Registry};
 use crate::stop::StopSignal;
 
@@ -210,19 +210,7 @@ pub(crate) fn start(
     outputs: Vec<OutputSpec>,
 ) -> Result<(Arc<Shared>, JoinHandle<ExitStatus>), PipelineError> {
     let settings = Arc::new(settings);
-    // Encoders first: a template that cannot make an instance is a start-up error.
-    let mut encoders = Vec::with_capacity(outputs.len());
-    for spec in &outputs {
-        let encoder = match &spec.options.encoder {
-            Some(factory) => Some(factory().map_err(|error| PipelineError::Encoder {
-                output: spec.name.clone(),
-                error,
-            })?),
-            None => None,
-        };
-        encoders.push(encoder);
-    }
-
+    let encoders = make_encoders(&outputs)?;
     let (events_tx, events_rx) = crossbeam_channel::unbounded();
     let shared = Arc::new(Shared {
         requests: AtomicUsize::new(0),
@@ -234,55 +222,15 @@ pub(crate) fn start(
         output_controls: Mutex::new(Vec::new()),
         registry: registry.clone(),
     });
-
-    let capacity = settings.plugin_chansize.max(1);
-    let mut routes = Vec::with_capacity(filters.len() + outputs.len());
-    let mut filter_queues: Vec<Receiver<_>> = Vec::with_capacity(filters.len());
-    let mut filter_pending = Vec::with_capacity(filters.len());
-    for spec in &filters {
-        let (tx, rx) = crossbeam_channel::bounded(capacity);
-        queue_probe(&registry, &spec.name, PluginKind::Filter, &tx);
-        let pending = Arc::new(AtomicUsize::new(0));
-        let registered = Arc::new(AtomicBool::new(true));
-        routes.push(Route {
-            name: Arc::from(spec.name.as_str()),
-            matcher: Some(spec.options.matcher.clone()),
-            tx,
-            pending: Some(pending.clone()),
-            registered: registered.clone(),
-        });
-        filter_queues.push(rx);
-        filter_pending.push((pending, registered));
-    }
-    let mut output_queues: Vec<(Receiver<_>, _)> = Vec::with_capacity(outputs.len());
-    for spec in &outputs {
-        // A buffered output's channel feeds its disk writer, which fsyncs once per
-        // batch of what is queued: a deeper channel lets the router keep going during
-        // an fsync and makes the batches (and so the fsyncs) fewer. Still bounded.
-        let capacity = if spec.options.buffering.is_some() {
-            capacity.max(crate::buffer::WRITER_CHANNEL_CAPACITY)
-        } else {
-            capacity
-        };
-        let (tx, rx) = crossbeam_channel::bounded(capacity);
-        queue_probe(&registry, &spec.name, PluginKind::Output, &tx);
-        let registered = Arc::new(AtomicBool::new(true));
-        routes.push(Route {
-            name: Arc::from(spec.name.as_str()),
-            matcher: Some(spec.options.matcher.clone()),
-            tx,
-            pending: None,
-            registered: registered.clone(),
-        });
-        output_queues.push((rx, registered));
-    }
-    let router =
-        Arc::new(Router::new(routes, shared.abort_routing.clone()).with_registry(registry.clone()));
+    let queues = Queues::new(&settings, &registry, &filters, &outputs);
+    let router = Arc::new(
+        Router::new(queues.routes, shared.abort_routing.clone()).with_registry(registry.clone()),
+    );
 
     let mut started = Started::default();
     let result = (|| {
         for ((spec, (queue, registered)), encoder) in
-            outputs.into_iter().zip(output_queues).zip(encoders)
+            outputs.into_iter().zip(queues.outputs).zip(encoders)
         {
             started.outputs.push(output::spawn(
                 spec, queue, registered, encoder, &settings, &router, &shared,
@@ -291,9 +239,7 @@ pub(crate) fn start(
         if let Ok(mut controls) = shared.output_controls.lock() {
             controls.extend(started.outputs.iter().map(|o| o.control.clone()));
         }
-        for ((spec, queue), (pending, registered)) in
-            filters.into_iter().zip(filter_queues).zip(filter_pending)
-        {
+        for (spec, (queue, (pending, registered))) in filters.into_iter().zip(queues.filters) {
             started.filters.push(filter::spawn(
                 spec, queue, pending, registered, &settings, &router, &shared,
             )?);
@@ -313,15 +259,119 @@ pub(crate) fn start(
         }
         return Err(err);
     }
-
     registry.set_started(true);
+    let supervisor = spawn_supervisor(&shared, events_rx, drain_timeout, started)?;
+    Ok((shared, supervisor))
+}
+
+/// Each output's encoder instance. A template that cannot make one is a start-up
+/// error.
+fn make_encoders(
+    outputs: &[OutputSpec],
+) -> Result<Vec<Option<Box<dyn crate::plugin::Encoder>>>, PipelineError> {
+    let mut encoders = Vec::with_capacity(outputs.len());
+    for spec in outputs {
+        let encoder = match &spec.options.encoder {
+            Some(factory) => Some(factory().map_err(|error| PipelineError::Encoder {
+                output: spec.name.clone(),
+                error,
+            })?),
+            None => None,
+        };
+        encoders.push(encoder);
+    }
+    Ok(encoders)
+}
+
+/// The routing table and the receiving ends of its bounded queues.
+struct Queues {
+    routes: Vec<Route>,
+    /// Per filter: its queue, its pending count and its registered flag.
+    filters: Vec<FilterQueue>,
+    /// Per output: its queue and its registered flag.
+    outputs: Vec<(Receiver<Batch>, Arc<AtomicBool>)>,
+}
+
+impl Queues {
+    fn new(
+        settings: &Settings,
+        registry: &Registry,
+        filters: &[FilterSpec],
+        outputs: &[OutputSpec],
+    ) -> Queues {
+        let capacity = settings.plugin_chansize.max(1);
+        let mut queues = Queues {
+            routes: Vec::with_capacity(filters.len() + outputs.len()),
+            filters: Vec::with_capacity(filters.len()),
+            outputs: Vec::with_capacity(outputs.len()),
+        };
+        for spec in filters {
+            let (tx, rx) = crossbeam_channel::bounded(capacity);
+            queue_probe(registry, &spec.name, PluginKind::Filter, &tx);
+            let pending = Arc::new(AtomicUsize::new(0));
+            let registered = Arc::new(AtomicBool::new(true));
+            queues.routes.push(Route {
+                name: Arc::from(spec.name.as_str()),
+                matcher: Some(spec.options.matcher.clone()),
+                tx,
+                pending: Some(pending.clone()),
+                registered: registered.clone(),
+            });
+            queues.filters.push((rx, (pending, registered)));
+        }
+        for spec in outputs {
+            // A buffered output's channel feeds its disk writer, which fsyncs once per
+            // batch of what is queued: a deeper channel lets the router keep going during
+            // an fsync and makes the batches (and so the fsyncs) fewer. Still bounded.
+            let capacity = if spec.options.buffering.is_some() {
+                capacity.max(crate::buffer::WRITER_CHANNEL_CAPACITY)
+            } else {
+                capacity
+            };
+            let (tx, rx) = crossbeam_channel::bounded(capacity);
+            queue_probe(registry, &spec.name, PluginKind::Output, &tx);
+            let registered = Arc::new(AtomicBool::new(true));
+            queues.routes.push(Route {
+                name: Arc::from(spec.name.as_str()),
+                matcher: Some(spec.options.matcher.clone()),
+                tx,
+                pending: None,
+                registered: registered.clone(),
+            });
+            queues.outputs.push((rx, registered));
+        }
+        queues
+    }
+}
+
+/// Lets the ops listener read a plugin queue's fill (in batches) without touching
+/// the plugin: a clone of the router's sender reads the shared channel's length.
+fn queue_probe(registry: &Registry, name: &str, kind: PluginKind, tx: &Sender<Batch>) {
+    let tx = tx.clone();
+    let capacity = tx.capacity().unwrap_or(0);
+    registry
+        .plugin(name, kind)
+        .set_queue_probe(Box::new(move || (tx.len(), capacity)));
+}
+
+/// The receiving side of a filter's route: its queue, its pending count and its
+/// registered flag.
+type FilterQueue = (Receiver<Batch>, (Arc<AtomicUsize>, Arc<AtomicBool>));
+
+/// The supervisor's thread, which owns the plugins' handles from now on.
+fn spawn_supervisor(
+    shared: &Arc<Shared>,
+    events: Receiver<Event>,
+    drain_timeout: Duration,
+    started: Started,
+) -> Result<JoinHandle<ExitStatus>, PipelineError> {
     let supervisor_shared = shared.clone();
-    let supervisor = std::thread::Builder::new()
+    std::thread::Builder::new()
         .name("supervisor".to_owned())
         .spawn(move || {
             supervisor::Supervisor {
                 shared: supervisor_shared,
-                events: events_rx,
+                events,
                 drain_timeout,
                 inputs: started.inputs,
                 filters: started.filters,
@@ -336,23 +386,7 @@ pub(crate) fn start(
                 name: "supervisor".to_owned(),
                 source,
             }
-        })?;
-    Ok((shared, supervisor))
-}
-
-/// Lets the ops listener read a plugin queue's fill (in batches) without touching
-/// the plugin: a clone of the router's sender reads the shared channel's length.
-fn queue_probe(
-    registry: &Registry,
-    name: &str,
-    kind: PluginKind,
-    tx: &Sender<crate::router::Batch>,
-) {
-    let tx = tx.clone();
-    let capacity = tx.capacity().unwrap_or(0);
-    registry
-        .plugin(name, kind)
-        .set_queue_probe(Box::new(move || (tx.len(), capacity)));
+        })
 }
 
 #[derive(Default)]

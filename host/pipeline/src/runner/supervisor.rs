@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
-use crate::pipeline::ExitStatus;
+use crate::spec::ExitStatus;
 
 use super::{Event, FilterControl, FilterHandle, InputHandle, OutputControl, OutputHandle, Shared};
 
@@ -118,10 +118,17 @@ impl Supervisor {
         }
     }
 
+    /// Heka's shutdown order: inputs, then filters, then outputs.
     fn shutdown(&mut self) {
-        let timeout = self.drain_timeout;
+        self.stop_inputs();
+        self.stop_filters();
+        self.stop_outputs();
+        self.poll_events(Duration::ZERO);
+    }
 
-        // 1. Inputs.
+    /// 1. Inputs.
+    fn stop_inputs(&mut self) {
+        let timeout = self.drain_timeout;
         self.shared.input_stop.raise();
         if !self.wait_for(timeout, |s| s.inputs.iter().all(|i| i.thread.is_finished())) {
             tracing::warn!("inputs did not stop in time; aborting blocked deliveries");
@@ -137,42 +144,16 @@ impl Supervisor {
                 let _ = input.thread.join();
             }
         }
+    }
 
-        // 2. Filters: drain, final timer events, drain again, stop.
+    /// 2. Filters: drain, final timer events, drain again, stop.
+    fn stop_filters(&mut self) {
+        let timeout = self.drain_timeout;
         if !self.wait_for(timeout, filters_quiescent) {
             tracing::warn!("filters did not drain in time; aborting blocked deliveries");
             self.shared.abort_routing.raise();
         }
-        // One reply channel per filter: a filter that dies instead of replying must
-        // not be waited for.
-        let mut waiting = Vec::new();
-        for (index, filter) in self.filters.iter().enumerate() {
-            if !filter.timer_event_on_shutdown || !filter.alive.load(Ordering::Acquire) {
-                continue;
-            }
-            let (reply_tx, reply_rx) = crossbeam_channel::bounded(1);
-            if filter
-                .control
-                .send(FilterControl::FinalTimer(reply_tx))
-                .is_ok()
-            {
-                waiting.push((index, reply_rx));
-            }
-        }
-        let expected = waiting.len();
-        self.wait_for(timeout, |s| {
-            waiting.retain(|(index, reply)| {
-                reply.try_recv().is_err() && s.filters[*index].alive.load(Ordering::Acquire)
-            });
-            waiting.is_empty()
-        });
-        let replies = expected - waiting.len();
-        if replies < expected {
-            tracing::warn!(
-                missing = expected - replies,
-                "final timer events did not all complete in time"
-            );
-        }
+        self.final_timer_events();
         if !self.wait_for(timeout, filters_quiescent) {
             tracing::warn!("filters did not drain after their final timer events");
             self.shared.abort_routing.raise();
@@ -192,8 +173,45 @@ impl Supervisor {
                 let _ = filter.thread.join();
             }
         }
+    }
 
-        // 3. Outputs: deliver what is queued, flush, stop.
+    /// The final timer events of the filters with `timer_event_on_shutdown`.
+    fn final_timer_events(&mut self) {
+        // One reply channel per filter: a filter that dies instead of replying must
+        // not be waited for.
+        let mut waiting = Vec::new();
+        for (index, filter) in self.filters.iter().enumerate() {
+            if !filter.timer_event_on_shutdown || !filter.alive.load(Ordering::Acquire) {
+                continue;
+            }
+            let (reply_tx, reply_rx) = crossbeam_channel::bounded(1);
+            if filter
+                .control
+                .send(FilterControl::FinalTimer(reply_tx))
+                .is_ok()
+            {
+                waiting.push((index, reply_rx));
+            }
+        }
+        let expected = waiting.len();
+        self.wait_for(self.drain_timeout, |s| {
+            waiting.retain(|(index, reply)| {
+                reply.try_recv().is_err() && s.filters[*index].alive.load(Ordering::Acquire)
+            });
+            waiting.is_empty()
+        });
+        let replies = expected - waiting.len();
+        if replies < expected {
+            tracing::warn!(
+                missing = expected - replies,
+                "final timer events did not all complete in time"
+            );
+        }
+    }
+
+    /// 3. Outputs: deliver what is queued, flush, stop.
+    fn stop_outputs(&mut self) {
+        let timeout = self.drain_timeout;
         for output in &self.outputs {
             let _ = output.control.send(OutputControl::Drain);
         }
@@ -216,7 +234,6 @@ impl Supervisor {
                 let _ = output.thread.join();
             }
         }
-        self.poll_events(Duration::ZERO);
     }
 }
 

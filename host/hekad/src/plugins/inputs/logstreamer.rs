@@ -26,7 +26,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use heka_pipeline::{Ack, AckSink, Decoder, Input, InputContext, PluginError, SplitRunner};
+use heka_pipeline::{
+    Ack, AckSink, AckUnits, Decoder, Input, InputContext, PluginError, RecordHeaders, SplitRunner,
+};
 use heka_tail::journal::{self, HashWindow, Position};
 use heka_tail::{Discovery, DiscoveryConfig, StreamId, TailOptions, TailSink, Tailer};
 use serde::Deserialize;
@@ -228,84 +230,84 @@ struct Sink<'a> {
 }
 
 impl Sink<'_> {
-    /// Hands out the complete records of `stream` as messages, one [`Ack`] for all.
+    /// Hands out the complete records of `stream` as messages, routed as one batch,
+    /// acknowledged in units of about [`ACK_UNIT_BYTES`] (one journal step each).
     fn drain(&mut self, stream: StreamId, last: bool) -> io::Result<()> {
         let Some(st) = self.streams.get_mut(&stream) else {
             return Ok(());
         };
-        // The acknowledged unit now open: (ack, records, bytes of records).
-        let mut unit: Option<(Ack, usize, usize)> = None;
-        // One Timestamp for the records of one read: they were read at once.
-        let mut now: Option<i64> = None;
-        let message_bytes = st.runner.uses_message_bytes();
-        // The chunk's messages are routed together: one hand-off per plugin per chunk.
-        self.ctx.collect_routes();
-        loop {
-            let record = if last {
-                st.runner.next_final_record()
-            } else {
-                st.runner.next_record()
-            };
-            let Some(record) = record else { break };
-            let (ack, records, bytes) = unit.get_or_insert_with(|| {
-                self.next_ack += 1;
-                (Ack::new(self.next_ack, self.book.clone()), 0, 0)
-            });
-            *records += 1;
-            *bytes += record.bytes.len();
-            let now = *now.get_or_insert_with(|| self.ctx.now_ns());
-            let mut msg = self
-                .ctx
-                .message_at(now, &st.name, "logfile", &self.hostname);
-            let raw = if message_bytes {
-                Some(record.bytes)
-            } else {
-                msg.payload = Some(record.text());
-                None
-            };
-            if let Err(e) = self
-                .ctx
-                .deliver(msg, raw, st.decoder.as_deref_mut(), Some(ack.clone()))
-            {
-                // Stop collecting (what was collected goes out or is abandoned).
-                let _ = self.ctx.route_collected();
-                self.failed = Some(e.clone());
-                return Err(io::Error::other(e.to_string()));
-            }
-            if *bytes >= ACK_UNIT_BYTES
-                && let Some(done) = unit.take()
-            {
-                close_unit(&self.book, st, done);
-            }
-        }
-        match unit.take() {
-            Some(done) => close_unit(&self.book, st, done),
-            // Bytes consumed without a record (skipped, empty) still move the hash.
-            None => st.window.feed(st.runner.take_consumed()),
-        }
-        if let Err(e) = self.ctx.route_collected() {
+        let StreamState {
+            name,
+            runner,
+            decoder,
+            file,
+            window,
+        } = st;
+        let headers = RecordHeaders {
+            logger: name,
+            r#type: Some("logfile"),
+            hostname: &self.hostname,
+        };
+        let mut units = JournalUnits {
+            book: &self.book,
+            next_ack: &mut self.next_ack,
+            name,
+            file,
+            window,
+        };
+        let mut batch = self.ctx.batch();
+        let delivered = batch
+            .deliver_records(
+                runner,
+                last,
+                decoder.as_deref_mut(),
+                &headers,
+                Some(&mut units),
+            )
+            .and_then(|_| batch.route());
+        if let Err(e) = delivered {
             self.failed = Some(e.clone());
             return Err(io::Error::other(e.to_string()));
         }
+        // Bytes consumed after the last record (skipped, empty) still move the hash.
+        window.feed(runner.take_consumed());
         Ok(())
     }
 }
 
-/// Records the position after the last record handed out as the end of `unit`, then
-/// releases the input's own share of it.
-fn close_unit(book: &JournalBook, st: &mut StreamState, (ack, records, _): (Ack, usize, usize)) {
-    st.window.feed(st.runner.take_consumed());
-    book.chunk(
-        ack.id(),
-        &st.name,
-        Position {
-            seek: st.runner.offset(),
-            file_name: st.file.clone(),
-            last_hash: st.window.hash_hex(),
-        },
-        records,
-    );
-    ack.done();
+/// The acknowledgement units of one stream's read: each becomes a journal chunk.
+struct JournalUnits<'s> {
+    book: &'s Arc<JournalBook>,
+    next_ack: &'s mut u64,
+    name: &'s str,
+    file: &'s Path,
+    window: &'s mut HashWindow,
+}
+
+impl AckUnits for JournalUnits<'_> {
+    fn unit_bytes(&self) -> usize {
+        ACK_UNIT_BYTES
+    }
+
+    fn open(&mut self) -> Ack {
+        *self.next_ack += 1;
+        Ack::new(*self.next_ack, self.book.clone())
+    }
+
+    /// Records the position after the unit's last record as the unit's end.
+    fn closed(&mut self, ack: &Ack, records: usize, runner: &mut SplitRunner) {
+        self.window.feed(runner.take_consumed());
+        self.book.chunk(
+            ack.id(),
+            self.name,
+            Position {
+                seek: runner.offset(),
+                file_name: self.file.to_path_buf(),
+                last_hash: self.window.hash_hex(),
+            },
+            records,
+        );
+    }
 }
 
 impl TailSink for Sink<'_> {

@@ -59,7 +59,8 @@ impl Input for StdinInput {
         let mut runner = ctx.new_split_runner();
         runner.set_label("stdin");
         let mut decoder = ctx.new_decoder();
-        let message_bytes = runner.uses_message_bytes();
+        let ctx: &InputContext = ctx;
+        let headers = ctx.headers();
         loop {
             if ctx.stop.is_raised() {
                 return Ok(());
@@ -78,27 +79,9 @@ impl Input for StdinInput {
                 Err(e) => return Err(PluginError::Fatal(format!("reading stdin: {e}"))),
             };
             // One read's records go to each plugin as one batch.
-            ctx.collect_routes();
-            loop {
-                let record = if eof {
-                    runner.next_final_record()
-                } else {
-                    runner.next_record()
-                };
-                let Some(record) = record else { break };
-                let mut msg = ctx.new_message();
-                let raw = if message_bytes {
-                    Some(record.bytes)
-                } else {
-                    msg.payload = Some(record.text());
-                    None
-                };
-                if let Err(e) = ctx.deliver(msg, raw, decoder.as_deref_mut(), None) {
-                    let _ = ctx.route_collected();
-                    return Err(e);
-                }
-            }
-            ctx.route_collected()?;
+            let mut batch = ctx.batch();
+            batch.deliver_records(&mut runner, eof, decoder.as_deref_mut(), &headers, None)?;
+            batch.route()?;
             if eof {
                 tracing::info!(input = %ctx.name, "end of standard input");
                 return Ok(());

@@ -16,7 +16,7 @@ use std::io::{ErrorKind as IoErrorKind, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use heka_pipeline::{Input, InputContext, PluginError};
+use heka_pipeline::{Input, InputContext, PluginError, RecordHeaders};
 use serde::Deserialize;
 
 use crate::config::ConfigError;
@@ -153,10 +153,14 @@ fn serve(ctx: &InputContext, mut stream: TcpStream, peer: SocketAddr) {
         return;
     }
     let hostname = peer.to_string();
+    let headers = RecordHeaders {
+        logger: &ctx.name,
+        r#type: None,
+        hostname: &hostname,
+    };
     let mut runner = ctx.new_split_runner();
     runner.set_label(format!("{}:{peer}", ctx.name));
     let mut decoder = ctx.new_decoder();
-    let message_bytes = runner.uses_message_bytes();
     let mut draining = false;
     loop {
         if !draining && ctx.stop.is_raised() {
@@ -180,31 +184,12 @@ fn serve(ctx: &InputContext, mut stream: TcpStream, peer: SocketAddr) {
                 true
             }
         };
-        // One read's records go to each plugin as one batch (collection is per thread:
-        // each connection has its own).
-        ctx.collect_routes();
-        loop {
-            let record = if eof {
-                runner.next_final_record()
-            } else {
-                runner.next_record()
-            };
-            let Some(record) = record else { break };
-            let mut msg = ctx.new_message();
-            msg.hostname = Some(hostname.clone());
-            let raw = if message_bytes {
-                Some(record.bytes)
-            } else {
-                msg.payload = Some(record.text());
-                None
-            };
-            if let Err(e) = ctx.deliver(msg, raw, decoder.as_deref_mut(), None) {
-                let _ = ctx.route_collected();
-                tracing::debug!(input = %ctx.name, %peer, error = %e, "delivery stopped");
-                return;
-            }
-        }
-        if let Err(e) = ctx.route_collected() {
+        // One read's records go to each plugin as one batch.
+        let mut batch = ctx.batch();
+        let delivered = batch
+            .deliver_records(&mut runner, eof, decoder.as_deref_mut(), &headers, None)
+            .and_then(|_| batch.route());
+        if let Err(e) = delivered {
             tracing::debug!(input = %ctx.name, %peer, error = %e, "delivery stopped");
             return;
         }

@@ -18,9 +18,9 @@ use crate::ack::Ack;
 use crate::buffer::FullAction;
 use crate::buffer::queue::QueueWriter;
 use crate::pack::Pack;
-use crate::pipeline::PipelineError;
 use crate::router::{Batch, Inbox};
 use crate::runner::{Event, Shared};
+use crate::spec::PipelineError;
 use crate::stop::StopSignal;
 
 /// Most packs written per fsync.

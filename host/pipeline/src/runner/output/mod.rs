@@ -35,13 +35,13 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, never, select, tick};
 
 use crate::ack::Ack;
-use crate::context_impl::now_ns;
+use crate::clock::now_ns;
 use crate::pack::Pack;
-use crate::pipeline::{OutputSpec, PipelineError};
 use crate::pipelined::{Outcome, Outcomes};
 use crate::plugin::{Encoder, Output, OutputError};
 use crate::router::{Batch, Router};
 use crate::settings::{OutputOptions, Settings};
+use crate::spec::{OutputSpec, PipelineError};
 use crate::stats::{PluginKind, PluginState, PluginStats};
 
 use super::{

@@ -13,9 +13,9 @@ use heka_message::Message;
 
 use crate::buffer::queue::{Cursor, QueueReader};
 use crate::pack::{Acks, Pack};
-use crate::pipeline::PipelineError;
 use crate::router::{Batch, Inbox};
 use crate::settings::{OutputOptions, Settings};
+use crate::spec::PipelineError;
 
 use super::disk_writer::{self, WriterHandle};
 use crate::runner::Shared;
