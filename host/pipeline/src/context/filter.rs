@@ -335,24 +335,7 @@ impl FilterContext {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ack::AckSink;
-    use std::sync::Mutex;
-
-    #[derive(Default)]
-    struct Record(Mutex<Vec<(u64, bool)>>);
-    impl AckSink for Record {
-        fn completed(&self, id: u64, delivered: bool) {
-            self.0.lock().unwrap().push((id, delivered));
-        }
-    }
-
-    fn settings() -> Settings {
-        Settings {
-            hostname: "h".into(),
-            pid: 9,
-            ..Settings::default()
-        }
-    }
+    use crate::context::test_support::{Record, settings};
 
     fn packs(sink: &Arc<Record>, ids: &[u64], loops: u8) -> Vec<Pack> {
         ids.iter()

@@ -465,27 +465,10 @@ fn close_unit<U: AckUnits + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ack::AckSink;
+    use crate::context::test_support::{Record, settings};
     use crate::plugin::{SplitResult, Splitter};
     use crate::split::SplitOptions;
     use heka_message::FieldValue;
-    use std::sync::Mutex;
-
-    #[derive(Default)]
-    struct Record(Mutex<Vec<(u64, bool)>>);
-    impl AckSink for Record {
-        fn completed(&self, id: u64, delivered: bool) {
-            self.0.lock().unwrap().push((id, delivered));
-        }
-    }
-
-    fn settings() -> Settings {
-        Settings {
-            hostname: "h".into(),
-            pid: 9,
-            ..Settings::default()
-        }
-    }
 
     fn typed(t: &str) -> Message {
         Message {

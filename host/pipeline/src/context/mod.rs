@@ -15,6 +15,8 @@
 mod collected;
 mod filter;
 mod input;
+#[cfg(test)]
+mod test_support;
 
 pub use collected::Collected;
 pub use filter::{Filter, FilterContext, InjectError};
