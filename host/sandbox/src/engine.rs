@@ -7,6 +7,14 @@
 //! wasmtime's serialized form, so a restart deserializes instead of recompiling
 //! (cranelift takes seconds on a small machine). The caches are consulted when a
 //! plugin is loaded, never per message.
+//!
+//! A disk entry is named `<sha256 of the wasm>-<engine key>.cwasm`, the engine key
+//! being a SHA-256 of wasmtime's own compatibility hash (its version, the target, and
+//! every compilation setting of this engine's `Config`). Two hekad builds sharing a
+//! `base_dir` therefore keep one entry each instead of overwriting each other's, and
+//! a changed setting can never pick up code compiled for another; wasmtime checks the
+//! same header again when deserializing. Entries are only ever added (one per guest
+//! and engine); deleting the directory is always safe.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -53,6 +61,8 @@ struct Inner {
     linker: Linker<HostState>,
     cache: Mutex<HashMap<String, Component>>,
     cache_dir: Option<PathBuf>,
+    /// Hex of the engine's compatibility hash: part of each disk entry's name.
+    engine_key: String,
     compiled: AtomicU64,
     memory_hits: AtomicU64,
     disk_hits: AtomicU64,
@@ -120,8 +130,10 @@ impl SandboxEngine {
                 .map_err(|e| SandboxError::Engine(format!("cannot start the epoch ticker: {e}")))?;
         }
 
+        let engine_key = engine_key(&engine);
         Ok(SandboxEngine {
             inner: Arc::new(Inner {
+                engine_key,
                 engine,
                 linker,
                 cache: Mutex::new(HashMap::new()),
@@ -214,14 +226,14 @@ impl SandboxEngine {
             .inner
             .cache_dir
             .as_ref()
-            .map(|d| d.join(format!("{hash}.cwasm")));
+            .map(|d| d.join(format!("{hash}-{}.cwasm", self.inner.engine_key)));
         if let Some(file) = &disk
             && file.exists()
         {
             // SAFETY: the cache directory is hekad's own (under base_dir) and files are
-            // written there only by `Component::serialize` below; wasmtime checks the
-            // engine/version compatibility header and refuses a mismatch, in which case
-            // we recompile.
+            // written there only by `Component::serialize` below, named for this
+            // engine; wasmtime checks the engine/version compatibility header too and
+            // refuses a mismatch, in which case we recompile.
             match unsafe { Component::deserialize_file(&self.inner.engine, file) } {
                 Ok(c) => {
                     self.inner.disk_hits.fetch_add(1, Ordering::Relaxed);
@@ -255,4 +267,22 @@ impl SandboxEngine {
         cache.insert(hash.clone(), component.clone());
         Ok(done(component))
     }
+}
+
+/// The first 16 bytes, in hex, of a SHA-256 over wasmtime's compatibility hash of
+/// `engine` (wasmtime's version, the target and the compilation settings).
+fn engine_key(engine: &Engine) -> String {
+    use std::hash::Hash;
+    struct Sha(Sha256);
+    impl std::hash::Hasher for Sha {
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.update(bytes);
+        }
+        fn finish(&self) -> u64 {
+            0
+        }
+    }
+    let mut sha = Sha(Sha256::new());
+    engine.precompile_compatibility_hash().hash(&mut sha);
+    hex::encode(&sha.0.finalize()[..16])
 }
