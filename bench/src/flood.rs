@@ -158,6 +158,63 @@ pub fn write_file(path: &Path, seed: u64, lines: u64) -> io::Result<Written> {
     Ok(Written { lines, bytes })
 }
 
+/// Writes the first `lines` lines of `seed`'s stream round-robin into `files` files
+/// `dir/access-<i>.log` (replacing them): the same lines as [`write_file`], spread.
+pub fn write_spread(dir: &Path, seed: u64, lines: u64, files: usize) -> io::Result<Written> {
+    let files = files.max(1);
+    let mut outs = (0..files)
+        .map(|i| {
+            File::create(dir.join(format!("access-{i}.log")))
+                .map(|f| BufWriter::with_capacity(16 * 1024, f))
+        })
+        .collect::<io::Result<Vec<_>>>()?;
+    let mut flood = Flood::new(seed);
+    let mut buf = Vec::with_capacity(MAX_LINE);
+    let mut bytes = 0;
+    while flood.count() < lines {
+        buf.clear();
+        let i = (flood.count() % files as u64) as usize;
+        flood.line(&mut buf);
+        outs[i].write_all(&buf)?;
+        bytes += buf.len() as u64;
+    }
+    for out in &mut outs {
+        out.flush()?;
+    }
+    Ok(Written { lines, bytes })
+}
+
+/// Writes about `total` bytes of lines of exactly `line_len` bytes (newline included)
+/// to `path`, each made of `seed`'s stream with the inner newlines turned to spaces.
+pub fn write_long_lines(
+    path: &Path,
+    seed: u64,
+    total: u64,
+    line_len: usize,
+) -> io::Result<Written> {
+    let line_len = line_len.max(MAX_LINE + 1);
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    let mut flood = Flood::new(seed);
+    let mut line = Vec::with_capacity(line_len + MAX_LINE);
+    let (mut lines, mut bytes) = (0, 0);
+    while bytes < total.max(1) {
+        line.clear();
+        while line.len() < line_len {
+            flood.line(&mut line);
+            if let Some(last) = line.last_mut() {
+                *last = b' ';
+            }
+        }
+        line.truncate(line_len - 1);
+        line.push(b'\n');
+        out.write_all(&line)?;
+        lines += 1;
+        bytes += line.len() as u64;
+    }
+    out.flush()?;
+    Ok(Written { lines, bytes })
+}
+
 /// Appends `lines` lines of `seed`'s stream to `path` at `rate` lines per second
 /// (in slices of 10 ms, each one `write`), starting at line `skip` of the stream.
 pub fn append_at_rate(
@@ -217,6 +274,26 @@ mod tests {
         let mut first = Vec::new();
         Flood::new(42).line(&mut first);
         assert_ne!(z, first);
+    }
+
+    #[test]
+    fn spread_and_long_lines_hold_what_they_say() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = write_spread(dir.path(), 7, 1000, 10).unwrap();
+        let mut all = Vec::new();
+        for i in 0..10 {
+            all.extend(std::fs::read(dir.path().join(format!("access-{i}.log"))).unwrap());
+        }
+        assert_eq!(w.bytes, all.len() as u64);
+        assert_eq!(memchr::memchr_iter(b'\n', &all).count(), 1000);
+        let path = dir.path().join("long.log");
+        let w = write_long_lines(&path, 7, 200_000, 65536).unwrap();
+        let data = std::fs::read(&path).unwrap();
+        assert_eq!((w.lines, w.bytes), (4, data.len() as u64));
+        assert!(
+            data.split_inclusive(|&c| c == b'\n')
+                .all(|l| l.len() == 65536)
+        );
     }
 
     #[test]

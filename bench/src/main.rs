@@ -7,8 +7,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use hekad_bench::run::{Bench, Row, target_dir};
-use hekad_bench::scenario::Scenario;
+use std::path::Path;
+
+use hekad_bench::run::{Bench, Input, Inputs, Row, RunError, target_dir};
+use hekad_bench::scenario::{LONG_LINE, SPREAD_FILES, Scenario};
 use hekad_bench::{flood, receiver};
 
 #[derive(Parser)]
@@ -107,6 +109,10 @@ struct RunOptions {
     /// Use this hekad instead of building target/release/hekad.
     #[arg(long)]
     hekad: Option<PathBuf>,
+    /// Also run every scenario with this hekad (e.g. a build of the previous commit),
+    /// interleaved with the first, as rows marked `[baseline]`.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
     /// Extra `[hekad]` settings for every daemon, e.g. `--set plugin_chansize=100`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     globals: Vec<String>,
@@ -121,6 +127,7 @@ fn run(opts: RunOptions) -> Result<()> {
         verbatim_rates,
         work,
         hekad,
+        baseline,
         globals,
     } = opts;
     let globals = globals
@@ -137,27 +144,7 @@ fn run(opts: RunOptions) -> Result<()> {
     let target = target_dir(&repo);
     let hekad = match hekad {
         Some(h) => h,
-        None => {
-            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-            // The scenarios load the seed's guests too (heka-guest-build builds them).
-            eprintln!("building hekad (cargo build --release -p hekad -p heka-guest-build)...");
-            let status = Command::new(cargo)
-                .args([
-                    "build",
-                    "--release",
-                    "-p",
-                    "hekad",
-                    "-p",
-                    "heka-guest-build",
-                ])
-                .current_dir(&repo)
-                .status()
-                .context("running cargo")?;
-            if !status.success() {
-                bail!("cargo build --release -p hekad -p heka-guest-build failed");
-            }
-            target.join("release/hekad")
-        }
+        None => build_hekad(&repo, &target)?,
     };
     let scenarios: Vec<Scenario> = if only.is_empty() {
         Scenario::ALL.to_vec()
@@ -167,124 +154,279 @@ fn run(opts: RunOptions) -> Result<()> {
             .collect::<Result<_>>()?
     };
     let work = work.unwrap_or_else(|| target.join("bench"));
-    let logs = work.join("logs");
-    std::fs::create_dir_all(&logs)?;
-    let log_file = logs.join("access.log");
-    eprintln!(
-        "generating {lines} lines (seed {seed}) in {}...",
-        log_file.display()
-    );
-    let written = flood::write_file(&log_file, seed, lines)?;
-
-    // Warm-up: a tiny file through every daemon scenario fills the compiled-wasm cache
-    // and the page cache's copy of the binaries.
-    let warm_dir = work.join("warm");
-    std::fs::create_dir_all(&warm_dir)?;
-    let warm_file = warm_dir.join("access.log");
-    let warm = flood::write_file(&warm_file, seed, 10_000)?;
-    let warm_bench = Bench {
+    let inputs = generate(&work, seed, lines, &scenarios)?;
+    let bench_for = |hekad: &PathBuf, inputs: Inputs| Bench {
         hekad: hekad.clone(),
         repo: repo.clone(),
         work: work.clone(),
-        log_file: warm_file,
-        lines: warm.lines,
-        bytes: warm.bytes,
+        inputs,
         idle: Duration::from_secs(20),
         globals: globals.clone(),
     };
-    for &s in &scenarios {
-        if s != Scenario::Floor {
-            warm_bench
-                .run(s)
-                .with_context(|| format!("warm-up of scenario {}", s.number()))?;
-        }
-    }
+    let binaries: Vec<(PathBuf, bool)> = std::iter::once((hekad, false))
+        .chain(baseline.map(|b| (b, true)))
+        .collect();
 
-    let bench = Bench {
-        hekad,
-        repo,
-        work,
-        log_file,
-        lines: written.lines,
-        bytes: written.bytes,
-        idle: Duration::from_secs(20),
-        globals,
+    // Warm-up: a tiny file through every daemon scenario that reads the main file
+    // fills the compiled-wasm cache and the page cache's copy of the binaries.
+    let warm_dir = work.join("warm");
+    std::fs::create_dir_all(&warm_dir)?;
+    let warm = flood::write_file(&warm_dir.join("access.log"), seed, 10_000)?;
+    let warm_inputs = Inputs {
+        main: Input {
+            dir: warm_dir,
+            lines: warm.lines,
+            bytes: warm.bytes,
+        },
+        spread: None,
+        long: None,
     };
-    let mut rows = Vec::new();
-    for &s in &scenarios {
-        let mut runs = Vec::new();
-        for i in 0..repeat.max(1) {
-            let row = bench
-                .run(s)
-                .with_context(|| format!("scenario {}", s.number()))?;
-            eprintln!(
-                "  {} run {}: {:.0} lines/s, first line after {} ms, {:.2} CPU-s, {} KiB peak",
-                s.number(),
-                i + 1,
-                row.lines_per_sec(),
-                row.first.as_millis(),
-                row.usage.cpu_secs,
-                row.usage.peak_rss_kib
-            );
-            let busiest: Vec<String> = row
-                .threads
-                .iter()
-                .take(4)
-                .map(|(name, secs)| format!("{name} {secs:.2}"))
-                .collect();
-            if !busiest.is_empty() {
-                eprintln!("    threads (CPU-s): {}", busiest.join(", "));
-            }
-            runs.push(row);
-        }
-        runs.sort_by(|a, b| a.lines_per_sec().total_cmp(&b.lines_per_sec()));
-        rows.push(runs.swap_remove(runs.len() / 2));
-    }
-    print_table(&rows, written.lines, written.bytes, repeat);
+    let warm: Vec<(Bench, bool)> = binaries
+        .iter()
+        .map(|(h, b)| (bench_for(h, warm_inputs.clone()), *b))
+        .collect();
+    warm_up(&warm, &scenarios)?;
 
+    let benches: Vec<(Bench, bool)> = binaries
+        .iter()
+        .map(|(h, b)| (bench_for(h, inputs.clone()), *b))
+        .collect();
+    let rows = measure(&benches, &scenarios, repeat)?;
+    let written = &inputs.main;
+    print_table(
+        &rows,
+        written.lines,
+        written.bytes,
+        repeat,
+        uptime_load().as_deref(),
+    );
     if !verbatim_rates.is_empty() {
-        println!(
-            "\nThe seed's verbatim log_aggregator.lua (string concatenation) + slack_encoder.lua, ticker_interval = 1, 5 s per rate:\n"
-        );
-        println!(
-            "| output_limit | lines/s offered | lines written | lines arrived | kept up | CPU-s | peak RSS (MiB) | termination reason |"
-        );
-        println!("|---:|---:|---:|---:|:---|---:|---:|:---|");
-        for output_limit in [None, Some(8 << 20)] {
-            for &rate in &verbatim_rates {
-                let (w, got, usage, said) = bench.seed_verbatim_at(rate, 5, seed, output_limit)?;
-                println!(
-                    "| {} | {rate} | {w} | {got} | {} | {:.2} | {:.1} | {} |",
-                    output_limit.map_or("64512 (default)".to_string(), |l| l.to_string()),
-                    if got == w { "yes" } else { "no" },
-                    usage.cpu_secs,
-                    usage.peak_rss_kib as f64 / 1024.0,
-                    if said.is_empty() {
-                        "-".to_string()
-                    } else {
-                        said.replace('|', "/")
-                    }
-                );
+        verbatim(&benches[0].0, &verbatim_rates, seed)?;
+    }
+    Ok(())
+}
+
+/// `cargo build --release -p hekad`; the binary's path.
+fn build_hekad(repo: &Path, target: &Path) -> Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    // The scenarios load the seed's guests too (heka-guest-build builds them).
+    eprintln!("building hekad (cargo build --release -p hekad -p heka-guest-build)...");
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "hekad",
+            "-p",
+            "heka-guest-build",
+        ])
+        .current_dir(repo)
+        .status()
+        .context("running cargo")?;
+    if !status.success() {
+        bail!("cargo build --release -p hekad -p heka-guest-build failed");
+    }
+    Ok(target.join("release/hekad"))
+}
+
+/// Runs every scenario that [`warms`] once per binary, on the small warm-up input.
+fn warm_up(benches: &[(Bench, bool)], scenarios: &[Scenario]) -> Result<()> {
+    for (bench, is_baseline) in benches {
+        for &s in scenarios {
+            if !warms(s) || (*is_baseline && !s.has_baseline()) {
+                continue;
+            }
+            match bench.run(s) {
+                Err(RunError::Skipped(..)) => {}
+                other => {
+                    other.with_context(|| format!("warm-up of scenario {}", s.number()))?;
+                }
             }
         }
     }
     Ok(())
 }
 
-fn print_table(rows: &[Row], lines: u64, bytes: u64, repeat: usize) {
+/// Runs every scenario `repeat` times, interleaved (run i of every scenario and
+/// binary before run i + 1 of any, so that a busy minute on the shared machine hits
+/// all rows alike); the median run (by lines/s) of each.
+fn measure(
+    benches: &[(Bench, bool)],
+    scenarios: &[Scenario],
+    repeat: usize,
+) -> Result<Vec<(Row, bool)>> {
+    let mut runs: Vec<(Scenario, usize, Vec<Row>)> = Vec::new();
+    for &s in scenarios {
+        for (b, (_, is_baseline)) in benches.iter().enumerate() {
+            if !*is_baseline || s.has_baseline() {
+                runs.push((s, b, Vec::new()));
+            }
+        }
+    }
+    for i in 0..repeat.max(1) {
+        for (s, b, rows) in &mut runs {
+            let (bench, is_baseline) = &benches[*b];
+            let row = match bench.run(*s) {
+                Err(RunError::Skipped(n, why)) => {
+                    eprintln!("  {n} skipped: {why}");
+                    continue;
+                }
+                other => other.with_context(|| format!("scenario {}", s.number()))?,
+            };
+            report_run(&row, i, *is_baseline);
+            rows.push(row);
+        }
+    }
+    let mut rows = Vec::new();
+    for (_, b, mut runs) in runs {
+        if runs.is_empty() {
+            continue;
+        }
+        runs.sort_by(|a, b| a.lines_per_sec().total_cmp(&b.lines_per_sec()));
+        rows.push((runs.swap_remove(runs.len() / 2), benches[b].1));
+    }
+    Ok(rows)
+}
+
+/// The seed's verbatim Lua scripts at offered rates.
+fn verbatim(bench: &Bench, rates: &[u64], seed: u64) -> Result<()> {
     println!(
-        "\n{lines} lines, {:.1} MB, median of {repeat} run(s) each\n",
-        bytes as f64 / 1e6
+        "\nThe seed's verbatim log_aggregator.lua (string concatenation) + slack_encoder.lua, ticker_interval = 1, 5 s per rate:\n"
     );
     println!(
-        "| # | scenario | lines/s | MB/s | CPU-s/GB | peak RSS (MiB) | posts/reads | receiver CPU-s/GB |"
+        "| output_limit | lines/s offered | lines written | lines arrived | kept up | CPU-s | peak RSS (MiB) | termination reason |"
     );
-    println!("|---:|:---|---:|---:|---:|---:|---:|---:|");
-    for r in rows {
+    println!("|---:|---:|---:|---:|:---|---:|---:|:---|");
+    for output_limit in [None, Some(8 << 20)] {
+        for &rate in rates {
+            let (w, got, usage, said) = bench.seed_verbatim_at(rate, 5, seed, output_limit)?;
+            println!(
+                "| {} | {rate} | {w} | {got} | {} | {:.2} | {:.1} | {} |",
+                output_limit.map_or("64512 (default)".to_string(), |l| l.to_string()),
+                if got == w { "yes" } else { "no" },
+                usage.cpu_secs,
+                usage.peak_rss_kib as f64 / 1024.0,
+                if said.is_empty() {
+                    "-".to_string()
+                } else {
+                    said.replace('|', "/")
+                }
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Generates the main file, and the inputs of the scenarios that need their own.
+fn generate(work: &Path, seed: u64, lines: u64, scenarios: &[Scenario]) -> Result<Inputs> {
+    let dir = |name: &str| -> Result<PathBuf> {
+        let d = work.join(name);
+        std::fs::create_dir_all(&d)?;
+        Ok(d)
+    };
+    let logs = dir("logs")?;
+    eprintln!(
+        "generating {lines} lines (seed {seed}) in {}...",
+        logs.display()
+    );
+    let main = flood::write_file(&logs.join("access.log"), seed, lines)?;
+    let mut inputs = Inputs {
+        main: Input {
+            dir: logs,
+            lines: main.lines,
+            bytes: main.bytes,
+        },
+        spread: None,
+        long: None,
+    };
+    if scenarios.contains(&Scenario::ManyFiles) {
+        let d = dir("logs-spread")?;
+        eprintln!(
+            "spreading them over {SPREAD_FILES} files in {}...",
+            d.display()
+        );
+        let w = flood::write_spread(&d, seed, lines, SPREAD_FILES)?;
+        inputs.spread = Some(Input {
+            dir: d,
+            lines: w.lines,
+            bytes: w.bytes,
+        });
+    }
+    if scenarios.contains(&Scenario::LongLines) {
+        let d = dir("logs-long")?;
+        eprintln!("writing {LONG_LINE}-byte lines in {}...", d.display());
+        let w = flood::write_long_lines(&d.join("access.log"), seed, main.bytes, LONG_LINE)?;
+        inputs.long = Some(Input {
+            dir: d,
+            lines: w.lines,
+            bytes: w.bytes,
+        });
+    }
+    Ok(inputs)
+}
+
+/// Whether the warm-up runs `s` (on a small copy of the main file).
+fn warms(s: Scenario) -> bool {
+    !matches!(
+        s,
+        Scenario::Floor
+            | Scenario::SeedCold
+            | Scenario::ManyFiles
+            | Scenario::LongLines
+            | Scenario::FluentBit
+    )
+}
+
+fn report_run(row: &Row, i: usize, baseline: bool) {
+    eprintln!(
+        "  {}{} run {}: {:.0} lines/s, first line after {} ms, {:.2} CPU-s, {} KiB peak, receiver {:.2} CPU-s",
+        row.scenario.number(),
+        if baseline { " [baseline]" } else { "" },
+        i + 1,
+        row.lines_per_sec(),
+        row.first.as_millis(),
+        row.usage.cpu_secs,
+        row.usage.peak_rss_kib,
+        row.receiver_cpu_secs,
+    );
+    let busiest: Vec<String> = row
+        .threads
+        .iter()
+        .take(5)
+        .map(|(name, secs)| format!("{name} {secs:.2}"))
+        .collect();
+    if !busiest.is_empty() {
+        eprintln!("    threads (CPU-s): {}", busiest.join(", "));
+    }
+}
+
+/// The load averages, as `/proc/loadavg` gives them (the machine is shared).
+fn uptime_load() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    Some(
+        text.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+fn print_table(rows: &[(Row, bool)], lines: u64, bytes: u64, repeat: usize, load: Option<&str>) {
+    println!(
+        "\n{lines} lines, {:.1} MB, median of {repeat} run(s) each, interleaved; load average at the end: {}\n",
+        bytes as f64 / 1e6,
+        load.unwrap_or("?")
+    );
+    println!(
+        "| # | scenario | lines/s | MB/s | CPU-s/GB | peak RSS (MiB) | posts/reads | receiver CPU-s/GB | CPU µs/line (daemon + receiver) |"
+    );
+    println!("|---:|:---|---:|---:|---:|---:|---:|---:|---:|");
+    for (r, baseline) in rows {
         println!(
-            "| {} | {} | {:.0} | {:.1} | {:.2} | {} | {} | {:.2} |",
+            "| {} | {}{} | {:.0} | {:.1} | {:.2} | {} | {} | {:.2} | {:.3} |",
             r.scenario.number(),
             r.scenario.label(),
+            if *baseline { " [baseline]" } else { "" },
             r.lines_per_sec(),
             r.mb_per_sec(),
             r.cpu_secs_per_gb(),
@@ -294,13 +436,14 @@ fn print_table(rows: &[Row], lines: u64, bytes: u64, repeat: usize) {
                 format!("{:.1}", r.usage.peak_rss_kib as f64 / 1024.0)
             },
             r.bodies,
-            r.receiver_cpu_secs / (r.bytes as f64 / 1e9)
+            r.receiver_cpu_secs / (r.bytes as f64 / 1e9),
+            (r.usage.cpu_secs + r.receiver_cpu_secs) * 1e6 / r.lines.max(1) as f64
         );
     }
     let rate = |n: usize| {
         rows.iter()
-            .find(|r| r.scenario.number() == n)
-            .map(Row::lines_per_sec)
+            .find(|(r, baseline)| r.scenario.number() == n && !baseline)
+            .map(|(r, _)| r.lines_per_sec())
     };
     println!();
     for (a, b, what) in [
@@ -311,6 +454,10 @@ fn print_table(rows: &[Row], lines: u64, bytes: u64, repeat: usize) {
             "wasm vs native (sandbox overhead; the target is >= 0.67, i.e. within 1.5x)",
         ),
         (6, 4, "Lua vs wasm"),
+        (4, 7, "concurrent delivery vs workers = 1"),
+        (8, 4, "cold start vs warm"),
+        (9, 4, "1,000 files vs one"),
+        (10, 4, "100 filters vs one"),
     ] {
         if let (Some(x), Some(y)) = (rate(a), rate(b)) {
             println!("ratio {a}/{b} ({what}): {:.3}", x / y);

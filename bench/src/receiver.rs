@@ -151,6 +151,11 @@ impl HttpReceiver {
         })
     }
 
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
     /// `http://127.0.0.1:<port>/`.
     pub fn url(&self) -> String {
         format!("http://{}/", self.addr)

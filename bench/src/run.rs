@@ -20,6 +20,8 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    #[error("scenario {0}: skipped: {1}")]
+    Skipped(usize, String),
     #[error(
         "scenario {scenario}: only {got} of {want} lines arrived (nothing new for {idle:?}); hekad's log: {log}"
     )]
@@ -68,15 +70,32 @@ impl Row {
     }
 }
 
+/// A generated input: a directory of `access*.log` files.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub dir: PathBuf,
+    pub lines: u64,
+    pub bytes: u64,
+}
+
+/// The inputs of a run: the main file, and those of the scenarios that need their own.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// `access.log`, the generated lines.
+    pub main: Input,
+    /// The same lines over [`scenario::SPREAD_FILES`] files ([`Scenario::ManyFiles`]).
+    pub spread: Option<Input>,
+    /// Lines of [`scenario::LONG_LINE`] bytes ([`Scenario::LongLines`]).
+    pub long: Option<Input>,
+}
+
 /// What every run shares.
 #[derive(Debug, Clone)]
 pub struct Bench {
     pub hekad: PathBuf,
     pub repo: PathBuf,
     pub work: PathBuf,
-    pub log_file: PathBuf,
-    pub lines: u64,
-    pub bytes: u64,
+    pub inputs: Inputs,
     /// How long without a new line before a run is declared stuck.
     pub idle: Duration,
     /// Extra `[hekad]` settings (`key = value`).
@@ -84,6 +103,18 @@ pub struct Bench {
 }
 
 impl Bench {
+    /// The input `scenario` reads.
+    fn input(&self, scenario: Scenario) -> Result<&Input, RunError> {
+        let input = match scenario {
+            Scenario::ManyFiles => self.inputs.spread.as_ref(),
+            Scenario::LongLines => self.inputs.long.as_ref(),
+            _ => Some(&self.inputs.main),
+        };
+        input.ok_or_else(|| {
+            RunError::Skipped(scenario.number(), "its input was not generated".into())
+        })
+    }
+
     fn paths(&self, name: &str, url: String) -> Result<Paths, RunError> {
         let journal_dir = self.work.join("journals").join(name);
         if journal_dir.exists() {
@@ -91,11 +122,7 @@ impl Bench {
         }
         fs::create_dir_all(&journal_dir).map_err(io(format!("{}", journal_dir.display())))?;
         Ok(Paths {
-            log_dir: self
-                .log_file
-                .parent()
-                .unwrap_or(Path::new("."))
-                .to_path_buf(),
+            log_dir: self.inputs.main.dir.clone(),
             base_dir: self.work.join("base"),
             journal_dir,
             plugins: target_dir(&self.repo).join("guest-plugins"),
@@ -110,6 +137,7 @@ impl Bench {
         if scenario == Scenario::Floor {
             return self.floor();
         }
+        let input = self.input(scenario)?.clone();
         let name = format!("s{}", scenario.number());
         let http = if scenario.http() {
             Some(HttpReceiver::start(2).map_err(io("cannot start the HTTP receiver"))?)
@@ -117,32 +145,55 @@ impl Bench {
             None
         };
         let url = http.as_ref().map(HttpReceiver::url).unwrap_or_default();
-        let paths = self.paths(&name, url)?;
+        let mut paths = self.paths(&name, url)?;
+        paths.log_dir = input.dir.clone();
         let config = self.work.join(format!("{name}.toml"));
-        fs::write(&config, scenario::config(scenario, &paths))
-            .map_err(io(format!("{}", config.display())))?;
         let log = self.work.join(format!("{name}.log"));
-        self.daemon(
-            scenario,
-            &config,
-            &log,
-            http.as_ref().map(|h| h.tally().clone()),
-        )
+        let tally = http.as_ref().map(|h| h.tally().clone());
+        let mut command = if scenario == Scenario::FluentBit {
+            let Some(port) = http.as_ref().map(HttpReceiver::port) else {
+                return Err(RunError::Skipped(scenario.number(), "no receiver".into()));
+            };
+            let Some(fluent_bit) = on_path("fluent-bit") else {
+                return Err(RunError::Skipped(
+                    scenario.number(),
+                    "fluent-bit is not on PATH".into(),
+                ));
+            };
+            fs::write(&config, scenario::fluent_bit_config(&paths, port))
+                .map_err(io(format!("{}", config.display())))?;
+            let mut command = Command::new(fluent_bit);
+            command.arg("-c").arg(&config);
+            command
+        } else {
+            fs::write(&config, scenario::config(scenario, &paths))
+                .map_err(io(format!("{}", config.display())))?;
+            if scenario == Scenario::SeedCold {
+                let cache = paths.base_dir.join("sandbox_cache");
+                if cache.exists() {
+                    fs::remove_dir_all(&cache).map_err(io(format!("{}", cache.display())))?;
+                }
+            }
+            let mut command = Command::new(&self.hekad);
+            command.arg(format!("-config={}", config.display()));
+            command
+        };
+        self.daemon(scenario, &input, &mut command, &log, tally)
     }
 
-    /// Starts hekad on `config`, waits for every line, samples, stops it.
+    /// Starts the daemon, waits for every line, samples, stops it.
     fn daemon(
         &self,
         scenario: Scenario,
-        config: &Path,
+        input: &Input,
+        command: &mut Command,
         log: &Path,
         http: Option<std::sync::Arc<receiver::Tally>>,
     ) -> Result<Row, RunError> {
         let stderr = fs::File::create(log).map_err(io(format!("{}", log.display())))?;
         let receiver_before = proc_stats::of_self().cpu_secs;
         let start = Instant::now();
-        let mut child = Command::new(&self.hekad)
-            .arg(format!("-config={}", config.display()))
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(if http.is_some() {
                 Stdio::null()
@@ -151,7 +202,7 @@ impl Bench {
             })
             .stderr(stderr)
             .spawn()
-            .map_err(io(format!("cannot start {}", self.hekad.display())))?;
+            .map_err(io(format!("cannot start {:?}", command.get_program())))?;
         let pid = child.id();
         let (tally, pipe) = match http {
             Some(t) => (t, None),
@@ -164,7 +215,7 @@ impl Bench {
                 (t, Some(h))
             }
         };
-        let seen: Seen = tally.wait_for(self.lines, self.idle);
+        let seen: Seen = tally.wait_for(input.lines, self.idle);
         let usage = proc_stats::of_pid(pid).unwrap_or_default();
         let threads = proc_stats::threads_of_pid(pid);
         let receiver_cpu_secs = proc_stats::of_self().cpu_secs - receiver_before;
@@ -172,14 +223,14 @@ impl Bench {
         if let Some(p) = pipe {
             let _ = p.join();
         }
-        if seen.lines < self.lines {
+        if seen.lines < input.lines {
             let mut text = String::new();
             let _ = fs::File::open(log).and_then(|mut f| f.read_to_string(&mut text));
             let tail: String = text.lines().rev().take(5).collect::<Vec<_>>().join(" | ");
             return Err(RunError::Incomplete {
                 scenario: scenario.number(),
                 got: seen.lines,
-                want: self.lines,
+                want: input.lines,
                 idle: self.idle,
                 log: tail,
             });
@@ -188,7 +239,7 @@ impl Bench {
         Ok(Row {
             scenario,
             lines: seen.lines,
-            bytes: self.bytes,
+            bytes: input.bytes,
             elapsed: last.saturating_duration_since(start),
             usage,
             bodies: seen.bodies,
@@ -202,8 +253,8 @@ impl Bench {
     fn floor(&self) -> Result<Row, RunError> {
         let before = proc_stats::of_self();
         let start = Instant::now();
-        let mut f =
-            fs::File::open(&self.log_file).map_err(io(format!("{}", self.log_file.display())))?;
+        let file = self.inputs.main.dir.join("access.log");
+        let mut f = fs::File::open(&file).map_err(io(format!("{}", file.display())))?;
         let mut buf = vec![0u8; 256 * 1024];
         let mut lines = 0;
         loop {
@@ -218,7 +269,7 @@ impl Bench {
         Ok(Row {
             scenario: Scenario::Floor,
             lines,
-            bytes: self.bytes,
+            bytes: self.inputs.main.bytes,
             elapsed,
             usage: Usage {
                 cpu_secs: after.cpu_secs - before.cpu_secs,
@@ -300,6 +351,13 @@ fn stop(child: &mut Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// `name` found in a directory of `$PATH`.
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
 }
 
 /// The cargo target directory of the workspace at `repo`.

@@ -25,17 +25,46 @@ pub enum Scenario {
     SeedNative,
     /// 6. The same with Lua: the table-buffer aggregator and the seed's encoder.
     SeedLua,
+    /// 7. The seed pipeline with `workers = 1`: one request at a time, as before
+    ///    concurrent delivery (and as Heka).
+    SeedOneWorker,
+    /// 8. The seed pipeline with its sandbox cache emptied before each run: a first
+    ///    start, compiling the guests.
+    SeedCold,
+    /// 9. The seed pipeline tailing the same lines spread over 1,000 files.
+    ManyFiles,
+    /// 10. The seed pipeline beside 99 more sandbox filters whose matchers never match
+    ///     (100 matchers per message, one filter working).
+    ManyFilters,
+    /// 11. Lines of 64 KiB: tail -> null.
+    LongLines,
+    /// 12. Fluent Bit shaped like the seed: tail -> Lua group of 100 -> HTTP (run only
+    ///     when `fluent-bit` is on PATH).
+    FluentBit,
 }
 
+/// Files of [`Scenario::ManyFiles`].
+pub const SPREAD_FILES: usize = 1000;
+/// Line length of [`Scenario::LongLines`] (newline included).
+pub const LONG_LINE: usize = 64 * 1024;
+/// Sandbox filters of [`Scenario::ManyFilters`].
+pub const MANY_FILTERS: usize = 100;
+
 impl Scenario {
-    /// All six, in the issue's order.
-    pub const ALL: [Scenario; 6] = [
+    /// All of them, in the issue's order.
+    pub const ALL: [Scenario; 12] = [
         Scenario::Floor,
         Scenario::TailNull,
         Scenario::TailWasmFilter,
         Scenario::SeedWasm,
         Scenario::SeedNative,
         Scenario::SeedLua,
+        Scenario::SeedOneWorker,
+        Scenario::SeedCold,
+        Scenario::ManyFiles,
+        Scenario::ManyFilters,
+        Scenario::LongLines,
+        Scenario::FluentBit,
     ];
 
     /// The number used in the issue and in RESULTS.md.
@@ -52,14 +81,29 @@ impl Scenario {
             Scenario::SeedWasm => "seed: tail -> wasm agg -> wasm slack -> HTTP",
             Scenario::SeedNative => "seed, native agg + encoder (ceiling)",
             Scenario::SeedLua => "seed, Lua agg (table) + seed slack_encoder.lua",
+            Scenario::SeedOneWorker => "seed, HttpOutput workers = 1",
+            Scenario::SeedCold => "seed, cold sandbox cache (first start)",
+            Scenario::ManyFiles => "seed over 1,000 tailed files",
+            Scenario::ManyFilters => "seed + 99 non-matching sandbox filters",
+            Scenario::LongLines => "64 KiB lines: tail -> null",
+            Scenario::FluentBit => "Fluent Bit: tail -> Lua group of 100 -> HTTP",
         }
+    }
+
+    /// Whether a `--baseline` hekad runs it too (not the floor, not Fluent Bit, and not
+    /// what needs a key an older hekad may not know).
+    pub fn has_baseline(self) -> bool {
+        !matches!(
+            self,
+            Scenario::Floor | Scenario::FluentBit | Scenario::SeedOneWorker
+        )
     }
 
     /// Whether the receiver is the HTTP server (else hekad's stdout).
     pub fn http(self) -> bool {
-        matches!(
+        !matches!(
             self,
-            Scenario::SeedWasm | Scenario::SeedNative | Scenario::SeedLua
+            Scenario::Floor | Scenario::TailNull | Scenario::TailWasmFilter | Scenario::LongLines
         )
     }
 
@@ -72,6 +116,12 @@ impl Scenario {
             "wasm" | "seed" => Some(Scenario::SeedWasm),
             "native" => Some(Scenario::SeedNative),
             "lua" => Some(Scenario::SeedLua),
+            "one-worker" => Some(Scenario::SeedOneWorker),
+            "cold" => Some(Scenario::SeedCold),
+            "files" => Some(Scenario::ManyFiles),
+            "filters" => Some(Scenario::ManyFilters),
+            "long" => Some(Scenario::LongLines),
+            "fluent-bit" => Some(Scenario::FluentBit),
             _ => None,
         };
         by_name.or_else(|| {
@@ -108,20 +158,29 @@ fn quoted(p: &Path) -> String {
     format!("{:?}", p.display().to_string())
 }
 
-/// The hekad.toml of `scenario` (not [`Scenario::Floor`]).
+/// The hekad.toml of `scenario` (not [`Scenario::Floor`] or [`Scenario::FluentBit`]).
 pub fn config(scenario: Scenario, paths: &Paths) -> String {
     let mut c = String::new();
+    let (file_match, extra_global) = match scenario {
+        Scenario::ManyFiles => (
+            "file_match = 'access-(?P<Idx>\\d+)\\.log'\ndifferentiator = [\"access-\", \"Idx\", \".log\"]",
+            "",
+        ),
+        Scenario::LongLines => ("file_match = 'access\\.log'", "max_message_size = 262144"),
+        _ => ("file_match = 'access\\.log'", ""),
+    };
     let _ = write!(
         c,
         r#"[hekad]
 base_dir = {base}
 share_dir = {repo}
+{extra_global}
 {globals}
 
 [Bench]
 type = "LogstreamerInput"
 log_directory = {logs}
-file_match = 'access\.log'
+{file_match}
 journal_directory = {journal}
 "#,
         base = quoted(&paths.base_dir),
@@ -161,16 +220,34 @@ journal_directory = {journal}
         );
     };
     match scenario {
-        Scenario::Floor => {}
-        Scenario::TailNull => stdout(&mut c, "Logger == 'Bench'"),
+        Scenario::Floor | Scenario::FluentBit => {}
+        Scenario::TailNull | Scenario::LongLines => stdout(&mut c, "Logger == 'Bench'"),
         Scenario::TailWasmFilter => {
             filter(&mut c, "SandboxFilter", Some(wasm("log-aggregator")));
             stdout(&mut c, "Logger == 'Agg'");
         }
-        Scenario::SeedWasm => {
+        Scenario::SeedWasm | Scenario::SeedCold | Scenario::ManyFiles => {
             filter(&mut c, "SandboxFilter", Some(wasm("log-aggregator")));
             encoder(&mut c, "SandboxEncoder", Some(wasm("slack-encoder")));
             http(&mut c);
+        }
+        Scenario::SeedOneWorker => {
+            filter(&mut c, "SandboxFilter", Some(wasm("log-aggregator")));
+            encoder(&mut c, "SandboxEncoder", Some(wasm("slack-encoder")));
+            http(&mut c);
+            c.push_str("workers = 1\n");
+        }
+        Scenario::ManyFilters => {
+            filter(&mut c, "SandboxFilter", Some(wasm("log-aggregator")));
+            encoder(&mut c, "SandboxEncoder", Some(wasm("slack-encoder")));
+            http(&mut c);
+            for i in 1..MANY_FILTERS {
+                let _ = write!(
+                    c,
+                    "\n[Other{i}]\ntype = \"SandboxFilter\"\nmessage_matcher = \"Logger == 'Bench' && Type == 'other{i}'\"\nticker_interval = 1\nfilename = {}\n\n[Other{i}.config]\nmax_lines = {LINES_PER_MESSAGE}\n",
+                    wasm("log-aggregator")
+                );
+            }
         }
         Scenario::SeedNative => {
             filter(&mut c, "LogAggregatorFilter", None);
@@ -223,6 +300,20 @@ pub fn seed_verbatim_config(
     )
 }
 
+/// The Fluent Bit configuration of [`Scenario::FluentBit`] (classic format): tail
+/// with a 1 MiB buffer (the issue's tuned row), a Lua filter grouping 100 lines into
+/// one record's `text`, the HTTP output posting JSON to the receiver.
+pub fn fluent_bit_config(paths: &Paths, port: u16) -> String {
+    format!(
+        "[SERVICE]\n    Flush 1\n    Log_Level error\n\n\
+         [INPUT]\n    Name tail\n    Path {log}\n    Read_from_Head On\n    Buffer_Chunk_Size 1M\n    Buffer_Max_Size 1M\n\n\
+         [FILTER]\n    Name lua\n    Match *\n    script {script}\n    call group\n\n\
+         [OUTPUT]\n    Name http\n    Match *\n    Host 127.0.0.1\n    Port {port}\n    URI /\n    Format json\n",
+        log = paths.log_dir.join("access.log").display(),
+        script = paths.repo.join("bench/lua/fluent_bit_group.lua").display(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,6 +333,9 @@ mod tests {
     #[test]
     fn every_config_is_valid_toml_and_names_its_plugins() {
         for s in Scenario::ALL.into_iter().skip(1) {
+            if s == Scenario::FluentBit {
+                continue;
+            }
             let text = config(s, &paths());
             let t: toml::Table =
                 toml::from_str(&text).unwrap_or_else(|e| panic!("{s:?}: {e}\n{text}"));
@@ -261,7 +355,19 @@ mod tests {
         assert_eq!(Scenario::parse("4"), Some(Scenario::SeedWasm));
         assert_eq!(Scenario::parse("lua"), Some(Scenario::SeedLua));
         assert_eq!(Scenario::parse("0"), None);
-        assert_eq!(Scenario::parse("7"), None);
+        assert_eq!(Scenario::parse("13"), None);
         assert_eq!(Scenario::SeedLua.number(), 6);
+        assert_eq!(
+            Scenario::parse("fluent-bit").map(Scenario::number),
+            Some(12)
+        );
+        let many = config(Scenario::ManyFilters, &paths());
+        let t: toml::Table = toml::from_str(&many).unwrap();
+        assert!(t.contains_key("Other99") && !t.contains_key("Other100"));
+        let files: toml::Table = toml::from_str(&config(Scenario::ManyFiles, &paths())).unwrap();
+        assert_eq!(
+            files["Bench"]["differentiator"].as_array().map(Vec::len),
+            Some(3)
+        );
     }
 }
