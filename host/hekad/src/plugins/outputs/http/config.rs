@@ -40,6 +40,18 @@ pub struct HttpConfig {
     /// TLS settings, used with `https://` addresses only.
     #[serde(default)]
     pub tls: Option<HttpTlsConfig>,
+    /// Requests in flight at once, each on its own keep-alive connection (Fluent
+    /// Bit's `workers`; not a Heka key). Acknowledgements stay in order, but the
+    /// receiver may see messages out of order: set 1 for Heka's one-at-a-time.
+    #[serde(default = "default_workers")]
+    pub workers: usize,
+}
+
+/// Most `workers` accepted (each is a thread and a connection).
+const MAX_WORKERS: usize = 64;
+
+fn default_workers() -> usize {
+    4
 }
 
 fn default_method() -> String {
@@ -113,6 +125,12 @@ impl HttpConfig {
     /// its log lines.
     pub fn build(self, name: &str) -> Result<HttpOutput, SettingError> {
         let https = address::validate(&self.address).map_err(|m| bad("address", m))?;
+        if !(1..=MAX_WORKERS).contains(&self.workers) {
+            return Err(bad(
+                "workers",
+                format!("must be 1 to {MAX_WORKERS} (got {})", self.workers),
+            ));
+        }
         let uri: Uri = self
             .address
             .parse()
@@ -178,6 +196,9 @@ impl HttpConfig {
             .max_redirects(0)
             .timeout_global(timeout)
             .user_agent(concat!("hekad-rs/", env!("CARGO_PKG_VERSION")))
+            // One idle keep-alive connection per worker.
+            .max_idle_connections_per_host(self.workers.max(3))
+            .max_idle_connections(self.workers.max(10))
             .tls_config(tls)
             .build();
         Ok(HttpOutput::new(
@@ -188,6 +209,7 @@ impl HttpConfig {
             method,
             headers,
             authorization,
+            self.workers,
         ))
     }
 }

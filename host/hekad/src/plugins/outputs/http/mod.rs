@@ -8,7 +8,9 @@
 //!   with `Retry-After`, drop, fatal) for the output runner, which owns the retries;
 //! - `address`: validation and redaction of the address (webhook URLs hold secrets
 //!   and are never logged in full);
-//! - `retry_after`: the `Retry-After` header.
+//! - `retry_after`: the `Retry-After` header;
+//! - `workers`: the request threads of `workers > 1` (several requests in flight, each
+//!   retried on its own, acknowledged in order by the runner).
 //!
 //! ```toml
 //! [SlackOutput]
@@ -27,6 +29,7 @@ mod output;
 mod retry_after;
 #[cfg(test)]
 mod tests;
+mod workers;
 
 pub use address::redact as redact_address;
 pub use config::{HttpConfig, HttpTlsConfig, SettingError};

@@ -1,5 +1,6 @@
 //! [`HttpOutput`]: one HTTP request per encoded message, and the classification of
-//! its outcome for the output runner.
+//! its outcome for the output runner. With `workers > 1` it is a pipelined output
+//! (several requests in flight, see `workers`); the classification is the same.
 //!
 //! The runner owns retries (exponential back-off with jitter) and acknowledgement; this
 //! type only says precisely what happened:
@@ -16,15 +17,21 @@
 //! error reason.
 
 use std::io::Read;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use heka_message::Message;
-use heka_pipeline::{Output, OutputError};
+use heka_pipeline::{Delivery, Outcomes, Output, OutputError, PipelinedOutput};
 use ureq::http::header::{AUTHORIZATION, RETRY_AFTER};
 use ureq::http::{HeaderName, HeaderValue, Response, Uri};
 use ureq::{Agent, Body};
 
 use super::retry_after;
+use super::workers::Pool;
+
+/// Deliveries queued per worker beyond the one it is sending, so a worker that
+/// finishes a request starts the next without waiting for the runner to hand it one.
+const QUEUED_PER_WORKER: usize = 2;
 
 /// How many bytes of an error response's body go into the log line and reason.
 const BODY_SNIPPET: usize = 512;
@@ -51,7 +58,22 @@ impl Method {
 }
 
 /// Sends each message as one request. Built by [`super::HttpConfig::build`].
+///
+/// With `workers = 1` the runner calls [`Output::send`], one request at a time, in
+/// order (Heka's behaviour). With more, it is a [`PipelinedOutput`]: requests go to a
+/// pool of `workers` threads ([`super::workers`]), each with a keep-alive connection.
 pub struct HttpOutput {
+    client: Arc<Client>,
+    /// Requests in flight at most (`workers`).
+    workers: usize,
+    /// Started at the first pipelined submission.
+    pool: Option<Pool>,
+    /// Reused buffer for the start of error bodies (`send`).
+    snippet: Vec<u8>,
+}
+
+/// What one request needs: shared by the pool's threads.
+pub(super) struct Client {
     name: String,
     /// Kept for the output's life so connections are reused between requests.
     agent: Agent,
@@ -62,11 +84,10 @@ pub struct HttpOutput {
     method: Method,
     headers: Vec<(HeaderName, HeaderValue)>,
     authorization: Option<HeaderValue>,
-    /// Reused buffer for the start of error bodies.
-    snippet: Vec<u8>,
 }
 
 impl HttpOutput {
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
         name: &str,
         agent: Agent,
@@ -75,22 +96,42 @@ impl HttpOutput {
         method: Method,
         headers: Vec<(HeaderName, HeaderValue)>,
         authorization: Option<HeaderValue>,
+        workers: usize,
     ) -> HttpOutput {
         HttpOutput {
-            name: name.to_owned(),
-            agent,
-            uri,
-            redacted,
-            method,
-            headers,
-            authorization,
+            client: Arc::new(Client {
+                name: name.to_owned(),
+                agent,
+                uri,
+                redacted,
+                method,
+                headers,
+                authorization,
+            }),
+            workers: workers.max(1),
+            pool: None,
             snippet: Vec::with_capacity(BODY_SNIPPET),
         }
     }
 
     /// The address as it may be logged.
     pub fn redacted_address(&self) -> &str {
-        &self.redacted
+        &self.client.redacted
+    }
+}
+
+impl Client {
+    /// The plugin's name (thread names, log lines).
+    pub(super) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Sends one request and says what became of it.
+    pub(super) fn deliver(&self, payload: &[u8], snippet: &mut Vec<u8>) -> Result<(), OutputError> {
+        match self.request(payload) {
+            Ok(response) => self.classify(response, snippet),
+            Err(error) => Err(self.transport_error(error)),
+        }
     }
 
     fn request(&self, payload: &[u8]) -> Result<Response<Body>, ureq::Error> {
@@ -119,7 +160,11 @@ impl HttpOutput {
     }
 
     /// Sorts a response into delivered / retry / drop.
-    fn classify(&mut self, mut response: Response<Body>) -> Result<(), OutputError> {
+    fn classify(
+        &self,
+        mut response: Response<Body>,
+        snippet: &mut Vec<u8>,
+    ) -> Result<(), OutputError> {
         let status = response.status();
         let code = status.as_u16();
         if code < 400 {
@@ -131,7 +176,7 @@ impl HttpOutput {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| retry_after::parse(v, SystemTime::now()));
-        let body = self.body_snippet(response.body_mut());
+        let body = body_snippet(response.body_mut(), snippet);
         let reason = format!(
             "{} {} answered {status}: {body}",
             self.method.as_str(),
@@ -172,39 +217,41 @@ impl HttpOutput {
             None => format!("{} {}: {error}", self.method.as_str(), self.redacted),
         })
     }
+}
 
-    /// The first [`BODY_SNIPPET`] bytes of the body as one printable line (the rest is
-    /// drained for connection reuse).
-    fn body_snippet(&mut self, body: &mut Body) -> String {
-        self.snippet.clear();
-        let mut reader = body.as_reader();
-        // A body that fails mid-read still gives what was read so far.
-        let _ = (&mut reader)
-            .take(BODY_SNIPPET as u64 + 1)
-            .read_to_end(&mut self.snippet);
-        let _ = std::io::copy(&mut reader.take(BODY_DRAIN), &mut std::io::sink());
-        let truncated = self.snippet.len() > BODY_SNIPPET;
-        self.snippet.truncate(BODY_SNIPPET);
-        let text = String::from_utf8_lossy(&self.snippet);
-        let mut line: String = text.trim().escape_debug().collect();
-        if line.is_empty() {
-            line.push_str("(empty body)");
-        } else if truncated {
-            line.push('…');
-        }
-        line
+/// The first [`BODY_SNIPPET`] bytes of the body as one printable line (the rest is
+/// drained for connection reuse).
+fn body_snippet(body: &mut Body, snippet: &mut Vec<u8>) -> String {
+    snippet.clear();
+    let mut reader = body.as_reader();
+    // A body that fails mid-read still gives what was read so far.
+    let _ = (&mut reader)
+        .take(BODY_SNIPPET as u64 + 1)
+        .read_to_end(snippet);
+    let _ = std::io::copy(&mut reader.take(BODY_DRAIN), &mut std::io::sink());
+    let truncated = snippet.len() > BODY_SNIPPET;
+    snippet.truncate(BODY_SNIPPET);
+    let text = String::from_utf8_lossy(snippet);
+    let mut line: String = text.trim().escape_debug().collect();
+    if line.is_empty() {
+        line.push_str("(empty body)");
+    } else if truncated {
+        line.push('…');
     }
+    line
 }
 
 /// Shows only what may be logged: no full address, no header values.
 impl std::fmt::Debug for HttpOutput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let client = &self.client;
         f.debug_struct("HttpOutput")
-            .field("name", &self.name)
-            .field("address", &self.redacted)
-            .field("method", &self.method)
-            .field("headers", &self.headers.len())
-            .field("basic_auth", &self.authorization.is_some())
+            .field("name", &client.name)
+            .field("address", &client.redacted)
+            .field("method", &client.method)
+            .field("headers", &client.headers.len())
+            .field("basic_auth", &client.authorization.is_some())
+            .field("workers", &self.workers)
             .finish_non_exhaustive()
     }
 }
@@ -215,9 +262,26 @@ fn drain(body: &mut Body) {
 
 impl Output for HttpOutput {
     fn send(&mut self, _msg: &Message, payload: &[u8]) -> Result<(), OutputError> {
-        match self.request(payload) {
-            Ok(response) => self.classify(response),
-            Err(error) => Err(self.transport_error(error)),
+        self.client.deliver(payload, &mut self.snippet)
+    }
+
+    fn pipelined(&mut self) -> Option<&mut dyn PipelinedOutput> {
+        if self.workers > 1 { Some(self) } else { None }
+    }
+}
+
+impl PipelinedOutput for HttpOutput {
+    fn max_in_flight(&self) -> usize {
+        self.workers * QUEUED_PER_WORKER
+    }
+
+    fn submit(&mut self, delivery: Delivery, outcomes: &Outcomes) -> Result<(), OutputError> {
+        if self.pool.is_none() {
+            self.pool = Some(Pool::start(&self.client, self.workers, outcomes)?);
+        }
+        match &self.pool {
+            Some(pool) => pool.submit(delivery),
+            None => Err(OutputError::Fatal("no request workers".into())),
         }
     }
 }

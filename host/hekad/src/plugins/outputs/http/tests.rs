@@ -387,3 +387,96 @@ message_matcher = "TRUE"
         }
     }
 }
+
+/// `workers > 1`: requests go out together, each on its own connection, and each
+/// outcome comes back for its own ticket, in the order the server answers.
+mod pipelined {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use heka_message::Message;
+    use heka_pipeline::{Bytes, Delivery, Outcomes, Output, OutputError, Ticket};
+
+    use super::output;
+
+    fn delivery(n: u64) -> Delivery {
+        Delivery {
+            ticket: Ticket(n),
+            msg: Arc::new(Message::default()),
+            payload: Bytes::from(n.to_string()),
+        }
+    }
+
+    #[test]
+    fn requests_are_in_flight_together_and_answered_out_of_order() {
+        let server = tiny_http::Server::http("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = server.server_addr().to_ip().expect("an IP listener").port();
+        let (peers_tx, peers) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            // Holds three requests at once (so three were in flight), then answers the
+            // last first: 200, then 429 with Retry-After, then 200.
+            let mut held = Vec::new();
+            while held.len() < 3 {
+                match server.recv_timeout(Duration::from_secs(20)) {
+                    Ok(Some(mut request)) => {
+                        let mut body = String::new();
+                        let _ = request.as_reader().read_to_string(&mut body);
+                        let _ = peers_tx.send(request.remote_addr().copied());
+                        held.push((body, request));
+                    }
+                    _ => return,
+                }
+            }
+            held.sort_by(|a, b| b.0.cmp(&a.0));
+            for (body, request) in held {
+                let response = match body.as_str() {
+                    "2" => tiny_http::Response::from_string("slow down")
+                        .with_status_code(429)
+                        .with_header(
+                            tiny_http::Header::from_bytes("Retry-After", "7").expect("header"),
+                        ),
+                    _ => tiny_http::Response::from_string("ok"),
+                };
+                let _ = request.respond(response);
+            }
+        });
+        let mut out = output(&format!(
+            "address = \"http://127.0.0.1:{port}/hook\"\nworkers = 3"
+        ));
+        let pipelined = out.pipelined().expect("workers = 3 is pipelined");
+        assert_eq!(pipelined.max_in_flight() % 3, 0);
+        let (outcomes, rx) = Outcomes::channel();
+        for n in 1..=3 {
+            pipelined.submit(delivery(n), &outcomes).expect("submitted");
+        }
+        let got: Vec<_> = (0..3)
+            .map(|_| {
+                rx.recv_timeout(Duration::from_secs(20))
+                    .expect("an outcome")
+            })
+            .collect();
+        assert_eq!(got[0].ticket, Ticket(3));
+        assert_eq!(got[0].result, Ok(()));
+        assert_eq!(got[1].ticket, Ticket(2));
+        assert!(
+            matches!(&got[1].result, Err(OutputError::Retry { after, .. }) if *after == Some(Duration::from_secs(7))),
+            "{:?}",
+            got[1].result
+        );
+        assert_eq!((got[2].ticket, &got[2].result), (Ticket(1), &Ok(())));
+        let peers: std::collections::HashSet<_> = peers.try_iter().collect();
+        assert_eq!(peers.len(), 3, "three connections: {peers:?}");
+        thread.join().expect("server thread");
+    }
+
+    #[test]
+    fn one_worker_is_heka_s_one_request_at_a_time() {
+        let mut out = output("address = \"http://127.0.0.1:1/hook\"\nworkers = 1");
+        assert!(out.pipelined().is_none());
+        let err = toml::from_str::<super::HttpConfig>("address = \"http://h/\"\nworkers = 0")
+            .expect("parses")
+            .build("out")
+            .expect_err("workers = 0");
+        assert_eq!(err.key, "workers");
+    }
+}
