@@ -7,7 +7,8 @@
 //!   `HEKA_TRIALS=100 cargo test -p heka-e2e --test e2e trials_long -- --ignored --nocapture`
 //!
 //! `HEKA_TRIAL_SEED=<seed>` replays one printed seed (the schedule; timing varies);
-//! `HEKA_TRIAL_SECS` changes the fault phase. Each trial prints its figures; the run
+//! `HEKA_TRIAL_SECS` changes the fault phase; `HEKA_TRIAL_WORKERS` sets the HttpOutput's
+//! `workers` (default: 1 and 4 in alternate trials; see [`trial::Spec::workers`]). Each trial prints its figures; the run
 //! prints the totals and fails on any lost line, a duplicate within one hekad run, a restart
 //! that resumed below the design's journal floor, or duplicates above the bound.
 
@@ -43,6 +44,7 @@ fn run_trials(default_count: u64, default_secs: u64, default_copytruncate: bool)
     let secs = env_u64("HEKA_TRIAL_SECS").unwrap_or(default_secs);
     let copytruncate = env_u64("HEKA_TRIAL_COPYTRUNCATE").map_or(default_copytruncate, |v| v != 0);
     let replay = env_u64("HEKA_TRIAL_SEED");
+    let workers = env_u64("HEKA_TRIAL_WORKERS").map(|w| w.clamp(1, 64) as usize);
     let base_seed = replay.unwrap_or_else(|| {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -76,6 +78,9 @@ fn run_trials(default_count: u64, default_secs: u64, default_copytruncate: bool)
             seed,
             fault_time: Duration::from_secs(secs),
             copytruncate,
+            // Every other trial with several requests in flight (the HttpOutput
+            // default), unless HEKA_TRIAL_WORKERS says.
+            workers: workers.unwrap_or(if i % 2 == 0 { 1 } else { 4 }),
         };
         let outcome = match trial::run(spec, &env) {
             Ok(o) => o,

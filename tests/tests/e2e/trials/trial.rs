@@ -76,12 +76,23 @@ pub struct Spec {
     /// Rotations may be copytruncate (else always rename + create;
     /// `HEKA_TRIAL_COPYTRUNCATE=0`).
     pub copytruncate: bool,
+    /// The HttpOutput's `workers`. With 1, bodies of one run arrive in the order they
+    /// were read, so a run's first body shows where its journal was and the journal
+    /// floor is checked exactly. With more, bodies may arrive out of order and a run's
+    /// lowest message may never arrive before its kill, so the restart point seen at
+    /// the receiver is only an upper bound of the journal: the floor check then uses
+    /// what is sound (a restart seen below the floor is still a failure, the bound is
+    /// computed from the design's floor only), and loss and same-run duplicates are
+    /// checked as strictly as ever.
+    pub workers: usize,
 }
 
 /// A trial's figures.
 #[derive(Debug, Default, Clone)]
 pub struct Outcome {
     pub seed: u64,
+    /// The HttpOutput's `workers` (replaying a seed needs `HEKA_TRIAL_WORKERS` too).
+    pub workers: usize,
     pub written: u64,
     pub received: u64,
     pub lost: u64,
@@ -110,9 +121,10 @@ pub struct Outcome {
 impl Outcome {
     pub fn line(&self) -> String {
         format!(
-            "seed {:#018x}: written {} received {} lost {} duplicated {} (bound {}) reordered {} \
+            "seed {:#018x} workers {}: written {} received {} lost {} duplicated {} (bound {}) reordered {} \
              kills {} rotations {} | requests ok {} 500 {} 429 {} slow {} cut {} refusals {} | {:.1} s",
             self.seed,
+            self.workers,
             self.written,
             self.received,
             self.lost,
@@ -157,13 +169,14 @@ pub fn run(spec: Spec, env: &Env) -> Result<Outcome, Box<Failure>> {
     File::create(&log).expect("create app.log");
 
     let receiver = Receiver::start(rng.next_u64());
-    let config = config(&base, &logs, env, &receiver.url());
+    let config = config(&base, &logs, env, &receiver.url(), spec.workers);
     let config_path = dir.path().join("hekad.toml");
     fs::write(&config_path, config).expect("write config");
     let hekad_log = dir.path().join("hekad.log");
 
     let mut outcome = Outcome {
         seed: spec.seed,
+        workers: spec.workers,
         ..Outcome::default()
     };
     let mut kills: Vec<Instant> = Vec::new();
@@ -244,7 +257,7 @@ pub fn run(spec: Spec, env: &Env) -> Result<Outcome, Box<Failure>> {
         .filter(|n| !seen.numbers.contains_key(n))
         .count() as u64;
     outcome.duplicated = seen.numbers.values().map(|c| c - 1).sum();
-    let check = check_replays(&accepted, &kills, &tag);
+    let check = check_replays(&accepted, &kills, &tag, spec.workers == 1);
     outcome.bound = check.bound;
     outcome.reordered = check.reordered;
     outcome.max_journal_slack = check.max_slack;
@@ -347,7 +360,7 @@ fn timeline(started: Instant, accepted: &[Accepted], kills: &[Instant], tag: &st
     out
 }
 
-fn config(base: &Path, logs: &Path, env: &Env, url: &str) -> String {
+fn config(base: &Path, logs: &Path, env: &Env, url: &str, workers: usize) -> String {
     format!(
         r#"
 [hekad]
@@ -377,6 +390,7 @@ filename = "{encoder}"
 message_matcher = "Logger == 'Aggregator'"
 address = "{url}"
 encoder = "SlackEncoder"
+workers = {workers}
 
 [HttpOutput.retries]
 delay = "100ms"
@@ -464,7 +478,16 @@ struct ReplayCheck {
 /// (the floor). Lines accepted before the kill above the floor are what the design
 /// allows to be sent again: their count, summed over kills, is the bound. A line
 /// delivered twice by the same run is a duplicate no crash explains.
-fn check_replays(accepted: &[Accepted], kills: &[Instant], tag: &str) -> ReplayCheck {
+///
+/// `in_order` = one request at a time (`workers = 1`). Otherwise a run's restart point
+/// is taken as its lowest line (an upper bound of its journal), and the floor carried
+/// to the next kill is the design's floor alone, never the observed point.
+fn check_replays(
+    accepted: &[Accepted],
+    kills: &[Instant],
+    tag: &str,
+    in_order: bool,
+) -> ReplayCheck {
     let run_of = |a: &Accepted| kills.iter().filter(|&&k| k <= a.arrived).count();
     let runs = kills.len() + 1;
     let mut bodies: Vec<Vec<&Accepted>> = vec![Vec::new(); runs];
@@ -517,10 +540,14 @@ fn check_replays(accepted: &[Accepted], kills: &[Instant], tag: &str) -> ReplayC
             m += 1;
         }
         let floor = journal.max(m.saturating_sub(chunk_lines()));
-        let observed = bodies[i + 1]
-            .first()
-            .and_then(|a| numbers(a).first().copied())
-            .map(|first| first - 1);
+        let observed = if in_order {
+            bodies[i + 1]
+                .first()
+                .and_then(|a| numbers(a).first().copied())
+        } else {
+            bodies[i + 1].iter().flat_map(|a| numbers(a)).min()
+        }
+        .map(|first| first - 1);
         match observed {
             Some(j) if j < floor => check.journal_behind.push(format!(
                 "run {} resumed after line {j}, below the design's floor {floor} (journal {journal}, \
@@ -530,7 +557,11 @@ fn check_replays(accepted: &[Accepted], kills: &[Instant], tag: &str) -> ReplayC
             Some(j) => check.max_slack = check.max_slack.max(j - floor),
             None => {}
         }
-        journal = observed.unwrap_or(floor).max(floor);
+        journal = if in_order {
+            observed.unwrap_or(floor).max(floor)
+        } else {
+            floor
+        };
         let mut replayable = std::collections::HashSet::new();
         for run in &bodies[..=i] {
             for a in run.iter().filter(|a| a.arrived <= kill) {
