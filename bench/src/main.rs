@@ -454,7 +454,7 @@ fn print_table(rows: &[(Row, bool)], lines: u64, bytes: u64, repeat: usize, load
             "wasm vs native (sandbox overhead; the target is >= 0.67, i.e. within 1.5x)",
         ),
         (6, 4, "Lua vs wasm"),
-        (4, 7, "concurrent delivery vs workers = 1"),
+        (7, 4, "workers = 4 vs 1 (requests in flight)"),
         (8, 4, "cold start vs warm"),
         (9, 4, "1,000 files vs one"),
         (10, 4, "100 filters vs one"),

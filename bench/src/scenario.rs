@@ -25,9 +25,9 @@ pub enum Scenario {
     SeedNative,
     /// 6. The same with Lua: the table-buffer aggregator and the seed's encoder.
     SeedLua,
-    /// 7. The seed pipeline with `workers = 1`: one request at a time, as before
-    ///    concurrent delivery (and as Heka).
-    SeedOneWorker,
+    /// 7. The seed pipeline with HttpOutput `workers = 4`: four requests in flight
+    ///    (row 4 has the default, 1: one at a time, as Heka).
+    SeedWorkers,
     /// 8. The seed pipeline with its sandbox cache emptied before each run: a first
     ///    start, compiling the guests.
     SeedCold,
@@ -59,7 +59,7 @@ impl Scenario {
         Scenario::SeedWasm,
         Scenario::SeedNative,
         Scenario::SeedLua,
-        Scenario::SeedOneWorker,
+        Scenario::SeedWorkers,
         Scenario::SeedCold,
         Scenario::ManyFiles,
         Scenario::ManyFilters,
@@ -81,7 +81,7 @@ impl Scenario {
             Scenario::SeedWasm => "seed: tail -> wasm agg -> wasm slack -> HTTP",
             Scenario::SeedNative => "seed, native agg + encoder (ceiling)",
             Scenario::SeedLua => "seed, Lua agg (table) + seed slack_encoder.lua",
-            Scenario::SeedOneWorker => "seed, HttpOutput workers = 1",
+            Scenario::SeedWorkers => "seed, HttpOutput workers = 4",
             Scenario::SeedCold => "seed, cold sandbox cache (first start)",
             Scenario::ManyFiles => "seed over 1,000 tailed files",
             Scenario::ManyFilters => "seed + 99 non-matching sandbox filters",
@@ -95,7 +95,7 @@ impl Scenario {
     pub fn has_baseline(self) -> bool {
         !matches!(
             self,
-            Scenario::Floor | Scenario::FluentBit | Scenario::SeedOneWorker
+            Scenario::Floor | Scenario::FluentBit | Scenario::SeedWorkers
         )
     }
 
@@ -116,7 +116,7 @@ impl Scenario {
             "wasm" | "seed" => Some(Scenario::SeedWasm),
             "native" => Some(Scenario::SeedNative),
             "lua" => Some(Scenario::SeedLua),
-            "one-worker" => Some(Scenario::SeedOneWorker),
+            "workers" => Some(Scenario::SeedWorkers),
             "cold" => Some(Scenario::SeedCold),
             "files" => Some(Scenario::ManyFiles),
             "filters" => Some(Scenario::ManyFilters),
@@ -231,11 +231,11 @@ journal_directory = {journal}
             encoder(&mut c, "SandboxEncoder", Some(wasm("slack-encoder")));
             http(&mut c);
         }
-        Scenario::SeedOneWorker => {
+        Scenario::SeedWorkers => {
             filter(&mut c, "SandboxFilter", Some(wasm("log-aggregator")));
             encoder(&mut c, "SandboxEncoder", Some(wasm("slack-encoder")));
             http(&mut c);
-            c.push_str("workers = 1\n");
+            c.push_str("workers = 4\n");
         }
         Scenario::ManyFilters => {
             filter(&mut c, "SandboxFilter", Some(wasm("log-aggregator")));

@@ -78,8 +78,8 @@ fn run_trials(default_count: u64, default_secs: u64, default_copytruncate: bool)
             seed,
             fault_time: Duration::from_secs(secs),
             copytruncate,
-            // Every other trial with several requests in flight (the HttpOutput
-            // default), unless HEKA_TRIAL_WORKERS says.
+            // Every other trial with several requests in flight, unless
+            // HEKA_TRIAL_WORKERS says.
             workers: workers.unwrap_or(if i % 2 == 0 { 1 } else { 4 }),
         };
         let outcome = match trial::run(spec, &env) {

@@ -4,7 +4,7 @@
 //! and reporting each outcome to the output runner, which keeps them in order.
 //!
 //! Why threads and blocking ureq rather than an async client on tokio: the runner
-//! allows a handful of requests in flight (Fluent Bit's `workers`, default 4 here),
+//! allows a handful of requests in flight (Fluent Bit's `workers`),
 //! which a thread each serves at the same CPU cost per request as an event loop (one
 //! wake-up on each side either way), and it keeps one HTTP stack: the TLS settings
 //! (`[x.tls]`), the timeout, the response classification and its tests stay ureq's
