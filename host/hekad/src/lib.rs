@@ -17,6 +17,8 @@
 
 pub mod assemble;
 pub mod config;
+pub mod ops;
+pub mod ops_cli;
 pub mod plugins;
 pub mod registry;
 pub mod run;

@@ -48,6 +48,47 @@ enum Command {
         /// The message_matcher expression.
         expression: String,
     },
+    /// A running hekad's plugins: rates, errors, queues, sandbox limits (ops listener).
+    Status {
+        #[command(flatten)]
+        ops: OpsTarget,
+        /// Redraw every second.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Print the messages a running hekad routes that match EXPR, as JSON lines.
+    Tail {
+        #[command(flatten)]
+        ops: OpsTarget,
+        /// A message_matcher expression.
+        #[arg(long = "match", value_name = "EXPR", default_value = "TRUE")]
+        expression: String,
+        /// Stop after this many messages.
+        #[arg(long)]
+        limit: Option<u64>,
+    },
+    /// Ask a running hekad to reload its configuration.
+    Reload {
+        #[command(flatten)]
+        ops: OpsTarget,
+    },
+}
+
+/// Where the ops listener of the running hekad is.
+#[derive(Debug, clap::Args)]
+struct OpsTarget {
+    /// The ops listener (`[hekad] ops_address`).
+    #[arg(long = "ops", value_name = "HOST:PORT", default_value = heka_ops::DEFAULT_ADDRESS)]
+    address: String,
+}
+
+impl OpsTarget {
+    fn target(self) -> hekad::ops_cli::Target {
+        hekad::ops_cli::Target {
+            address: self.address,
+            token: std::env::var("HEKAD_OPS_TOKEN").ok(),
+        }
+    }
 }
 
 /// Rewrites Heka's `-config=X` / `-config X` / `-version` to `--config=X` etc.
@@ -118,6 +159,35 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some(command) => ops_command(command),
+    }
+}
+
+/// The subcommands that talk to a running hekad (`hekad::ops_cli`).
+fn ops_command(command: Command) -> ExitCode {
+    let result = match command {
+        Command::Status { ops, watch } => hekad::ops_cli::status(&ops.target(), watch),
+        Command::Tail {
+            ops,
+            expression,
+            limit,
+        } => hekad::ops_cli::tail(&ops.target(), &expression, limit),
+        Command::Reload { ops } => match hekad::ops_cli::reload(&ops.target()) {
+            Ok(outcome) if outcome.ok => {
+                println!("reloaded: config generation {}", outcome.generation);
+                Ok(())
+            }
+            Ok(outcome) => Err(outcome.errors.join("\n")),
+            Err(e) => Err(e),
+        },
+        Command::Validate { .. } | Command::Match { .. } => Ok(()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hekad: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 

@@ -202,6 +202,7 @@ pub static REGISTRY: &[Registration] = &[
     Registration::encoder("SandboxEncoder", encoders::sandbox::build).sandbox(),
     Registration::encoder("SlackEncoder", encoders::slack::build),
     // --- outputs ---
+    Registration::output("DashboardOutput", outputs::dashboard::build),
     Registration::output("FileOutput", outputs::file::build).frames_protobuf(),
     Registration::output("HttpOutput", outputs::http::build).requires_encoder(),
     Registration::output("LogOutput", outputs::log::build),

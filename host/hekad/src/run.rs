@@ -2,12 +2,15 @@
 //!
 //! SIGINT/SIGTERM ask for a graceful shutdown (inputs stop, queues drain, filters get
 //! their final timer events, outputs flush) and hekad exits 0; a second one stops at
-//! once. SIGHUP asks outputs to reopen their files (log rotation). `[hekad] pid_file`
+//! once. SIGHUP asks outputs to reopen their files (log rotation) and validates the
+//! configuration again (`crate::ops::reload`: errors are logged). SIGUSR1 writes
+//! Heka's text report to the log. The ops listener (`crate::ops`) starts with the
+//! pipeline and reads its statistics registry. `[hekad] pid_file`
 //! is written at start and removed at exit; a live pid already in it refuses the start.
 
 use std::path::{Path, PathBuf};
 
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 
 use crate::assemble::load_and_assemble;
@@ -35,7 +38,8 @@ pub fn run(path: &Path) -> Result<i32, RunError> {
     };
     // Register before starting so a signal arriving during start-up is not lost
     // (it would otherwise kill the process with the default action).
-    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP]).map_err(RunError::Signals)?;
+    let mut signals =
+        Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1]).map_err(RunError::Signals)?;
     let signals_handle = signals.handle();
     tracing::info!(
         config = %path.display(),
@@ -45,6 +49,20 @@ pub fn run(path: &Path) -> Result<i32, RunError> {
         "starting hekad"
     );
     let pipeline = assembled.start()?;
+    let registry = pipeline.registry();
+    registry.config.generation.set(1);
+    registry
+        .config
+        .last_success_s
+        .set(heka_pipeline::stats::wall_ns() as u64 / 1_000_000_000);
+    let hooks = heka_ops::Hooks {
+        reload: Some(crate::ops::reload_hook(
+            path.to_path_buf(),
+            registry.clone(),
+        )),
+    };
+    let ops = crate::ops::start(&config, registry.clone(), hooks);
+    let config_path = path.to_path_buf();
     let handle = pipeline.stop_handle();
     let signal_thread = std::thread::Builder::new()
         .name("signals".into())
@@ -53,9 +71,11 @@ pub fn run(path: &Path) -> Result<i32, RunError> {
             for signal in signals.forever() {
                 match signal {
                     SIGHUP => {
-                        tracing::info!("SIGHUP: reopening outputs");
+                        tracing::info!("SIGHUP: reopening outputs, validating the configuration");
                         handle.reopen_outputs();
+                        crate::ops::reload(&config_path, &registry);
                     }
+                    SIGUSR1 => tracing::info!("{}", heka_ops::report::text(&registry)),
                     _ if stopping => {
                         tracing::warn!(signal, "second stop signal: stopping at once");
                         handle.shutdown();
@@ -75,6 +95,7 @@ pub fn run(path: &Path) -> Result<i32, RunError> {
     let status = pipeline.wait();
     signals_handle.close();
     let _ = signal_thread.join();
+    drop(ops);
     match &status {
         heka_pipeline::ExitStatus::Clean => tracing::info!("hekad stopped"),
         heka_pipeline::ExitStatus::PluginFailed(name, reason) => {

@@ -21,11 +21,15 @@ use serde::{Deserialize, Serialize};
 use crate::history::Ring;
 use crate::{Hooks, OpsConfig, assets, health, metrics, report, status, tail};
 
-/// The outcome of `POST /api/v1/reload`.
+/// The outcome of `POST /api/v1/reload`: 200 applied, 422 invalid (the old pipeline
+/// keeps running), 409 another reload under way, 501 valid but not applied.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReloadOutcome {
     /// The new config runs.
     pub ok: bool,
+    /// The new config passed validation (every file, section and key).
+    #[serde(default)]
+    pub valid: bool,
     /// The generation running after the attempt.
     pub generation: u64,
     /// Every problem found (file:line: [section] key: message), when not ok.
@@ -328,6 +332,8 @@ async fn reload(
                 StatusCode::CONFLICT
             } else if outcome.ok {
                 StatusCode::OK
+            } else if outcome.valid {
+                StatusCode::NOT_IMPLEMENTED
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };

@@ -585,6 +585,12 @@ impl Registry {
         stats
     }
 
+    /// The stats of plugin `name`, if it was registered.
+    pub fn find(&self, name: &str) -> Option<Arc<PluginStats>> {
+        let plugins = self.plugins.read().ok()?;
+        plugins.iter().find(|p| &*p.name == name).cloned()
+    }
+
     /// Every plugin, in pipeline order (inputs, decoders, filters, encoders, outputs),
     /// then in registration order.
     pub fn plugins(&self) -> Vec<Arc<PluginStats>> {

@@ -50,6 +50,12 @@ pub struct GlobalsConfig {
     /// Go profiling outputs; accepted and ignored.
     pub cpuprof: String,
     pub memprof: String,
+    /// The ops listener (dashboard, /metrics, /healthz; "" = off). hekad-rs only.
+    pub ops_address: String,
+    /// Token for reload, report and live tail when `ops_address` is not loopback.
+    pub ops_token: String,
+    /// A filter stuck in one call this long fails `/healthz` (Go duration).
+    pub ops_liveness_timeout: String,
 }
 
 impl Default for GlobalsConfig {
@@ -73,6 +79,9 @@ impl Default for GlobalsConfig {
             full_buffer_max_retries: 10,
             cpuprof: String::new(),
             memprof: String::new(),
+            ops_address: "127.0.0.1:4352".into(),
+            ops_token: String::new(),
+            ops_liveness_timeout: "30s".into(),
         }
     }
 }
@@ -92,6 +101,10 @@ pub struct Globals {
     pub hostname: String,
     pub max_message_size: usize,
     pub full_buffer_max_retries: u64,
+    /// The ops listener's address; None = off.
+    pub ops_address: Option<std::net::SocketAddr>,
+    pub ops_token: Option<String>,
+    pub ops_liveness_timeout: Duration,
 }
 
 impl Default for Globals {
@@ -110,6 +123,9 @@ impl Default for Globals {
             hostname: system_hostname(),
             max_message_size: 65536,
             full_buffer_max_retries: 10,
+            ops_address: "127.0.0.1:4352".parse().ok(),
+            ops_token: None,
+            ops_liveness_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -130,6 +146,15 @@ impl Globals {
             return Err(("max_message_size", "must fit in 32 bits".into()));
         }
         let max_pack_idle = parse_duration(&c.max_pack_idle).map_err(|e| ("max_pack_idle", e))?;
+        let ops_address = match c.ops_address.as_str() {
+            "" => None,
+            a => Some(
+                a.parse()
+                    .map_err(|_| ("ops_address", format!("{a:?} is not an IP:port address")))?,
+            ),
+        };
+        let ops_liveness_timeout =
+            parse_duration(&c.ops_liveness_timeout).map_err(|e| ("ops_liveness_timeout", e))?;
         Ok(Globals {
             plugin_chansize: c.plugin_chansize as usize,
             // Heka treats 0 as 1; depths past 255 are meaningless.
@@ -147,6 +172,9 @@ impl Globals {
                 .unwrap_or_else(system_hostname),
             max_message_size: c.max_message_size as usize,
             full_buffer_max_retries: c.full_buffer_max_retries,
+            ops_address,
+            ops_token: (!c.ops_token.is_empty()).then_some(c.ops_token),
+            ops_liveness_timeout,
         })
     }
 }

@@ -1,5 +1,6 @@
 //! outputs.
 
+pub mod dashboard;
 pub mod file;
 pub mod http;
 pub mod log;
