@@ -6,6 +6,8 @@
 //! into the same target directory as the tests: cargo builds binaries only for
 //! integration tests of their own package, not for a dependent like this one.
 
+pub mod cdp;
+
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -204,4 +206,27 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).expect("write file");
     p
+}
+
+/// A plain HTTP/1.0 request to `127.0.0.1:port` with an empty body (hekad's ops
+/// listener): the status code and body, or None if nothing answered.
+pub fn http(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
+    use std::io::Write as _;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let code = head.split(' ').nth(1)?.parse().ok()?;
+    Some((code, body.to_owned()))
+}
+
+/// `GET path` on the ops listener at `port`: the body when the answer was 200.
+pub fn http_get(port: u16, path: &str) -> Option<String> {
+    http(port, "GET", path).and_then(|(code, body)| (code == 200).then_some(body))
 }

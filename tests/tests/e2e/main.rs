@@ -3,8 +3,10 @@
 mod bad_config;
 mod buffering;
 mod cli;
+mod dashboard;
 mod hostile;
 mod lua_modules;
+mod ops;
 mod seed;
 mod stdin_pipe;
 mod tcp_to_file;

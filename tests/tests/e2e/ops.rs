@@ -1,0 +1,162 @@
+//! hekad's ops listener, end to end: it starts with the pipeline on `[hekad]
+//! ops_address`, `/api/v1/status` and `/metrics` count what the pipeline did, `hekad
+//! status` prints the plugins, a reload of a broken config answers 422 with the
+//! section and key at fault (HTTP, `hekad reload`, SIGHUP) while the old pipeline keeps
+//! delivering, and SIGUSR1 writes Heka's report to the log.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use heka_e2e::{Daemon, free_port, http, http_get, run_hekad, wait_for, write};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn config(dir: &Path, port: u16, out: &Path, extra: &str) -> PathBuf {
+    write(
+        dir,
+        "hekad.toml",
+        &format!(
+            r#"
+[hekad]
+base_dir = "{dir}/base"
+ops_address = "127.0.0.1:{port}"
+
+[app]
+type = "LogstreamerInput"
+log_directory = "{dir}/logs"
+file_match = 'app\.log'
+
+[out]
+type = "FileOutput"
+message_matcher = "Logger == 'app'"
+path = "{out}"
+encoder = "PayloadEncoder"
+flush_interval = 0
+
+[PayloadEncoder]
+{extra}
+"#,
+            dir = dir.display(),
+            out = out.display(),
+        ),
+    )
+}
+
+fn append(log: &Path, from: usize, to: usize) {
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(log)
+        .expect("open log");
+    for i in from..to {
+        writeln!(f, "line {i}").expect("append");
+    }
+}
+
+fn lines_in(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .map_or(0, |t| t.lines().filter(|l| l.starts_with("line ")).count())
+}
+
+fn plugin<'a>(status: &'a Value, name: &str) -> &'a Value {
+    status["plugins"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+        .unwrap_or_else(|| panic!("no plugin {name} in {status}"))
+}
+
+#[test]
+fn ops_listener_status_metrics_report_and_refused_reload() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("logs")).unwrap();
+    let log = dir.path().join("logs/app.log");
+    let out = dir.path().join("out.txt");
+    let port = free_port();
+    let cfg = config(dir.path(), port, &out, "");
+    let mut daemon = Daemon::start(&cfg, dir.path());
+    wait_for(WAIT, || http_get(port, "/readyz"))
+        .unwrap_or_else(|| panic!("never ready: {}", daemon.log_text()));
+
+    append(&log, 0, 5);
+    wait_for(WAIT, || (lines_in(&out) == 5).then_some(()))
+        .unwrap_or_else(|| panic!("5 lines not delivered: {}", daemon.log_text()));
+    let status: Value = wait_for(WAIT, || {
+        let s: Value = serde_json::from_str(&http_get(port, "/api/v1/status")?).ok()?;
+        (plugin(&s, "out")["received_messages"] == 5).then_some(s)
+    })
+    .unwrap_or_else(|| panic!("status never counted 5: {}", daemon.log_text()));
+    assert_eq!(plugin(&status, "app")["type"], "LogstreamerInput");
+    assert_eq!(plugin(&status, "out")["type"], "FileOutput");
+    assert_eq!(plugin(&status, "app")["sent_messages"], 5, "{status}");
+    assert_eq!(status["config"]["generation"], 1);
+    let metrics = http_get(port, "/metrics").expect("/metrics");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("hekad_plugin_received_messages_total{")
+                && l.contains("plugin=\"out\"")
+                && l.ends_with(" 5")),
+        "{metrics}"
+    );
+
+    let addr = format!("127.0.0.1:{port}");
+    let table = run_hekad(&["status", "--ops", &addr]);
+    assert!(table.status.success(), "{table:?}");
+    let stdout = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("app ") && l.contains("LogstreamerInput")),
+        "{stdout}"
+    );
+
+    // A broken config: refused with the section and key named, the old pipeline stays.
+    config(
+        dir.path(),
+        port,
+        &out,
+        "[broken]\ntype = \"FileOutput\"\nmessage_matcher = \"Logger ==\"\npath = \"x\"\n",
+    );
+    let (code, body) = http(port, "POST", "/api/v1/reload").expect("reload answer");
+    assert_eq!(code, 422, "{body}");
+    let outcome: Value = serde_json::from_str(&body).expect("JSON outcome");
+    let errors = outcome["errors"].to_string();
+    assert!(
+        errors.contains("broken") && errors.contains("message_matcher"),
+        "{body}"
+    );
+    assert_eq!(outcome["generation"], 1);
+    let cli = run_hekad(&["reload", "--ops", &addr]);
+    assert!(!cli.status.success(), "{cli:?}");
+    assert!(
+        String::from_utf8_lossy(&cli.stderr).contains("message_matcher"),
+        "{cli:?}"
+    );
+    daemon.signal(libc::SIGHUP);
+    wait_for(WAIT, || {
+        daemon.log_text().contains("reload refused").then_some(())
+    })
+    .unwrap_or_else(|| panic!("SIGHUP reload not refused: {}", daemon.log_text()));
+    append(&log, 5, 8);
+    wait_for(WAIT, || (lines_in(&out) == 8).then_some(()))
+        .unwrap_or_else(|| panic!("old pipeline stopped: {}", daemon.log_text()));
+    let config_status: Value =
+        serde_json::from_str(&http_get(port, "/api/v1/reload").expect("GET reload")).unwrap();
+    assert_eq!(config_status["generation"], 1);
+    assert!(
+        config_status["last_reload_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("message_matcher")),
+        "{config_status}"
+    );
+
+    daemon.signal(libc::SIGUSR1);
+    wait_for(WAIT, || {
+        let text = daemon.log_text();
+        (text.contains("heka.all-report") && text.contains("InChanCapacity")).then_some(())
+    })
+    .unwrap_or_else(|| panic!("no report after SIGUSR1: {}", daemon.log_text()));
+    daemon.stop_clean();
+}
