@@ -21,6 +21,7 @@ pub mod ops;
 pub mod ops_cli;
 pub mod plugins;
 pub mod registry;
+pub mod reload;
 pub mod run;
 pub mod timefmt;
 pub mod tools;

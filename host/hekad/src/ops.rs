@@ -4,17 +4,11 @@
 //! with, and starting it. A listener that cannot bind is logged and left out: the
 //! pipeline matters more than its dashboard.
 //!
-//! Reload (`POST /api/v1/reload`, SIGHUP) is half done: the new configuration is read
-//! and validated completely (every file, section and key, as `hekad validate`), and an
-//! invalid one is answered with every problem while the old pipeline keeps running.
-//! Applying a valid change needs the pipeline to swap plugins in place, which it
-//! cannot do yet: the answer says so (501) and a restart applies it.
+//! Reload (`POST /api/v1/reload`, SIGHUP) is `crate::reload`.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use heka_ops::{Hooks, OpsConfig, OpsServer, ReloadHook, ReloadOutcome};
+use heka_ops::{Hooks, OpsConfig, OpsServer};
 use heka_pipeline::Registry;
 
 use crate::config::Config;
@@ -71,56 +65,4 @@ pub fn start(config: &Config, registry: Arc<Registry>, hooks: Hooks) -> Option<O
             None
         }
     }
-}
-
-/// Validates the configuration at `path` again and records the outcome.
-pub fn reload(path: &Path, registry: &Registry) -> ReloadOutcome {
-    static BUSY: AtomicBool = AtomicBool::new(false);
-    let generation = registry.config.generation.get();
-    if BUSY.swap(true, Ordering::AcqRel) {
-        return ReloadOutcome {
-            ok: false,
-            valid: false,
-            generation,
-            errors: vec!["a reload is already under way".to_owned()],
-            busy: true,
-        };
-    }
-    let result = crate::tools::validate(path);
-    BUSY.store(false, Ordering::Release);
-    let outcome = match result {
-        Ok(summary) => {
-            tracing::warn!(%summary, "reload: the configuration is valid; applying it needs a restart (in-place reload is not implemented yet)");
-            ReloadOutcome {
-                ok: false,
-                valid: true,
-                generation,
-                errors: vec!["valid, but not applied: in-place reload is not implemented yet; restart hekad to apply it".to_owned()],
-                busy: false,
-            }
-        }
-        Err(errors) => {
-            let errors: Vec<String> = errors.0.iter().map(|e| e.to_string()).collect();
-            for error in &errors {
-                tracing::error!(%error, "reload refused; the running configuration stays");
-            }
-            ReloadOutcome {
-                ok: false,
-                valid: false,
-                generation,
-                errors,
-                busy: false,
-            }
-        }
-    };
-    registry.config.reload_failures.inc();
-    if let Ok(mut last) = registry.config.last_error.lock() {
-        *last = Some(outcome.errors.join("\n"));
-    }
-    outcome
-}
-
-/// The listener's reload hook for the configuration at `path`.
-pub fn reload_hook(path: PathBuf, registry: Arc<Registry>) -> ReloadHook {
-    Arc::new(move || reload(&path, &registry))
 }

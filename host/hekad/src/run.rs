@@ -2,19 +2,22 @@
 //!
 //! SIGINT/SIGTERM ask for a graceful shutdown (inputs stop, queues drain, filters get
 //! their final timer events, outputs flush) and hekad exits 0; a second one stops at
-//! once. SIGHUP asks outputs to reopen their files (log rotation) and validates the
-//! configuration again (`crate::ops::reload`: errors are logged). SIGUSR1 writes
+//! once. SIGHUP asks outputs to reopen their files (log rotation) and reloads the
+//! configuration (`crate::reload`: a valid one replaces the running pipeline, errors
+//! are logged and the running one stays). SIGUSR1 writes
 //! Heka's text report to the log. The ops listener (`crate::ops`) starts with the
 //! pipeline and reads its statistics registry. `[hekad] pid_file`
 //! is written at start and removed at exit; a live pid already in it refuses the start.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 
 use crate::assemble::load_and_assemble;
 use crate::config;
+use crate::reload::Reloader;
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
@@ -48,51 +51,47 @@ pub fn run(path: &Path) -> Result<i32, RunError> {
         outputs = assembled.outputs.len(),
         "starting hekad"
     );
-    let pipeline = assembled.start()?;
-    let registry = pipeline.registry();
+    // One registry for the whole process: reloads start their pipelines in it.
+    let registry = Arc::new(heka_pipeline::Registry::new());
+    let mut pipeline = assembled.start_in(registry.clone())?;
     registry.config.generation.set(1);
     registry
         .config
         .last_success_s
         .set(heka_pipeline::stats::wall_ns() as u64 / 1_000_000_000);
+    let reloader = Arc::new(Reloader::new(
+        path.to_path_buf(),
+        registry.clone(),
+        pipeline.stop_handle(),
+    ));
     let hooks = heka_ops::Hooks {
-        reload: Some(crate::ops::reload_hook(
-            path.to_path_buf(),
-            registry.clone(),
-        )),
+        reload: Some({
+            let reloader = reloader.clone();
+            Arc::new(move || reloader.request())
+        }),
     };
     let ops = crate::ops::start(&config, registry.clone(), hooks);
-    let config_path = path.to_path_buf();
-    let handle = pipeline.stop_handle();
-    let signal_thread = std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            let mut stopping = false;
-            for signal in signals.forever() {
-                match signal {
-                    SIGHUP => {
-                        tracing::info!("SIGHUP: reopening outputs, validating the configuration");
-                        handle.reopen_outputs();
-                        crate::ops::reload(&config_path, &registry);
-                    }
-                    SIGUSR1 => tracing::info!("{}", heka_ops::report::text(&registry)),
-                    _ if stopping => {
-                        tracing::warn!(signal, "second stop signal: stopping at once");
-                        handle.shutdown();
-                    }
-                    _ => {
-                        tracing::info!(signal, "shutting down (send again to stop at once)");
-                        stopping = true;
-                        // A looping guest must not hold the shutdown up for its whole
-                        // call_time_limit: calls now get heka_sandbox::SHUTDOWN_CALL_LIMIT.
-                        heka_sandbox::SandboxEngine::stop_shared_calls();
-                        handle.shutdown();
-                    }
-                }
+    let signal_thread = {
+        let reloader = reloader.clone();
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || handle_signals(&mut signals, &reloader, &registry))
+            .map_err(RunError::Signals)?
+    };
+    let mut current = config;
+    let status = loop {
+        let status = pipeline.wait();
+        let Some(pending) = reloader.take_pending() else {
+            break status;
+        };
+        match reloader.apply(pending, &mut current) {
+            Ok(next) => pipeline = next,
+            Err(error) => {
+                tracing::error!(%error, "reload: no configuration could start");
+                break heka_pipeline::ExitStatus::PluginFailed("hekad".to_owned(), error);
             }
-        })
-        .map_err(RunError::Signals)?;
-    let status = pipeline.wait();
+        }
+    };
     signals_handle.close();
     let _ = signal_thread.join();
     drop(ops);
@@ -103,6 +102,42 @@ pub fn run(path: &Path) -> Result<i32, RunError> {
         }
     }
     Ok(status.code())
+}
+
+/// The signal thread: SIGHUP reopens outputs and reloads, SIGUSR1 reports, the first
+/// SIGINT/SIGTERM stops gracefully and the second at once.
+fn handle_signals(signals: &mut Signals, reloader: &Reloader, registry: &heka_pipeline::Registry) {
+    let mut stopping = false;
+    for signal in signals.forever() {
+        match signal {
+            SIGHUP => {
+                tracing::info!("SIGHUP: reopening outputs, reloading the configuration");
+                if let Some(handle) = reloader.handle() {
+                    handle.reopen_outputs();
+                }
+                reloader.request();
+            }
+            SIGUSR1 => tracing::info!("{}", heka_ops::report::text(registry)),
+            _ if stopping => {
+                tracing::warn!(signal, "second stop signal: stopping at once");
+                if let Some(handle) = reloader.handle() {
+                    handle.shutdown();
+                }
+            }
+            _ => {
+                tracing::info!(signal, "shutting down (send again to stop at once)");
+                stopping = true;
+                // A looping guest must not hold the shutdown up for its whole
+                // call_time_limit: calls now get heka_sandbox::SHUTDOWN_CALL_LIMIT.
+                heka_sandbox::SandboxEngine::stop_shared_calls();
+                // A reload may have begun the graceful stop already; asking again
+                // would make it immediate.
+                if let Some(handle) = reloader.stop().filter(|h| !h.is_shutting_down()) {
+                    handle.shutdown();
+                }
+            }
+        }
+    }
 }
 
 /// The pid file, removed when dropped.

@@ -22,7 +22,8 @@ use crate::history::Ring;
 use crate::{Hooks, OpsConfig, assets, health, metrics, report, status, tail};
 
 /// The outcome of `POST /api/v1/reload`: 200 applied, 422 invalid (the old pipeline
-/// keeps running), 409 another reload under way, 501 valid but not applied.
+/// keeps running), 409 another reload under way, 503 valid but not running (it could
+/// not start and the previous configuration runs again, or hekad is stopping).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReloadOutcome {
     /// The new config runs.
@@ -333,7 +334,7 @@ async fn reload(
             } else if outcome.ok {
                 StatusCode::OK
             } else if outcome.valid {
-                StatusCode::NOT_IMPLEMENTED
+                StatusCode::SERVICE_UNAVAILABLE
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };

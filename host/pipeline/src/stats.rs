@@ -658,6 +658,19 @@ impl Registry {
         self.started.load(Ordering::Relaxed)
     }
 
+    /// A new configuration is about to start in this registry (in-place reload, after
+    /// the previous pipeline stopped): plugins `keep` rejects are dropped, the others
+    /// keep their counters (Prometheus counters do not restart), and readiness starts
+    /// over (not started, not stopping).
+    pub fn begin_generation(&self, keep: &dyn Fn(&str) -> bool) {
+        match self.plugins.write() {
+            Ok(mut p) => p.retain(|s| keep(&s.name)),
+            Err(poisoned) => poisoned.into_inner().retain(|s| keep(&s.name)),
+        }
+        self.started.store(false, Ordering::Relaxed);
+        self.stopping.store(false, Ordering::Relaxed);
+    }
+
     /// A shutdown is under way (readiness turns false).
     pub fn set_stopping(&self) {
         self.stopping.store(true, Ordering::Relaxed);

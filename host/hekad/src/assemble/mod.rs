@@ -20,10 +20,11 @@ mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 use heka_pipeline::{
     DecoderFactory, EncoderFactory, Filter, FilterOptions, Input, InputOptions, Output,
-    OutputOptions, Pipeline, PipelineBuilder, PipelineError, Settings, SplitOptions,
+    OutputOptions, Pipeline, PipelineBuilder, PipelineError, Registry, Settings, SplitOptions,
     SplitterFactory,
 };
 
@@ -55,7 +56,14 @@ pub struct Assembled {
 impl Assembled {
     /// Starts every plugin (outputs first, inputs last).
     pub fn start(self) -> Result<Pipeline, PipelineError> {
+        self.start_in(Arc::new(Registry::new()))
+    }
+
+    /// Starts every plugin, reporting into `registry` (the ops listener's, kept
+    /// across reloads).
+    pub fn start_in(self, registry: Arc<Registry>) -> Result<Pipeline, PipelineError> {
         let mut builder = PipelineBuilder::new(self.settings);
+        builder.with_registry(registry);
         for (name, plugin, options) in self.outputs {
             builder.add_output(&name, plugin, options);
         }
@@ -66,6 +74,13 @@ impl Assembled {
             builder.add_input(&name, plugin, options);
         }
         builder.start()
+    }
+
+    /// Whether a plugin of this name runs in it (input, filter or output).
+    pub fn has_plugin(&self, name: &str) -> bool {
+        self.inputs.iter().any(|(n, ..)| n == name)
+            || self.filters.iter().any(|(n, ..)| n == name)
+            || self.outputs.iter().any(|(n, ..)| n == name)
     }
 }
 
