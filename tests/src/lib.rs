@@ -230,3 +230,11 @@ pub fn http(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
 pub fn http_get(port: u16, path: &str) -> Option<String> {
     http(port, "GET", path).and_then(|(code, body)| (code == 200).then_some(body))
 }
+
+/// The plugin names in an `/api/v1/status` answer, in its order.
+pub fn plugin_names(status: &serde_json::Value) -> Vec<&str> {
+    status["plugins"]
+        .as_array()
+        .map(|ps| ps.iter().filter_map(|p| p["name"].as_str()).collect())
+        .unwrap_or_default()
+}

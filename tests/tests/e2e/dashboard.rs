@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use heka_e2e::cdp::{Browser, ensure_chromium};
-use heka_e2e::{Daemon, free_port, http_get, wait_for, write};
+use heka_e2e::{Daemon, free_port, http_get, plugin_names, wait_for, write};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -130,12 +130,7 @@ fn the_dashboard_shows_the_pipeline_in_a_real_browser() {
         WAIT,
     );
     // One row per plugin of the config, named as in the config, in the status's order.
-    let names: Vec<&str> = status["plugins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|p| p["name"].as_str())
-        .collect();
+    let names = plugin_names(&status);
     for name in [
         "ExampleLog",
         "ExampleLogAggregator",

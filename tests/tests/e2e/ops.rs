@@ -10,7 +10,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use heka_e2e::{Daemon, free_port, http, http_get, run_hekad, wait_for, write};
+use heka_e2e::{Daemon, free_port, http, http_get, plugin_names, run_hekad, wait_for, write};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -228,12 +228,7 @@ fn reload_applies_a_changed_config_under_load_without_losing_a_line() {
     wait_for(WAIT, || (generation(port) == Some(3)).then_some(()))
         .unwrap_or_else(|| panic!("SIGHUP reload not applied: {}", daemon.log_text()));
     let status: Value = serde_json::from_str(&http_get(port, "/api/v1/status").unwrap()).unwrap();
-    let names: Vec<&str> = status["plugins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|p| p["name"].as_str())
-        .collect();
+    let names = plugin_names(&status);
     assert!(!names.contains(&"out2"), "{names:?}");
     assert!(names.contains(&"out"), "{names:?}");
     let out2_after = lines_in(&out2);
