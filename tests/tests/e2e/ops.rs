@@ -2,7 +2,7 @@
 //! ops_address`, `/api/v1/status` and `/metrics` count what the pipeline did, `hekad
 //! status` prints the plugins, a reload of a broken config answers 422 with the
 //! section and key at fault (HTTP, `hekad reload`, SIGHUP) while the old pipeline keeps
-//! delivering, SIGUSR1 writes Heka's report to the log, and valid reloads (HTTP,
+//! delivering, one that cannot start answers 503 and the previous one runs again, SIGUSR1 writes Heka's report to the log, and valid reloads (HTTP,
 //! SIGHUP, `hekad reload`) add and remove an output while lines keep arriving, with
 //! every line delivered exactly once, in order.
 
@@ -141,16 +141,36 @@ fn ops_listener_status_metrics_report_and_refused_reload() {
         daemon.log_text().contains("reload refused").then_some(())
     })
     .unwrap_or_else(|| panic!("SIGHUP reload not refused: {}", daemon.log_text()));
+
+    // Valid but unable to start (the buffer directory lies under a regular file): 503,
+    // and the previous configuration runs again.
+    std::fs::write(dir.path().join("afile"), "").unwrap();
+    let text = std::fs::read_to_string(config(dir.path(), port, &out, "")).unwrap();
+    let text = text.replace("/base\"", "/afile/base\"").replace(
+        "flush_interval = 0",
+        "flush_interval = 0\nuse_buffering = true",
+    );
+    write(dir.path(), "hekad.toml", &text);
+    let (code, body) = http(port, "POST", "/api/v1/reload").expect("reload answer");
+    assert_eq!(code, 503, "{body}");
+    assert!(
+        body.contains("could not start") && body.contains("afile"),
+        "{body}"
+    );
+    wait_for(WAIT, || http_get(port, "/readyz"))
+        .unwrap_or_else(|| panic!("not ready again: {}", daemon.log_text()));
     append(&log, 5, 8);
     wait_for(WAIT, || (lines_in(&out) == 8).then_some(()))
         .unwrap_or_else(|| panic!("old pipeline stopped: {}", daemon.log_text()));
     let config_status: Value =
         serde_json::from_str(&http_get(port, "/api/v1/reload").expect("GET reload")).unwrap();
     assert_eq!(config_status["generation"], 1);
+    // Three refusals (HTTP, `hekad reload`, SIGHUP) and the one that could not start.
+    assert_eq!(config_status["reload_failures"], 4);
     assert!(
         config_status["last_reload_error"]
             .as_str()
-            .is_some_and(|e| e.contains("message_matcher")),
+            .is_some_and(|e| e.contains("could not start")),
         "{config_status}"
     );
 
