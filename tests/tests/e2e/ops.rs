@@ -136,9 +136,10 @@ fn ops_listener_status_metrics_report_and_refused_reload() {
         String::from_utf8_lossy(&cli.stderr).contains("message_matcher"),
         "{cli:?}"
     );
+    // The third refusal, by SIGHUP (HTTP and `hekad reload` were the first two).
     daemon.signal(libc::SIGHUP);
     wait_for(WAIT, || {
-        daemon.log_text().contains("reload refused").then_some(())
+        (reload_status(port)?["reload_failures"] == 3).then_some(())
     })
     .unwrap_or_else(|| panic!("SIGHUP reload not refused: {}", daemon.log_text()));
 
@@ -192,9 +193,43 @@ fn numbers_in(path: &Path) -> Vec<usize> {
         .collect()
 }
 
+/// A live tail of `Logger == 'app'` (SSE over HTTP/1.0, so no chunking): the numbers
+/// of the `line N` payloads it showed so far. Ends when hekad closes the stream.
+fn tail(port: u16) -> std::sync::Arc<std::sync::Mutex<Vec<usize>>> {
+    use std::io::BufRead;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        s,
+        "GET /api/v1/tail?match=Logger%20%3D%3D%20%27app%27 HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
+    )
+    .expect("tail request");
+    let shown = seen.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(s).lines() {
+            let Ok(line) = line else { return };
+            let Some(at) = line.find("line ") else {
+                continue;
+            };
+            let digits: String = line[at + 5..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            if let (Ok(n), Ok(mut v)) = (digits.parse(), shown.lock()) {
+                v.push(n);
+            }
+        }
+    });
+    seen
+}
+
+/// `GET /api/v1/reload`: generation, reload counts, last error.
+fn reload_status(port: u16) -> Option<Value> {
+    serde_json::from_str(&http_get(port, "/api/v1/reload")?).ok()
+}
+
 fn generation(port: u16) -> Option<u64> {
-    let body = http_get(port, "/api/v1/reload")?;
-    serde_json::from_str::<Value>(&body).ok()?["generation"].as_u64()
+    reload_status(port)?["generation"].as_u64()
 }
 
 #[test]
@@ -209,6 +244,8 @@ fn reload_applies_a_changed_config_under_load_without_losing_a_line() {
     wait_for(WAIT, || http_get(port, "/readyz"))
         .unwrap_or_else(|| panic!("never ready: {}", daemon.log_text()));
 
+    // A live tail opened now must outlive the reloads (its tap is in the registry).
+    let tailed = tail(port);
     // Lines keep coming during both reloads.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writer = {
@@ -259,6 +296,19 @@ fn reload_applies_a_changed_config_under_load_without_losing_a_line() {
         String::from_utf8_lossy(&cli.stdout).trim(),
         "reloaded: config generation 4"
     );
+
+    // The tail still shows lines, ones written after the last reload among them.
+    let last_before = numbers_in(&out).last().copied().unwrap_or(0);
+    wait_for(WAIT, || {
+        let seen = tailed.lock().ok()?;
+        seen.iter().any(|&n| n > last_before).then_some(())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the live tail stopped at the reloads: {}",
+            daemon.log_text()
+        )
+    });
 
     // Every line written reached `out` exactly once, in order.
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
