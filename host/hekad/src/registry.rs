@@ -82,6 +82,11 @@ pub struct Registration {
     pub decoder: Option<&'static str>,
     /// Outputs: a missing `encoder` is a config error.
     pub requires_encoder: bool,
+    /// Outputs: the encoder used when the section names none (Heka's TcpOutput:
+    /// ProtobufEncoder).
+    pub encoder: Option<&'static str>,
+    /// Outputs: `use_buffering` defaults to true (Heka's TcpOutput).
+    pub buffered: bool,
     /// Outputs: `use_framing` defaults to true when the encoder is ProtobufEncoder
     /// (Heka's FileOutput and TcpOutput).
     pub frames_protobuf: bool,
@@ -105,6 +110,8 @@ impl Registration {
             splitter: "NullSplitter",
             decoder: None,
             requires_encoder: false,
+            encoder: None,
+            buffered: false,
             frames_protobuf: false,
             sandbox: false,
             min_buffer_size: 8 * 1024,
@@ -140,6 +147,14 @@ impl Registration {
     }
     pub const fn requires_encoder(mut self) -> Registration {
         self.requires_encoder = true;
+        self
+    }
+    pub const fn default_encoder(mut self, encoder: &'static str) -> Registration {
+        self.encoder = Some(encoder);
+        self
+    }
+    pub const fn buffered_by_default(mut self) -> Registration {
+        self.buffered = true;
         self
     }
     pub const fn frames_protobuf(mut self) -> Registration {
@@ -206,6 +221,13 @@ pub static REGISTRY: &[Registration] = &[
     Registration::output("FileOutput", outputs::file::build).frames_protobuf(),
     Registration::output("HttpOutput", outputs::http::build).requires_encoder(),
     Registration::output("LogOutput", outputs::log::build),
+    Registration::output("TcpOutput", outputs::tcp::build)
+        .default_encoder("ProtobufEncoder")
+        .frames_protobuf()
+        .buffered_by_default()
+        // A flush that failed (receiver down, acknowledgements late) is retried
+        // every second even when no new message comes.
+        .default_ticker_interval(1),
 ];
 
 /// The registration of `type_name`.

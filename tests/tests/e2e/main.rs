@@ -9,5 +9,6 @@ mod lua_modules;
 mod ops;
 mod seed;
 mod stdin_pipe;
+mod tcp_agent;
 mod tcp_to_file;
 mod trials;

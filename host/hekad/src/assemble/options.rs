@@ -121,7 +121,7 @@ impl Pass<'_> {
         let encoder = self.reference(
             section,
             "encoder",
-            (c.encoder.as_deref(), None),
+            (c.encoder.as_deref().or(reg.encoder), None),
             PluginKind::Encoder,
             |pass, name| pass.encoders.get(name).cloned(),
         );
@@ -130,7 +130,8 @@ impl Pass<'_> {
             self.report(section, Some("encoder"), missing);
         }
         let retries = self.retries(section, &c.retries);
-        let buffering = self.buffering(section, c.use_buffering, c.buffering.as_ref());
+        let use_buffering = Some(c.use_buffering.unwrap_or(reg.buffered));
+        let buffering = self.buffering(section, use_buffering, c.buffering.as_ref());
         let mut options = OutputOptions::new(matcher?);
         let encoder = encoder?;
         if encoder.is_none() && reg.requires_encoder {

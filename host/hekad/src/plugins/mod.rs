@@ -14,6 +14,7 @@ mod doc_examples;
 pub mod encoders;
 pub mod filters;
 pub mod inputs;
+pub mod net;
 pub mod outputs;
 #[cfg(feature = "lua")]
 pub mod sandbox_lua;

@@ -3,3 +3,4 @@
 pub mod logstreamer;
 pub mod stdin;
 pub mod tcp;
+mod tcp_acks;

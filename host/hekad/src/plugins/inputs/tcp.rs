@@ -11,19 +11,30 @@
 //! its messages carry `Hostname` = the peer's address. The listener is bound when the
 //! input runs, not when the config is built, so `hekad validate` never takes the port.
 //! The accept loop and the readers wake every `POLL` to notice `ctx.stop`.
+//!
+//! With `delivery_acks = true` (a hekad-rs extension for hekad-rs's TcpOutput) each
+//! connection writes back how much of its stream the outputs have delivered
+//! (`crate::plugins::net`, `super::tcp_acks`); while acknowledgements are owed, reads
+//! wake every `ACK_POLL` to send them.
 
 use std::io::{ErrorKind as IoErrorKind, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use heka_pipeline::{Input, InputContext, PluginError, RecordHeaders};
+use heka_pipeline::{AckUnits, Input, InputContext, PluginError, RecordHeaders};
 use serde::Deserialize;
 
+use super::tcp_acks::ConnAcks;
 use crate::config::ConfigError;
 use crate::plugins::BuildContext;
+use crate::plugins::net::set_keep_alive;
 
 /// How often blocked accepts and reads look at the stop signal.
 const POLL: Duration = Duration::from_millis(100);
+/// How often a connection that owes acknowledgements looks whether they are due.
+const ACK_POLL: Duration = Duration::from_millis(5);
+/// How long a stopping connection waits for its last acknowledgements.
+const ACK_DRAIN: Duration = Duration::from_secs(5);
 
 /// `[x]` keys of a TcpInput.
 #[derive(Debug, Clone, Deserialize)]
@@ -37,12 +48,16 @@ pub struct TcpInputConfig {
     /// TLS is not supported yet; `true` is refused rather than silently ignored.
     #[serde(default)]
     pub use_tls: bool,
-    /// Enable TCP keep-alive on accepted connections (accepted; the OS default period applies).
+    /// Enable TCP keep-alive on accepted connections.
     #[serde(default)]
     pub keep_alive: bool,
-    /// Keep-alive period in seconds (accepted for compatibility).
+    /// Keep-alive idle time and probe interval, seconds.
     #[serde(default = "default_keep_alive_period")]
     pub keep_alive_period: u64,
+    /// Write delivery acknowledgements back to the sender (hekad-rs's TcpOutput with
+    /// `delivery_acks = true`; Heka's TcpOutput never reads them).
+    #[serde(default)]
+    pub delivery_acks: bool,
 }
 
 fn default_net() -> String {
@@ -57,6 +72,8 @@ fn default_keep_alive_period() -> u64 {
 #[derive(Debug)]
 pub struct TcpInput {
     address: SocketAddr,
+    keep_alive: Option<Duration>,
+    delivery_acks: bool,
 }
 
 impl TcpInput {
@@ -87,7 +104,16 @@ impl TcpInput {
                 "address",
                 format!("{:?} has no {} address", cfg.address, cfg.net),
             ))?;
-        Ok(TcpInput { address })
+        if cfg.keep_alive && cfg.keep_alive_period == 0 {
+            return Err(("keep_alive_period", "must be at least 1 second".into()));
+        }
+        Ok(TcpInput {
+            address,
+            keep_alive: cfg
+                .keep_alive
+                .then(|| Duration::from_secs(cfg.keep_alive_period)),
+            delivery_acks: cfg.delivery_acks,
+        })
     }
 }
 
@@ -107,11 +133,15 @@ impl Input for TcpInput {
             .map_err(|e| PluginError::Fatal(format!("listener: {e}")))?;
         tracing::info!(input = %ctx.name, address = %self.address, "TcpInput listening");
         let ctx: &InputContext = ctx;
+        let options = ConnOptions {
+            keep_alive: self.keep_alive,
+            delivery_acks: self.delivery_acks,
+        };
         std::thread::scope(|scope| {
             let spawn = |stream: TcpStream, peer: SocketAddr| {
                 let spawned = std::thread::Builder::new()
                     .name(format!("{}-{peer}", ctx.name))
-                    .spawn_scoped(scope, move || serve(ctx, stream, peer));
+                    .spawn_scoped(scope, move || serve(ctx, stream, peer, options));
                 if let Err(e) = spawned {
                     tracing::error!(input = %ctx.name, %peer, error = %e, "cannot spawn connection thread");
                 }
@@ -139,10 +169,24 @@ impl Input for TcpInput {
     }
 }
 
+/// What each connection is set up with.
+#[derive(Debug, Clone, Copy)]
+struct ConnOptions {
+    keep_alive: Option<Duration>,
+    delivery_acks: bool,
+}
+
 /// Reads one connection until EOF or error; after the stop signal, reads only what
 /// has already arrived, then ends.
-fn serve(ctx: &InputContext, mut stream: TcpStream, peer: SocketAddr) {
+fn serve(ctx: &InputContext, mut stream: TcpStream, peer: SocketAddr, options: ConnOptions) {
     tracing::debug!(input = %ctx.name, %peer, "connection accepted");
+    if let Some(period) = options.keep_alive
+        && let Err(e) = set_keep_alive(&stream, period)
+    {
+        tracing::warn!(input = %ctx.name, %peer, error = %e, "cannot enable keep-alive");
+    }
+    let mut acks = options.delivery_acks.then(ConnAcks::new);
+    let mut read_timeout = POLL;
     // Accepted sockets may inherit non-blocking mode; reads use a timeout instead so
     // they wake up to look at the stop signal.
     if let Err(e) = stream
@@ -177,6 +221,11 @@ fn serve(ctx: &InputContext, mut stream: TcpStream, peer: SocketAddr) {
                 if draining {
                     break; // everything that had arrived is read
                 }
+                if let Some(acks) = &mut acks
+                    && !acknowledge(ctx, acks, &mut stream, peer, &mut read_timeout)
+                {
+                    return;
+                }
                 continue;
             }
             Err(e) => {
@@ -184,20 +233,58 @@ fn serve(ctx: &InputContext, mut stream: TcpStream, peer: SocketAddr) {
                 true
             }
         };
-        // One read's records go to each plugin as one batch.
+        // One read's records go to each plugin as one batch, under one acknowledgement
+        // unit when the sender wants acknowledgements.
         let mut batch = ctx.batch();
+        let units = acks.as_mut().map(|a| a as &mut dyn AckUnits);
         let delivered = batch
-            .deliver_records(&mut runner, eof, decoder.as_deref_mut(), &headers, None)
+            .deliver_records(&mut runner, eof, decoder.as_deref_mut(), &headers, units)
             .and_then(|_| batch.route());
         if let Err(e) = delivered {
             tracing::debug!(input = %ctx.name, %peer, error = %e, "delivery stopped");
+            return;
+        }
+        if let Some(acks) = &mut acks
+            && !acknowledge(ctx, acks, &mut stream, peer, &mut read_timeout)
+        {
             return;
         }
         if eof {
             break;
         }
     }
+    if let Some(acks) = &mut acks {
+        // Stopping or EOF: give the sender what its outputs confirm soon, so that a
+        // clean stop does not make it send those messages again.
+        let deadline = std::time::Instant::now() + ACK_DRAIN;
+        while acks.pending() && std::time::Instant::now() < deadline {
+            std::thread::sleep(ACK_POLL);
+            if acks.write_back(&mut stream).is_err() {
+                break;
+            }
+        }
+    }
     tracing::debug!(input = %ctx.name, %peer, "connection closed");
+}
+
+/// Writes the acknowledgements due and sets the read timeout for what is owed.
+/// False when the connection must be closed.
+fn acknowledge(
+    ctx: &InputContext,
+    acks: &mut ConnAcks,
+    stream: &mut TcpStream,
+    peer: SocketAddr,
+    read_timeout: &mut Duration,
+) -> bool {
+    if let Err(e) = acks.write_back(stream) {
+        tracing::warn!(input = %ctx.name, %peer, error = %e, "closing the connection: the sender will send again what was not acknowledged");
+        return false;
+    }
+    let wanted = if acks.pending() { ACK_POLL } else { POLL };
+    if wanted != *read_timeout && stream.set_read_timeout(Some(wanted)).is_ok() {
+        *read_timeout = wanted;
+    }
+    true
 }
 
 #[cfg(test)]
@@ -211,6 +298,7 @@ mod tests {
             use_tls: false,
             keep_alive: false,
             keep_alive_period: 7200,
+            delivery_acks: false,
         }
     }
 
