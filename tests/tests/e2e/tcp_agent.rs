@@ -11,7 +11,7 @@
 //! The seed (`HEKA_TCP_SEED`) replays the kill schedule.
 
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -75,6 +75,10 @@ base_dir = "{base}"
 type = "TcpInput"
 address = "127.0.0.1:{port}"
 delivery_acks = true
+
+[PayloadEncoder]
+# The lines keep their newline (TokenSplitter keeps delimiters, as in Heka).
+append_newlines = false
 
 [Out]
 type = "FileOutput"
@@ -174,11 +178,12 @@ fn agent_to_aggregator_over_tcp_survives_aggregator_kills() {
         (seen.len() as u64 >= written).then_some(())
     });
     let seen = received(&out);
+    let (agent_log, agg_log) = (agent.log.clone(), aggregator.log.clone());
     let report = |what: &str| {
         format!(
             "{what} (seed {seed}, {kills} kills, {written} written)\nagent log:\n{}\naggregator logs:\n{agg_logs}{}",
-            agent.log_text(),
-            aggregator.log_text()
+            fs::read_to_string(&agent_log).unwrap_or_default(),
+            fs::read_to_string(&agg_log).unwrap_or_default()
         )
     };
     let seen = seen.unwrap_or_else(|e| panic!("{}", report(&e)));

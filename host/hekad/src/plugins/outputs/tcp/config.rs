@@ -103,10 +103,7 @@ impl TcpOutputConfig {
             }
         };
         if self.keep_alive && self.keep_alive_period == 0 {
-            return Err((
-                "keep_alive_period",
-                "must be at least 1 second".to_owned(),
-            ));
+            return Err(("keep_alive_period", "must be at least 1 second".to_owned()));
         }
         let ack_timeout = parse_duration(&self.ack_timeout).map_err(|m| ("ack_timeout", m))?;
         if ack_timeout.is_zero() {

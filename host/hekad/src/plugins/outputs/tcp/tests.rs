@@ -76,10 +76,7 @@ fn with_acks_a_flush_waits_for_them_and_a_new_connection_gets_the_window_again()
     out.send(&msg, b"two").unwrap();
     out.send(&msg, b"six").unwrap();
     let first = out.flush();
-    assert!(
-        matches!(first, Err(OutputError::Retry { .. })),
-        "{first:?}"
-    );
+    assert!(matches!(first, Err(OutputError::Retry { .. })), "{first:?}");
     assert_eq!(out.window, b"twosix");
     out.flush().unwrap();
     assert!(out.window.is_empty());
@@ -110,10 +107,7 @@ fn an_acknowledgement_beyond_what_was_sent_drops_the_connection() {
         conn
     });
     let err = out.flush().unwrap_err();
-    assert!(
-        err.to_string().contains("outside what was sent"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("outside what was sent"), "{err}");
     assert_eq!(out.window, b"abc", "kept for the next connection");
     drop(receiver.join().unwrap());
 }
@@ -129,7 +123,10 @@ fn config_errors_name_their_key() {
     assert_eq!(bad("local_address = \"not an ip\""), "local_address");
     assert_eq!(bad("ack_timeout = \"soon\""), "ack_timeout");
     assert_eq!(bad("max_unacked = 10"), "max_unacked");
-    assert_eq!(bad("keep_alive = true\nkeep_alive_period = 0"), "keep_alive_period");
+    assert_eq!(
+        bad("keep_alive = true\nkeep_alive_period = 0"),
+        "keep_alive_period"
+    );
     let ok: TcpOutputConfig = crate::config::from_table(
         &toml::from_str("address = \"127.0.0.1:1\"\nlocal_address = \"127.0.0.1\"").unwrap(),
     )
