@@ -6,7 +6,7 @@
 //! [agg]
 //! type = "TcpOutput"
 //! message_matcher = "TRUE"
-//! address = "aggregator:5565"
+//! address = "127.0.0.1:5565"
 //! delivery_acks = true        # hekad-rs: wait for the receiver's acknowledgements
 //! keep_alive = true
 //! keep_alive_period = 60
