@@ -16,8 +16,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use heka_e2e::fuzz::Rng;
 use heka_e2e::{Daemon, free_port, wait_for, write};
+use heka_fuzz::Rng;
 
 /// Lines per second written to the agent's log.
 const RATE: u64 = 1000;
