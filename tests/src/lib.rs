@@ -1,12 +1,14 @@
 //! Helpers for the end-to-end tests in `tests/e2e/`, which drive the real `hekad`
 //! binary: finding (and building) it, writing configs into temp dirs, running it with
-//! captured output, free ports, and bounded polling.
+//! captured output, free ports, and bounded polling; [`pki`] makes the certificates
+//! of the TLS tests (here and in hekad's unit tests).
 //!
 //! The binary is built once per test process with `cargo build -p hekad --bin hekad`
 //! into the same target directory as the tests: cargo builds binaries only for
 //! integration tests of their own package, not for a dependent like this one.
 
 pub mod cdp;
+pub mod pki;
 
 use std::io::Read;
 use std::net::TcpListener;

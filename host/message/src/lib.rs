@@ -6,6 +6,7 @@
 //! - `framing`: Heka's stream framing (`0x1E len Header 0x1F message`) both ways.
 //! - `json`: the JSON form of a message used on the command line and in tests (feature `json`).
 //! - `matcher`: Heka's `message_matcher` language (feature `matcher`).
+//! - `signing`: HMAC signatures of framed records, both ways (feature `signing`).
 //!
 //! ```
 //! use heka_message::{Message, Value, decode_message, encode_message};
@@ -34,6 +35,8 @@ mod json;
 #[cfg(feature = "matcher")]
 mod matcher;
 mod message;
+#[cfg(feature = "signing")]
+mod signing;
 
 pub use codec::{
     DEFAULT_MAX_MESSAGE_SIZE, DecodeError, SizeError, check_message_size, decode_message,
@@ -48,3 +51,5 @@ pub use json::{JsonError, message_from_json, message_to_json};
 #[cfg(feature = "matcher")]
 pub use matcher::{Matcher, MatcherError};
 pub use message::{Field, FieldValue, Header, HmacHashFunction, Message, Value, ValueType};
+#[cfg(feature = "signing")]
+pub use signing::{SignerKeys, SigningKey, VerifyError, hash_function};

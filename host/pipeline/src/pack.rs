@@ -22,6 +22,9 @@ pub struct Pack {
     pub msg: Arc<Message>,
     pub loops: u8,
     pub acks: Acks,
+    /// The verified signer of the input record (Heka's `pack.Signer`), for
+    /// `message_signer`; messages injected by filters have none.
+    pub signer: Option<Arc<str>>,
 }
 
 impl Pack {
@@ -31,6 +34,15 @@ impl Pack {
             msg: Arc::new(msg),
             loops: 0,
             acks: ack.into_iter().collect(),
+            signer: None,
+        }
+    }
+
+    /// [`Pack::new`] for a record whose signature `signer` verified.
+    pub fn signed(msg: Message, ack: Option<Ack>, signer: Option<Arc<str>>) -> Pack {
+        Pack {
+            signer,
+            ..Pack::new(msg, ack)
         }
     }
 

@@ -12,6 +12,7 @@
 //! counted, the message dropped, the plugin lives), `Skip` (an encoder's -2: no output),
 //! `Fatal` (positive return, trap, exceeded limit: the plugin is terminated).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use heka_message::Message;
@@ -63,6 +64,13 @@ pub trait Splitter: Send {
     /// itself (`use_message_bytes`), rather than text for the `Payload`.
     fn uses_message_bytes(&self) -> bool {
         false
+    }
+
+    /// The verified signer of the record the last `find_record` returned (Heka's
+    /// `pack.Signer`, for `message_signer`): only a splitter that checks signatures
+    /// (HekaFramingSplitter) has one.
+    fn signer(&self) -> Option<Arc<str>> {
+        None
     }
 }
 

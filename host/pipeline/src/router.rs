@@ -100,6 +100,8 @@ pub(crate) struct Route {
     pub name: Arc<str>,
     /// None matches everything (collectors in tests).
     pub matcher: Option<Matcher>,
+    /// `message_signer`: only packs this signer's signature verified are considered.
+    pub signer: Option<Arc<str>>,
     pub tx: Sender<Batch>,
     /// Filters only: packs sent but not yet processed (incremented before the send so
     /// the supervisor can tell when filters are quiescent at shutdown).
@@ -107,6 +109,19 @@ pub(crate) struct Route {
     /// Cleared when the plugin is terminated: Heka unregisters its matcher, so later
     /// messages are no longer held (and abandoned) by a plugin that is gone.
     pub registered: Arc<AtomicBool>,
+}
+
+impl Route {
+    /// Whether the plugin gets `pack`: still registered, the signer (when asked for)
+    /// checked first as in Heka, then the matcher.
+    fn accepts(&self, pack: &Pack) -> bool {
+        self.registered.load(Ordering::Relaxed)
+            && self
+                .signer
+                .as_ref()
+                .is_none_or(|want| pack.signer.as_ref() == Some(want))
+            && self.matcher.as_ref().is_none_or(|m| m.matches(&pack.msg))
+    }
 }
 
 /// What happened to a routed pack.
@@ -156,9 +171,7 @@ impl Router {
         let mut outcome = Routed::Delivered;
         let mut previous: Option<&Route> = None;
         for route in self.routes.iter() {
-            if route.registered.load(Ordering::Relaxed)
-                && route.matcher.as_ref().is_none_or(|m| m.matches(&pack.msg))
-            {
+            if route.accepts(&pack) {
                 if let Some(prev) = previous
                     && self.send(prev, smallvec::smallvec![pack.clone()]) == Routed::Lost
                 {
@@ -202,9 +215,7 @@ impl Router {
         for pack in packs.drain(..) {
             let mut mask = 0u64;
             for (i, route) in self.routes.iter().enumerate() {
-                if route.registered.load(Ordering::Relaxed)
-                    && route.matcher.as_ref().is_none_or(|m| m.matches(&pack.msg))
-                {
+                if route.accepts(&pack) {
                     mask |= 1 << i;
                 }
             }
@@ -314,6 +325,7 @@ mod tests {
         let route = Route {
             name: name.into(),
             matcher: Some(Matcher::parse(expr).unwrap()),
+            signer: None,
             tx,
             pending: Some(Arc::new(AtomicUsize::new(0))),
             registered: Arc::new(AtomicBool::new(true)),
@@ -422,5 +434,30 @@ mod tests {
         assert_eq!(sink.0.lock().unwrap().last(), Some(&(99, true)));
         let sizes: Vec<usize> = rx_c.try_iter().map(|b| b.len()).collect();
         assert_eq!(sizes, [MAX_ROUTE_BATCH, 1]);
+    }
+
+    #[test]
+    fn message_signer_admits_only_packs_that_signer_signed() {
+        let (mut ops, rx_ops) = route("ops", "TRUE", 8);
+        ops.signer = Some(Arc::from("ops"));
+        let (any, rx_any) = route("any", "TRUE", 8);
+        let router = Router::new(vec![ops, any], StopSignal::new());
+        let signer = |s: Option<&str>| s.map(Arc::from);
+        let mut packs = vec![
+            Pack::signed(msg("a"), None, signer(Some("ops"))),
+            Pack::signed(msg("b"), None, signer(Some("dev"))),
+            Pack::signed(msg("c"), None, None),
+        ];
+        router.route_batch(&mut packs);
+        router.route(Pack::signed(msg("d"), None, signer(Some("ops"))));
+        router.route(Pack::signed(msg("e"), None, None));
+        let types = |rx: &crossbeam_channel::Receiver<Batch>| {
+            rx.try_iter()
+                .flatten()
+                .map(|p| p.msg.type_().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(types(&rx_ops), ["a", "d"]);
+        assert_eq!(types(&rx_any), ["a", "b", "c", "d", "e"]);
     }
 }

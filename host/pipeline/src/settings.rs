@@ -130,6 +130,9 @@ impl InputOptions {
 pub struct FilterOptions {
     /// `message_matcher`: which messages the filter gets.
     pub matcher: Matcher,
+    /// `message_signer`: only messages whose record this signer signed (verified by
+    /// the input's HekaFramingSplitter) are considered.
+    pub message_signer: Option<Arc<str>>,
     /// `ticker_interval` (None = no timer events).
     pub ticker_interval: Option<Duration>,
     /// When false, the filter's termination stops hekad.
@@ -145,6 +148,7 @@ impl FilterOptions {
     pub fn new(matcher: Matcher) -> FilterOptions {
         FilterOptions {
             matcher,
+            message_signer: None,
             ticker_interval: None,
             can_exit: false,
             timer_event_on_shutdown: false,
@@ -158,6 +162,8 @@ impl FilterOptions {
 pub struct OutputOptions {
     /// `message_matcher`: which messages the output gets.
     pub matcher: Matcher,
+    /// `message_signer`: as [`FilterOptions::message_signer`].
+    pub message_signer: Option<Arc<str>>,
     /// The encoder template (`encoder`); without one the Payload is sent.
     pub encoder: Option<EncoderFactory>,
     /// Wrap each encoded message in Heka's stream framing.
@@ -178,6 +184,7 @@ impl OutputOptions {
     pub fn new(matcher: Matcher) -> OutputOptions {
         OutputOptions {
             matcher,
+            message_signer: None,
             encoder: None,
             use_framing: false,
             ticker_interval: None,

@@ -20,6 +20,7 @@
 //! record's tail as a record of its own.
 
 use std::io::{self, Read};
+use std::sync::Arc;
 
 use crate::plugin::{SplitResult, Splitter};
 
@@ -62,6 +63,8 @@ pub struct Record<'a> {
     pub end_offset: u64,
     /// True when the record was cut at `max_record_size`.
     pub truncated: bool,
+    /// Its verified signer ([`crate::Splitter::signer`]).
+    pub signer: Option<Arc<str>>,
 }
 
 impl Record<'_> {
@@ -294,11 +297,13 @@ impl SplitRunner {
                 bytes: &self.buf[start..end],
                 end_offset,
                 truncated,
+                signer: self.splitter.signer(),
             },
             Found::Held { end_offset } => Record {
                 bytes: &self.held,
                 end_offset,
                 truncated: true,
+                signer: self.splitter.signer(),
             },
         }
     }

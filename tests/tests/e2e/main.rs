@@ -10,5 +10,6 @@ mod ops;
 mod seed;
 mod stdin_pipe;
 mod tcp_agent;
+mod tcp_tls;
 mod tcp_to_file;
 mod trials;

@@ -3,6 +3,7 @@
 //! intervals, retries, buffering and framing. Each check reports its own problem and
 //! the others still run, so a section with two mistakes gets two lines.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use heka_message::{HEADER_FRAMING_SIZE, MAX_HEADER_SIZE, Matcher};
@@ -43,10 +44,7 @@ fn ticker(seconds: Option<u64>, reg: &Registration) -> Option<Duration> {
     (s > 0).then(|| Duration::from_secs(s))
 }
 
-fn warn_unsupported(section: &Section, signer: Option<&str>, use_buffering: Option<bool>) {
-    if signer.is_some() {
-        tracing::warn!(plugin = %section.name, "message_signer is not supported yet; ignored");
-    }
+fn warn_unsupported(section: &Section, use_buffering: Option<bool>) {
     if use_buffering == Some(true) {
         tracing::warn!(plugin = %section.name, "use_buffering (disk queue) is not supported yet; ignored");
     }
@@ -97,8 +95,9 @@ impl Pass<'_> {
             self.report(section, None, ErrorKind::Plugin("not a filter".into()));
             return None;
         };
-        warn_unsupported(section, c.message_signer.as_deref(), c.use_buffering);
+        warn_unsupported(section, c.use_buffering);
         let mut options = FilterOptions::new(self.matcher(section, c.message_matcher.as_deref())?);
+        options.message_signer = c.message_signer.as_deref().map(Arc::from);
         options.ticker_interval = ticker(c.ticker_interval, reg);
         options.can_exit = c.can_exit.unwrap_or(reg.sandbox);
         options.is_sandbox = reg.sandbox;
@@ -115,8 +114,6 @@ impl Pass<'_> {
             self.report(section, None, ErrorKind::Plugin("not an output".into()));
             return None;
         };
-        // Outputs support use_buffering (the disk queue); filters do not yet.
-        warn_unsupported(section, c.message_signer.as_deref(), None);
         let matcher = self.matcher(section, c.message_matcher.as_deref());
         let encoder = self.reference(
             section,
@@ -133,6 +130,7 @@ impl Pass<'_> {
         let use_buffering = Some(c.use_buffering.unwrap_or(reg.buffered));
         let buffering = self.buffering(section, use_buffering, c.buffering.as_ref());
         let mut options = OutputOptions::new(matcher?);
+        options.message_signer = c.message_signer.as_deref().map(Arc::from);
         let encoder = encoder?;
         if encoder.is_none() && reg.requires_encoder {
             return None;

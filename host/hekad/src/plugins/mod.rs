@@ -19,6 +19,7 @@ pub mod outputs;
 #[cfg(feature = "lua")]
 pub mod sandbox_lua;
 pub mod splitters;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 

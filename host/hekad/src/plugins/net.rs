@@ -17,8 +17,29 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 /// A connection's byte stream: the socket itself, or TLS over it.
-pub trait Stream: Read + Write + Send {}
-impl<T: Read + Write + Send> Stream for T {}
+pub trait Stream: Read + Write + Send {
+    /// Ends the session cleanly before the socket is closed (TLS: `close_notify`, so
+    /// the peer sees an orderly end rather than a truncation); plain TCP has nothing
+    /// to say.
+    fn close(&mut self) {}
+}
+
+impl Stream for TcpStream {}
+impl Stream for &TcpStream {}
+
+impl Stream for rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    fn close(&mut self) {
+        self.conn.send_close_notify();
+        let _ = self.flush();
+    }
+}
+
+impl Stream for rustls::StreamOwned<rustls::ServerConnection, &TcpStream> {
+    fn close(&mut self) {
+        self.conn.send_close_notify();
+        let _ = self.flush();
+    }
+}
 
 /// Bytes of one delivery acknowledgement.
 pub const ACK_LEN: usize = 8;
@@ -99,6 +120,7 @@ mod tests {
             }
         }
     }
+    impl Stream for Script {}
     impl Write for Script {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
             Ok(buf.len())

@@ -23,6 +23,7 @@ impl InputContext {
         let route = Route {
             name: Arc::from("collector"),
             matcher: None,
+            signer: None,
             tx,
             pending: None,
             registered: Arc::new(std::sync::atomic::AtomicBool::new(true)),

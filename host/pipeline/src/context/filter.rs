@@ -161,6 +161,8 @@ impl FilterContext {
             msg: Arc::new(msg),
             loops: self.current_loops + 1,
             acks: self.held.iter().cloned().collect(),
+            // An injected message is the filter's, signed by nobody.
+            signer: None,
         });
         Ok(())
     }

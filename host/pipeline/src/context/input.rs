@@ -153,7 +153,7 @@ impl InputContext {
         decoder: Option<&mut (dyn Decoder + 'static)>,
         ack: Option<Ack>,
     ) -> Result<(), PluginError> {
-        self.deliver_to(msg, raw, decoder, ack, None)
+        self.deliver_to(msg, raw, decoder, (ack, None), None)
     }
 
     /// An empty batch: what is delivered into it is routed together (see the module
@@ -178,24 +178,25 @@ impl InputContext {
         }
     }
 
-    /// [`InputContext::deliver`], into `batch` when given (else routed at once).
+    /// [`InputContext::deliver`], into `batch` when given (else routed at once); the
+    /// packs carry `ack` and the record's verified signer.
     fn deliver_to(
         &self,
         msg: Message,
         raw: Option<&[u8]>,
         decoder: Option<&mut (dyn Decoder + 'static)>,
-        ack: Option<Ack>,
+        (ack, signer): (Option<Ack>, Option<Arc<str>>),
         batch: Option<&mut Vec<Pack>>,
     ) -> Result<(), PluginError> {
         match (decoder, raw) {
-            (Some(decoder), _) => self.decode_and_route(msg, raw, decoder, ack, batch),
+            (Some(decoder), _) => self.decode_and_route(msg, raw, decoder, (ack, signer), batch),
             // Framed protobuf records with no decoder configured: the record *is* the
             // message (what ProtobufDecoder would do), the input's stamp is discarded.
             (None, Some(bytes)) => match heka_message::decode_message(bytes) {
-                Ok(decoded) => self.route(Pack::new(decoded, ack), batch),
+                Ok(decoded) => self.route(Pack::signed(decoded, ack, signer), batch),
                 Err(err) => self.decode_failed(msg, &err.to_string(), ack, batch),
             },
-            (None, None) => self.route(Pack::new(msg, ack), batch),
+            (None, None) => self.route(Pack::signed(msg, ack, signer), batch),
         }
     }
 
@@ -204,7 +205,7 @@ impl InputContext {
         msg: Message,
         raw: Option<&[u8]>,
         decoder: &mut (dyn Decoder + 'static),
-        ack: Option<Ack>,
+        (ack, signer): (Option<Ack>, Option<Arc<str>>),
         mut batch: Option<&mut Vec<Pack>>,
     ) -> Result<(), PluginError> {
         let mut out = DECODED.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
@@ -231,7 +232,8 @@ impl InputContext {
                     } else {
                         ack.clone()
                     };
-                    if let Err(err) = self.route(Pack::new(decoded, share), batch.as_deref_mut()) {
+                    let pack = Pack::signed(decoded, share, signer.clone());
+                    if let Err(err) = self.route(pack, batch.as_deref_mut()) {
                         outcome = Err(err);
                     }
                 }
@@ -346,7 +348,7 @@ impl InputBatch<'_> {
         ack: Option<Ack>,
     ) -> Result<(), PluginError> {
         self.ctx
-            .deliver_to(msg, raw, decoder, ack, Some(&mut self.packs))
+            .deliver_to(msg, raw, decoder, (ack, None), Some(&mut self.packs))
     }
 
     /// Delivers every record `runner` holds complete (with `eof`, the stream has
@@ -379,7 +381,8 @@ impl InputBatch<'_> {
             } else {
                 runner.next_record()
             };
-            let Some(record) = record else { break };
+            let Some(mut record) = record else { break };
+            let signer = record.signer.take();
             let ack = match units.as_deref_mut() {
                 Some(units) => {
                     let (ack, records, bytes) = unit.get_or_insert_with(|| (units.open(), 0, 0));
@@ -391,7 +394,9 @@ impl InputBatch<'_> {
             };
             let timestamp = *now.get_or_insert_with(now_ns);
             let (msg, raw) = self.record_message(timestamp, headers, &record, message_bytes);
-            self.deliver(msg, raw, decoder.as_deref_mut(), ack)?;
+            let batch = Some(&mut self.packs);
+            self.ctx
+                .deliver_to(msg, raw, decoder.as_deref_mut(), (ack, signer), batch)?;
             delivered += 1;
             if unit
                 .as_ref()

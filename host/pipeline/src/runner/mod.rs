@@ -313,6 +313,7 @@ impl Queues {
             queues.routes.push(Route {
                 name: Arc::from(spec.name.as_str()),
                 matcher: Some(spec.options.matcher.clone()),
+                signer: spec.options.message_signer.clone(),
                 tx,
                 pending: Some(pending.clone()),
                 registered: registered.clone(),
@@ -334,6 +335,7 @@ impl Queues {
             queues.routes.push(Route {
                 name: Arc::from(spec.name.as_str()),
                 matcher: Some(spec.options.matcher.clone()),
+                signer: spec.options.message_signer.clone(),
                 tx,
                 pending: None,
                 registered: registered.clone(),

@@ -12,6 +12,11 @@
 //! input runs, not when the config is built, so `hekad validate` never takes the port.
 //! The accept loop and the readers wake every `POLL` to notice `ctx.stop`.
 //!
+//! With `use_tls = true` each connection is a TLS server session over rustls
+//! (`[x.tls]`: see `crate::plugins::tls`); the handshake runs on the connection's
+//! thread, bounded by `HANDSHAKE_TIMEOUT`, so a slow or hostile client never holds
+//! up the others.
+//!
 //! With `delivery_acks = true` (a hekad-rs extension for hekad-rs's TcpOutput) each
 //! connection writes back how much of its stream the outputs have delivered
 //! (`crate::plugins::net`, `super::tcp_acks`); while acknowledgements are owed, reads
@@ -19,7 +24,8 @@
 
 use std::io::{ErrorKind as IoErrorKind, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use heka_pipeline::{AckUnits, Input, InputContext, PluginError, RecordHeaders};
 use serde::Deserialize;
@@ -27,7 +33,8 @@ use serde::Deserialize;
 use super::tcp_acks::ConnAcks;
 use crate::config::ConfigError;
 use crate::plugins::BuildContext;
-use crate::plugins::net::set_keep_alive;
+use crate::plugins::net::{Stream, is_timeout, set_keep_alive};
+use crate::plugins::tls::TlsConfig;
 
 /// How often blocked accepts and reads look at the stop signal.
 const POLL: Duration = Duration::from_millis(100);
@@ -35,6 +42,8 @@ const POLL: Duration = Duration::from_millis(100);
 const ACK_POLL: Duration = Duration::from_millis(5);
 /// How long a stopping connection waits for its last acknowledgements.
 const ACK_DRAIN: Duration = Duration::from_secs(5);
+/// Longest TLS handshake a connection is given.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `[x]` keys of a TcpInput.
 #[derive(Debug, Clone, Deserialize)]
@@ -45,9 +54,12 @@ pub struct TcpInputConfig {
     /// `tcp`, `tcp4` or `tcp6` (Heka's `unix` forms are not supported).
     #[serde(default = "default_net")]
     pub net: String,
-    /// TLS is not supported yet; `true` is refused rather than silently ignored.
+    /// Accept TLS connections only, set up by `[x.tls]` (Heka's switch).
     #[serde(default)]
     pub use_tls: bool,
+    /// `[x.tls]`: certificate, key, client authentication (used with `use_tls`).
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
     /// Enable TCP keep-alive on accepted connections.
     #[serde(default)]
     pub keep_alive: bool,
@@ -72,16 +84,24 @@ fn default_keep_alive_period() -> u64 {
 #[derive(Debug)]
 pub struct TcpInput {
     address: SocketAddr,
-    keep_alive: Option<Duration>,
-    delivery_acks: bool,
+    options: ConnOptions,
 }
 
 impl TcpInput {
     /// Checks the config: the address must resolve to one of the `net`'s family.
     pub fn new(cfg: &TcpInputConfig) -> Result<TcpInput, (&'static str, String)> {
-        if cfg.use_tls {
-            return Err(("use_tls", "TLS is not supported by TcpInput yet".into()));
-        }
+        let tls = match (&cfg.tls, cfg.use_tls) {
+            (tls, true) => Some(
+                tls.clone()
+                    .unwrap_or_default()
+                    .server()
+                    .map_err(|e| (e.key, e.message))?,
+            ),
+            (Some(_), false) => {
+                return Err(("use_tls", "[tls] is given but use_tls is false (Heka would ignore it and accept plain TCP)".into()));
+            }
+            (None, false) => None,
+        };
         let want_v4 = match cfg.net.as_str() {
             "tcp" => None,
             "tcp4" => Some(true),
@@ -109,10 +129,13 @@ impl TcpInput {
         }
         Ok(TcpInput {
             address,
-            keep_alive: cfg
-                .keep_alive
-                .then(|| Duration::from_secs(cfg.keep_alive_period)),
-            delivery_acks: cfg.delivery_acks,
+            options: ConnOptions {
+                keep_alive: cfg
+                    .keep_alive
+                    .then(|| Duration::from_secs(cfg.keep_alive_period)),
+                delivery_acks: cfg.delivery_acks,
+                tls,
+            },
         })
     }
 }
@@ -133,10 +156,7 @@ impl Input for TcpInput {
             .map_err(|e| PluginError::Fatal(format!("listener: {e}")))?;
         tracing::info!(input = %ctx.name, address = %self.address, "TcpInput listening");
         let ctx: &InputContext = ctx;
-        let options = ConnOptions {
-            keep_alive: self.keep_alive,
-            delivery_acks: self.delivery_acks,
-        };
+        let options = &self.options;
         std::thread::scope(|scope| {
             let spawn = |stream: TcpStream, peer: SocketAddr| {
                 let spawned = std::thread::Builder::new()
@@ -170,32 +190,78 @@ impl Input for TcpInput {
 }
 
 /// What each connection is set up with.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 struct ConnOptions {
     keep_alive: Option<Duration>,
     delivery_acks: bool,
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
-/// Reads one connection until EOF or error; after the stop signal, reads only what
-/// has already arrived, then ends.
-fn serve(ctx: &InputContext, mut stream: TcpStream, peer: SocketAddr, options: ConnOptions) {
+/// Sets up one connection (socket options, TLS handshake), then reads it.
+fn serve(ctx: &InputContext, socket: TcpStream, peer: SocketAddr, options: &ConnOptions) {
     tracing::debug!(input = %ctx.name, %peer, "connection accepted");
     if let Some(period) = options.keep_alive
-        && let Err(e) = set_keep_alive(&stream, period)
+        && let Err(e) = set_keep_alive(&socket, period)
     {
         tracing::warn!(input = %ctx.name, %peer, error = %e, "cannot enable keep-alive");
     }
-    let mut acks = options.delivery_acks.then(ConnAcks::new);
-    let mut read_timeout = POLL;
     // Accepted sockets may inherit non-blocking mode; reads use a timeout instead so
     // they wake up to look at the stop signal.
-    if let Err(e) = stream
+    if let Err(e) = socket
         .set_nonblocking(false)
-        .and_then(|()| stream.set_read_timeout(Some(POLL)))
+        .and_then(|()| socket.set_read_timeout(Some(POLL)))
     {
         tracing::warn!(input = %ctx.name, %peer, error = %e, "cannot configure connection");
         return;
     }
+    match &options.tls {
+        None => read_stream(ctx, &mut &socket, &socket, peer, options),
+        Some(config) => match tls_handshake(ctx, config, &socket) {
+            Ok(mut tls) => read_stream(ctx, &mut tls, &socket, peer, options),
+            Err(e) => {
+                tracing::warn!(input = %ctx.name, %peer, error = %e, "TLS handshake failed; connection closed");
+            }
+        },
+    }
+}
+
+/// The server side of a TLS session on `socket`, handshake done.
+fn tls_handshake<'s>(
+    ctx: &InputContext,
+    config: &Arc<rustls::ServerConfig>,
+    socket: &'s TcpStream,
+) -> std::io::Result<rustls::StreamOwned<rustls::ServerConnection, &'s TcpStream>> {
+    let conn = rustls::ServerConnection::new(config.clone()).map_err(std::io::Error::other)?;
+    let mut tls = rustls::StreamOwned::new(conn, socket);
+    let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+    while tls.conn.is_handshaking() {
+        match tls.conn.complete_io(&mut tls.sock) {
+            Ok(_) => {}
+            Err(e) if is_timeout(&e) || e.kind() == IoErrorKind::Interrupted => {
+                if ctx.stop.is_raised() || Instant::now() >= deadline {
+                    return Err(std::io::Error::new(
+                        IoErrorKind::TimedOut,
+                        "the client did not complete the handshake",
+                    ));
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(tls)
+}
+
+/// Reads one connection's byte stream (`stream`, over `socket`) until EOF or error;
+/// after the stop signal, reads only what has already arrived, then ends.
+fn read_stream(
+    ctx: &InputContext,
+    stream: &mut dyn Stream,
+    socket: &TcpStream,
+    peer: SocketAddr,
+    options: &ConnOptions,
+) {
+    let mut acks = options.delivery_acks.then(ConnAcks::new);
+    let mut read_timeout = POLL;
     let hostname = peer.to_string();
     let headers = RecordHeaders {
         logger: &ctx.name,
@@ -209,11 +275,11 @@ fn serve(ctx: &InputContext, mut stream: TcpStream, peer: SocketAddr, options: C
     loop {
         if !draining && ctx.stop.is_raised() {
             draining = true;
-            if stream.set_nonblocking(true).is_err() {
+            if socket.set_nonblocking(true).is_err() {
                 break;
             }
         }
-        let eof = match runner.read_from(&mut stream as &mut dyn Read) {
+        let eof = match runner.read_from(&mut *stream as &mut dyn Read) {
             Ok(0) => true,
             Ok(_) => false,
             Err(e) if e.kind() == IoErrorKind::Interrupted => continue,
@@ -221,12 +287,19 @@ fn serve(ctx: &InputContext, mut stream: TcpStream, peer: SocketAddr, options: C
                 if draining {
                     break; // everything that had arrived is read
                 }
-                if let Some(acks) = &mut acks
-                    && !acknowledge(ctx, acks, &mut stream, peer, &mut read_timeout)
-                {
-                    return;
+                if let Some(acks) = &mut acks {
+                    acks.consumed_to(runner.offset());
+                    if !acknowledge(ctx, acks, stream, socket, peer, &mut read_timeout) {
+                        return;
+                    }
                 }
                 continue;
+            }
+            // A TLS peer that closed its socket without close_notify (it died):
+            // for plain TCP that is a plain EOF, so it is one here too.
+            Err(e) if e.kind() == IoErrorKind::UnexpectedEof => {
+                tracing::debug!(input = %ctx.name, %peer, error = %e, "connection ended");
+                true
             }
             Err(e) => {
                 tracing::warn!(input = %ctx.name, %peer, error = %e, "read failed");
@@ -244,8 +317,11 @@ fn serve(ctx: &InputContext, mut stream: TcpStream, peer: SocketAddr, options: C
             tracing::debug!(input = %ctx.name, %peer, error = %e, "delivery stopped");
             return;
         }
+        if let Some(acks) = &mut acks {
+            acks.consumed_to(runner.offset());
+        }
         if let Some(acks) = &mut acks
-            && !acknowledge(ctx, acks, &mut stream, peer, &mut read_timeout)
+            && !acknowledge(ctx, acks, stream, socket, peer, &mut read_timeout)
         {
             return;
         }
@@ -256,10 +332,12 @@ fn serve(ctx: &InputContext, mut stream: TcpStream, peer: SocketAddr, options: C
     if let Some(acks) = &mut acks {
         // Stopping or EOF: give the sender what its outputs confirm soon, so that a
         // clean stop does not make it send those messages again.
-        let deadline = std::time::Instant::now() + ACK_DRAIN;
-        while acks.pending() && std::time::Instant::now() < deadline {
+        let deadline = Instant::now() + ACK_DRAIN;
+        acks.consumed_to(runner.offset());
+        while acks.pending() && Instant::now() < deadline {
             std::thread::sleep(ACK_POLL);
-            if acks.write_back(&mut stream).is_err() {
+            acks.consumed_to(runner.offset());
+            if acks.write_back(stream).is_err() {
                 break;
             }
         }
@@ -272,7 +350,8 @@ fn serve(ctx: &InputContext, mut stream: TcpStream, peer: SocketAddr, options: C
 fn acknowledge(
     ctx: &InputContext,
     acks: &mut ConnAcks,
-    stream: &mut TcpStream,
+    stream: &mut dyn Stream,
+    socket: &TcpStream,
     peer: SocketAddr,
     read_timeout: &mut Duration,
 ) -> bool {
@@ -281,7 +360,7 @@ fn acknowledge(
         return false;
     }
     let wanted = if acks.pending() { ACK_POLL } else { POLL };
-    if wanted != *read_timeout && stream.set_read_timeout(Some(wanted)).is_ok() {
+    if wanted != *read_timeout && socket.set_read_timeout(Some(wanted)).is_ok() {
         *read_timeout = wanted;
     }
     true
@@ -296,6 +375,7 @@ mod tests {
             address: address.into(),
             net: net.into(),
             use_tls: false,
+            tls: None,
             keep_alive: false,
             keep_alive_period: 7200,
             delivery_acks: false,
@@ -318,8 +398,20 @@ mod tests {
             TcpInput::new(&cfg("no port", "tcp")).unwrap_err().0,
             "address"
         );
+        // TLS: a server needs a certificate and its key; [tls] without use_tls is
+        // refused rather than silently ignored.
         let mut c = cfg("127.0.0.1:1", "tcp");
         c.use_tls = true;
+        assert_eq!(TcpInput::new(&c).unwrap_err().0, "tls.cert_file");
+        let pki = tempfile::tempdir().unwrap();
+        heka_e2e::pki::write_pki(pki.path());
+        c.tls = Some(TlsConfig {
+            cert_file: Some(pki.path().join("server.pem")),
+            key_file: Some(pki.path().join("server.key")),
+            ..Default::default()
+        });
+        assert!(TcpInput::new(&c).is_ok());
+        c.use_tls = false;
         assert_eq!(TcpInput::new(&c).unwrap_err().0, "use_tls");
     }
 }

@@ -88,6 +88,17 @@ impl ConnAcks {
         state.advance();
     }
 
+    /// The stream has been consumed up to `offset` (records and skipped bytes: garbage,
+    /// records that failed their signature check). With no unit in flight, everything
+    /// before it is settled, so the sender may forget it too; otherwise the units'
+    /// ends say how far.
+    pub fn consumed_to(&self, offset: u64) {
+        let mut state = self.lock();
+        if state.units.is_empty() && offset > state.delivered {
+            state.delivered = offset;
+        }
+    }
+
     /// Something is not yet acknowledged to the sender.
     pub fn pending(&self) -> bool {
         let state = self.lock();
@@ -176,6 +187,24 @@ mod tests {
         end(&mut acks, c, 300);
         acks.write_back(&mut out).unwrap();
         assert_eq!(&out[8..], encode_ack(300));
+    }
+
+    #[test]
+    fn skipped_bytes_are_acknowledged_once_nothing_is_in_flight() {
+        let mut acks = ConnAcks::new();
+        let mut out = Vec::new();
+        let a = acks.open();
+        let a_copy = a.clone();
+        end(&mut acks, a, 100);
+        // Bytes skipped after the unit: not while it is in flight.
+        acks.consumed_to(150);
+        acks.write_back(&mut out).unwrap();
+        assert!(out.is_empty());
+        a_copy.done();
+        acks.consumed_to(150);
+        acks.write_back(&mut out).unwrap();
+        assert_eq!(out, encode_ack(150));
+        assert!(!acks.pending());
     }
 
     #[test]

@@ -4,11 +4,16 @@
 //! once at start-up so that every mistake names its key.
 
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
 
+use heka_message::{SigningKey, hash_function};
+use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
 use serde::Deserialize;
 
 use crate::config::parse_duration;
+use crate::plugins::tls::TlsConfig;
 
 /// Default `max_unacked`: bytes kept for resending (8 MiB).
 pub const DEFAULT_MAX_UNACKED: u64 = 8 * 1024 * 1024;
@@ -26,9 +31,9 @@ pub struct TcpOutputConfig {
     /// Heka's TLS switch; `[x.tls]` holds the details.
     #[serde(default)]
     pub use_tls: bool,
-    /// `[x.tls]`: parsed by TLS support (refused while it is not built in).
+    /// `[x.tls]`: trusted CAs, server name, client certificate (with `use_tls`).
     #[serde(default)]
-    pub tls: Option<toml::Table>,
+    pub tls: Option<TlsConfig>,
     /// TCP keep-alive on the connection.
     #[serde(default)]
     pub keep_alive: bool,
@@ -50,6 +55,30 @@ pub struct TcpOutputConfig {
     /// for acknowledgements first.
     #[serde(default = "default_max_unacked")]
     pub max_unacked: u64,
+    /// `[x.signer]`: sign every record (hekad-rs; the form of Heka's client tools'
+    /// `[signer]`), for a receiver that verifies with `[y.signer.<name>_<version>]`.
+    #[serde(default)]
+    pub signer: Option<SignerConfig>,
+}
+
+/// `[x.signer]` of a TcpOutput.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignerConfig {
+    /// The signer's name, as the receiver's `message_signer` names it.
+    pub name: String,
+    /// `md5` (Heka's default) or `sha1`.
+    #[serde(default = "default_hmac_hash")]
+    pub hmac_hash: String,
+    /// The shared secret.
+    pub hmac_key: String,
+    /// The key's version.
+    #[serde(default)]
+    pub version: u32,
+}
+
+fn default_hmac_hash() -> String {
+    "md5".into()
 }
 
 fn default_address() -> String {
@@ -79,18 +108,33 @@ pub struct Settings {
     pub delivery_acks: bool,
     pub ack_timeout: Duration,
     pub max_unacked: usize,
+    /// With `use_tls`: the client configuration and the name the receiver's
+    /// certificate must hold.
+    pub tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
+    /// With `[x.signer]`: what every record is signed with.
+    pub signer: Option<SigningKey>,
 }
 
 impl TcpOutputConfig {
     /// Checks every key; an error names the key.
     pub fn settings(&self) -> Result<Settings, (&'static str, String)> {
-        if self.use_tls || self.tls.is_some() {
-            return Err((
-                "use_tls",
-                "TLS is not supported by TcpOutput yet".to_owned(),
-            ));
-        }
         resolve(&self.address).map_err(|m| ("address", m))?;
+        let tls = match (&self.tls, self.use_tls) {
+            (tls, true) => Some(
+                tls.clone()
+                    .unwrap_or_default()
+                    .client(host_of(&self.address))
+                    .map_err(|e| (e.key, e.message))?,
+            ),
+            (Some(_), false) => {
+                return Err((
+                    "use_tls",
+                    "[tls] is given but use_tls is false (Heka would ignore it and send plain TCP)"
+                        .to_owned(),
+                ));
+            }
+            (None, false) => None,
+        };
         let local_address = match &self.local_address {
             None => None,
             Some(local) => {
@@ -123,8 +167,36 @@ impl TcpOutputConfig {
             delivery_acks: self.delivery_acks,
             ack_timeout,
             max_unacked,
+            tls,
+            signer: self.signer.as_ref().map(SignerConfig::key).transpose()?,
         })
     }
+}
+
+impl SignerConfig {
+    fn key(&self) -> Result<SigningKey, (&'static str, String)> {
+        if self.name.is_empty() {
+            return Err(("signer.name", "must not be empty".to_owned()));
+        }
+        let function = hash_function(&self.hmac_hash).ok_or((
+            "signer.hmac_hash",
+            format!("unknown hash {:?} (expected md5 or sha1)", self.hmac_hash),
+        ))?;
+        Ok(SigningKey::new(
+            &self.name,
+            self.version,
+            function,
+            self.hmac_key.as_bytes(),
+        ))
+    }
+}
+
+/// The host part of `host:port` (without the brackets of an IPv6 literal).
+fn host_of(address: &str) -> &str {
+    let host = address.rsplit_once(':').map_or(address, |(host, _)| host);
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
 }
 
 /// The first address `address` resolves to.

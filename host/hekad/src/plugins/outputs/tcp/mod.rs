@@ -19,6 +19,16 @@
 //! byte until then, sending it again after a reconnect: at-least-once, the duplicates
 //! of one receiver failure bounded by `max_unacked` bytes.
 //!
+//! With `use_tls = true` the connection is TLS (rustls) set up by `[x.tls]` (Heka's
+//! keys: `root_cafile`, `server_name`, `cert_file`/`key_file` for a client
+//! certificate, ...; see `crate::plugins::tls`); the handshake is part of connecting,
+//! so a certificate the output does not trust is a retry whose reason says why.
+//!
+//! With `[x.signer]` (`name`, `hmac_hash` = `md5`|`sha1`, `hmac_key`, `version`: the
+//! form of Heka's client tools) every record is signed (`heka_message::SigningKey`)
+//! and a receiving HekaFramingSplitter with `[y.signer.<name>_<version>]` verifies
+//! it, so its filters and outputs can select with `message_signer = "<name>"`.
+//!
 //! Layout: `config` (keys, defaults, checks), `output` (connection, window, acks).
 
 mod config;

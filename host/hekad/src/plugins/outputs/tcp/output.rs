@@ -15,10 +15,13 @@
 
 use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use heka_message::Message;
+use heka_message::{Message, SigningKey, Unframed, unframe};
 use heka_pipeline::{Output, OutputError};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection};
 
 use super::config::{Settings, resolve};
 use crate::plugins::net::{AckReader, Stream, set_keep_alive};
@@ -27,6 +30,8 @@ use crate::plugins::net::{AckReader, Stream, set_keep_alive};
 const WRITE_CHUNK: usize = 64 * 1024;
 /// Longest wait for a connection to be established.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest wait for the end-of-session message (TLS `close_notify`) to go out.
+const CLOSE_TIMEOUT: Duration = Duration::from_millis(100);
 /// Longest single blocking read while waiting for acknowledgements.
 const ACK_POLL: Duration = Duration::from_millis(500);
 
@@ -70,11 +75,16 @@ impl TcpOutput {
         let address = resolve(&self.settings.address).map_err(retry)?;
         let socket = open_socket(&self.settings, address)
             .map_err(|e| retry(format!("cannot connect to {address}: {e}")))?;
-        let stream: Box<dyn Stream> = Box::new(
-            socket
-                .try_clone()
-                .map_err(|e| retry(format!("socket: {e}")))?,
-        );
+        let plain = socket
+            .try_clone()
+            .map_err(|e| retry(format!("socket: {e}")))?;
+        let stream: Box<dyn Stream> = match &self.settings.tls {
+            None => Box::new(plain),
+            Some((config, name)) => Box::new(
+                tls_handshake(config, name, plain)
+                    .map_err(|e| retry(format!("TLS handshake with {address}: {e}")))?,
+            ),
+        };
         tracing::info!(output = %self.name, %address, resending = self.window.len(), "connected");
         self.conn = Some(Conn {
             stream,
@@ -88,7 +98,10 @@ impl TcpOutput {
     }
 
     fn disconnect(&mut self, why: &str) {
-        if let Some(conn) = self.conn.take() {
+        if let Some(mut conn) = self.conn.take() {
+            // A short farewell: the peer may be gone with its buffers full.
+            let _ = conn.socket.set_write_timeout(Some(CLOSE_TIMEOUT));
+            conn.stream.close();
             let _ = conn.socket.shutdown(Shutdown::Both);
             tracing::info!(output = %self.name, reason = why, unacknowledged = self.window.len(), "disconnected");
         }
@@ -186,6 +199,12 @@ impl TcpOutput {
     }
 }
 
+impl Drop for TcpOutput {
+    fn drop(&mut self) {
+        self.disconnect("stopping");
+    }
+}
+
 impl Output for TcpOutput {
     fn send(&mut self, _msg: &Message, payload: &[u8]) -> Result<(), OutputError> {
         if self.window.len() + payload.len() > self.settings.max_unacked {
@@ -194,7 +213,10 @@ impl Output for TcpOutput {
         if self.conn.is_none() {
             self.connect()?;
         }
-        self.window.extend_from_slice(payload);
+        match &self.settings.signer {
+            None => self.window.extend_from_slice(payload),
+            Some(key) => sign_into(key, payload, &mut self.window)?,
+        }
         self.since_connect += 1;
         if self.window.len() - self.written >= WRITE_CHUNK {
             // A failed write drops the connection; the bytes stay in the window and
@@ -212,6 +234,26 @@ impl Output for TcpOutput {
 
     fn flush(&mut self) -> Result<(), OutputError> {
         self.deliver_window()
+    }
+}
+
+/// Appends `record` (one framed record, as the runner frames ProtobufEncoder's
+/// output) to `out`, signed with `key`.
+fn sign_into(key: &SigningKey, record: &[u8], out: &mut Vec<u8>) -> Result<(), OutputError> {
+    let not_framed = || {
+        OutputError::Drop(
+            "[signer] signs framed records, and this output's encoder output is not one \
+             (use ProtobufEncoder with use_framing = true)"
+                .to_owned(),
+        )
+    };
+    match unframe(record, usize::MAX) {
+        Unframed::Message {
+            message, consumed, ..
+        } if consumed == record.len() => key
+            .frame(message, usize::MAX, out)
+            .map_err(|e| OutputError::Drop(format!("cannot sign: {e}"))),
+        _ => Err(not_framed()),
     }
 }
 
@@ -234,6 +276,22 @@ fn open_socket(settings: &Settings, address: std::net::SocketAddr) -> io::Result
         set_keep_alive(&stream, period)?;
     }
     Ok(stream)
+}
+
+/// The client side of a TLS session on `socket`, handshake done (bounded by the
+/// socket's timeouts, set to `CONNECT_TIMEOUT` for it).
+fn tls_handshake(
+    config: &Arc<ClientConfig>,
+    name: &ServerName<'static>,
+    socket: TcpStream,
+) -> io::Result<rustls::StreamOwned<ClientConnection, TcpStream>> {
+    let conn = ClientConnection::new(config.clone(), name.clone()).map_err(io::Error::other)?;
+    let mut tls = rustls::StreamOwned::new(conn, socket);
+    tls.sock.set_read_timeout(Some(CONNECT_TIMEOUT))?;
+    while tls.conn.is_handshaking() {
+        tls.conn.complete_io(&mut tls.sock)?;
+    }
+    Ok(tls)
 }
 
 fn retry(reason: impl Into<String>) -> OutputError {
