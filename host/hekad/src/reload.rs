@@ -22,6 +22,11 @@
 //! - The ops listener's own settings (`ops_address`, `ops_token`) are read at start
 //!   only.
 //!
+//! SIGHUP is also Heka's "reopen your files" signal (logrotate sends it): it reopens
+//! the outputs' files always, but reloads only when a configuration file's text
+//! changed, so a rotation does not restart the pipeline. `POST /api/v1/reload` and
+//! `hekad reload` always reload (to pick up a changed plugin file, say).
+//!
 //! One reload at a time: a second request while one runs is answered "busy" (409),
 //! never queued, so nothing can stay stuck "in progress".
 //!
@@ -38,7 +43,7 @@ use heka_ops::ReloadOutcome;
 use heka_pipeline::{Pipeline, PipelineHandle, Registry};
 
 use crate::assemble::{Assembled, assemble, load_and_assemble};
-use crate::config::Config;
+use crate::config::{Config, Source};
 
 /// How long a request waits for the swap to be answered: three drain phases of the
 /// default 10 s, plus starting the new plugins.
@@ -57,6 +62,8 @@ struct Slot {
     pending: Option<Pending>,
     /// hekad is stopping: reloads are refused.
     stopping: bool,
+    /// The running configuration's files, as read (for SIGHUP's "did it change").
+    sources: Vec<Source>,
 }
 
 /// Shared by the signal thread, the ops listener and the thread running the pipeline.
@@ -68,8 +75,14 @@ pub struct Reloader {
 }
 
 impl Reloader {
-    /// For the configuration file at `path`, with the running pipeline's handle.
-    pub fn new(path: PathBuf, registry: Arc<Registry>, handle: PipelineHandle) -> Reloader {
+    /// For the configuration at `path` (running as `config`), with the running
+    /// pipeline's handle.
+    pub fn new(
+        path: PathBuf,
+        config: &Config,
+        registry: Arc<Registry>,
+        handle: PipelineHandle,
+    ) -> Reloader {
         Reloader {
             path,
             registry,
@@ -78,6 +91,7 @@ impl Reloader {
                 handle: Some(handle),
                 pending: None,
                 stopping: false,
+                sources: config.sources.clone(),
             }),
         }
     }
@@ -104,19 +118,20 @@ impl Reloader {
     }
 
     /// Reads, validates and (if valid) applies the configuration file again; blocks
-    /// until the new pipeline runs or the attempt failed.
-    pub fn request(&self) -> ReloadOutcome {
+    /// until the new pipeline runs or the attempt failed. `if_changed` (SIGHUP): a
+    /// configuration whose files read the same as the running one's is not applied.
+    pub fn request(&self, if_changed: bool) -> ReloadOutcome {
         if self.busy.swap(true, Ordering::AcqRel) {
             let mut outcome = self.outcome(false, false, vec!["a reload is under way".into()]);
             outcome.busy = true;
             return outcome;
         }
-        let outcome = self.request_unlocked();
+        let outcome = self.request_unlocked(if_changed);
         self.busy.store(false, Ordering::Release);
         outcome
     }
 
-    fn request_unlocked(&self) -> ReloadOutcome {
+    fn request_unlocked(&self, if_changed: bool) -> ReloadOutcome {
         let (config, assembled) = match load_and_assemble(&self.path) {
             Ok(loaded) => loaded,
             Err(errors) => {
@@ -131,6 +146,10 @@ impl Reloader {
         let (reply, answer): (_, Receiver<ReloadOutcome>) = sync_channel(1);
         {
             let mut slot = self.slot();
+            if if_changed && same_files(&slot.sources, &config.sources) {
+                tracing::info!(config = %self.path.display(), "reload: the configuration files are unchanged; nothing to apply");
+                return self.outcome(true, true, Vec::new());
+            }
             let Some(handle) = slot.handle.clone().filter(|_| !slot.stopping) else {
                 return self.outcome(false, true, vec!["hekad is stopping".into()]);
             };
@@ -183,6 +202,7 @@ impl Reloader {
                 if let Ok(mut last) = c.last_error.lock() {
                     *last = None;
                 }
+                self.slot().sources = config.sources.clone();
                 *current = config;
                 tracing::info!(
                     generation = c.generation.get(),
@@ -244,4 +264,12 @@ impl Reloader {
             busy: false,
         }
     }
+}
+
+/// Whether two configurations were read from the same files with the same text.
+fn same_files(a: &[Source], b: &[Source]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(a, b)| a.path == b.path && a.text == b.text)
 }

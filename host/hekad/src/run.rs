@@ -2,9 +2,9 @@
 //!
 //! SIGINT/SIGTERM ask for a graceful shutdown (inputs stop, queues drain, filters get
 //! their final timer events, outputs flush) and hekad exits 0; a second one stops at
-//! once. SIGHUP asks outputs to reopen their files (log rotation) and reloads the
-//! configuration (`crate::reload`: a valid one replaces the running pipeline, errors
-//! are logged and the running one stays). SIGUSR1 writes
+//! once. SIGHUP asks outputs to reopen their files (log rotation) and, if a
+//! configuration file changed, reloads it (`crate::reload`: a valid one replaces the
+//! running pipeline, errors are logged and the running one stays). SIGUSR1 writes
 //! Heka's text report to the log. The ops listener (`crate::ops`) starts with the
 //! pipeline and reads its statistics registry. `[hekad] pid_file`
 //! is written at start and removed at exit; a live pid already in it refuses the start.
@@ -61,13 +61,14 @@ pub fn run(path: &Path) -> Result<i32, RunError> {
         .set(heka_pipeline::stats::wall_ns() as u64 / 1_000_000_000);
     let reloader = Arc::new(Reloader::new(
         path.to_path_buf(),
+        &config,
         registry.clone(),
         pipeline.stop_handle(),
     ));
     let hooks = heka_ops::Hooks {
         reload: Some({
             let reloader = reloader.clone();
-            Arc::new(move || reloader.request())
+            Arc::new(move || reloader.request(false))
         }),
     };
     let ops = crate::ops::start(&config, registry.clone(), hooks);
@@ -104,18 +105,20 @@ pub fn run(path: &Path) -> Result<i32, RunError> {
     Ok(status.code())
 }
 
-/// The signal thread: SIGHUP reopens outputs and reloads, SIGUSR1 reports, the first
+/// The signal thread: SIGHUP reopens outputs and reloads a changed configuration, SIGUSR1 reports, the first
 /// SIGINT/SIGTERM stops gracefully and the second at once.
 fn handle_signals(signals: &mut Signals, reloader: &Reloader, registry: &heka_pipeline::Registry) {
     let mut stopping = false;
     for signal in signals.forever() {
         match signal {
             SIGHUP => {
-                tracing::info!("SIGHUP: reopening outputs, reloading the configuration");
+                tracing::info!(
+                    "SIGHUP: reopening outputs, reloading the configuration if it changed"
+                );
                 if let Some(handle) = reloader.handle() {
                     handle.reopen_outputs();
                 }
-                reloader.request();
+                reloader.request(true);
             }
             SIGUSR1 => tracing::info!("{}", heka_ops::report::text(registry)),
             _ if stopping => {

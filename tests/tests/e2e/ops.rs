@@ -296,6 +296,16 @@ fn reload_applies_a_changed_config_under_load_without_losing_a_line() {
         String::from_utf8_lossy(&cli.stdout).trim(),
         "reloaded: config generation 4"
     );
+    // SIGHUP with the files unchanged (logrotate's signal): outputs reopen, no reload.
+    daemon.signal(libc::SIGHUP);
+    wait_for(WAIT, || {
+        daemon
+            .log_text()
+            .contains("configuration files are unchanged")
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("SIGHUP not answered: {}", daemon.log_text()));
+    assert_eq!(generation(port), Some(4));
 
     // The tail still shows lines, ones written after the last reload among them.
     let last_before = numbers_in(&out).last().copied().unwrap_or(0);
