@@ -190,10 +190,16 @@ journal_directory = {journal}
         globals = paths.globals.join("\n"),
     );
     let wasm = |name: &str| quoted(&paths.plugins.join(format!("{name}.wasm")));
+    // LogstreamerInput's Logger is the stream's name: the input's own name for one
+    // file, the differentiator's result (`access-N.log`) for each of the spread files.
+    let lines_matcher = match scenario {
+        Scenario::ManyFiles => "Type == 'logfile'",
+        _ => "Logger == 'Bench'",
+    };
     let filter = |c: &mut String, kind: &str, file: Option<String>| {
         let _ = write!(
             c,
-            "\n[Agg]\ntype = \"{kind}\"\nmessage_matcher = \"Logger == 'Bench'\"\nticker_interval = 1\n"
+            "\n[Agg]\ntype = \"{kind}\"\nmessage_matcher = \"{lines_matcher}\"\nticker_interval = 1\n"
         );
         if let Some(file) = file {
             let _ = writeln!(c, "filename = {file}");
@@ -368,6 +374,11 @@ mod tests {
         assert_eq!(
             files["Bench"]["differentiator"].as_array().map(Vec::len),
             Some(3)
+        );
+        // The spread files' Logger is their stream name, not the input's.
+        assert_eq!(
+            files["Agg"]["message_matcher"].as_str(),
+            Some("Type == 'logfile'")
         );
     }
 }

@@ -196,51 +196,35 @@ impl Router {
     /// plugin one batch of the packs it matches (in order), [`MAX_ROUTE_BATCH`] at most
     /// per batch.
     pub(crate) fn route_batch(&self, packs: &mut Vec<Pack>) -> Routed {
-        if self.routes.len() > 64 {
-            // More routes than the match mask has bits: one by one.
-            return packs.drain(..).fold(Routed::Delivered, |outcome, pack| {
-                match self.route(pack) {
-                    Routed::Lost => Routed::Lost,
-                    Routed::Delivered => outcome,
-                }
-            });
-        }
         self.registry.router_messages.add(packs.len() as u64);
         if self.registry.taps.any() {
             packs.iter().for_each(|p| self.registry.taps.offer(&p.msg));
         }
         let mut outcome = Routed::Delivered;
+        // One batch per route (any number of routes: 100 filters keep batching).
         let mut batches: SmallVec<[Batch; 4]> = SmallVec::new();
         batches.resize_with(self.routes.len(), Batch::new);
         for pack in packs.drain(..) {
-            let mut mask = 0u64;
+            // As in `route`: each match but the last gets a clone, the last the pack.
+            let mut previous: Option<usize> = None;
             for (i, route) in self.routes.iter().enumerate() {
                 if route.accepts(&pack) {
-                    mask |= 1 << i;
+                    if let Some(p) = previous
+                        && self.add_to_batch(&mut batches[p], p, pack.clone()) == Routed::Lost
+                    {
+                        outcome = Routed::Lost;
+                    }
+                    previous = Some(i);
                 }
             }
-            if mask == 0 {
+            match previous {
+                Some(last) => {
+                    if self.add_to_batch(&mut batches[last], last, pack) == Routed::Lost {
+                        outcome = Routed::Lost;
+                    }
+                }
                 // Heka recycles an unmatched pack: nothing will ever deliver it.
-                pack.done();
-                continue;
-            }
-            let last = 63 - mask.leading_zeros() as usize;
-            let mut rest = mask & !(1 << last);
-            while rest != 0 {
-                let i = rest.trailing_zeros() as usize;
-                rest &= rest - 1;
-                batches[i].push(pack.clone());
-                if batches[i].len() >= MAX_ROUTE_BATCH
-                    && self.send(&self.routes[i], std::mem::take(&mut batches[i])) == Routed::Lost
-                {
-                    outcome = Routed::Lost;
-                }
-            }
-            batches[last].push(pack);
-            if batches[last].len() >= MAX_ROUTE_BATCH
-                && self.send(&self.routes[last], std::mem::take(&mut batches[last])) == Routed::Lost
-            {
-                outcome = Routed::Lost;
+                None => pack.done(),
             }
         }
         for (route, batch) in self.routes.iter().zip(batches) {
@@ -249,6 +233,15 @@ impl Router {
             }
         }
         outcome
+    }
+
+    /// Adds `pack` to `batch`, route `i`'s, and sends the batch once it is full.
+    fn add_to_batch(&self, batch: &mut Batch, i: usize, pack: Pack) -> Routed {
+        batch.push(pack);
+        if batch.len() < MAX_ROUTE_BATCH {
+            return Routed::Delivered;
+        }
+        self.send(&self.routes[i], std::mem::take(batch))
     }
 
     fn send(&self, route: &Route, batch: Batch) -> Routed {
@@ -459,5 +452,62 @@ mod tests {
         };
         assert_eq!(types(&rx_ops), ["a", "d"]);
         assert_eq!(types(&rx_any), ["a", "b", "c", "d", "e"]);
+    }
+
+    /// 100 filters and an output are more routes than fit in a 64-bit mask: each
+    /// plugin still gets one batch of its matches per call, in order, and the acks
+    /// complete once every copy is done.
+    #[test]
+    fn route_batch_batches_beyond_64_routes() {
+        let mut routes = Vec::new();
+        let mut receivers = Vec::new();
+        for i in 0..100 {
+            // Routes 0 and 99 match every message; the rest match one Type each.
+            let expr = if i == 0 || i == 99 {
+                "TRUE".to_owned()
+            } else {
+                format!("Type == 't{i}'")
+            };
+            let (r, rx) = route(&format!("f{i}"), &expr, 4);
+            routes.push(r);
+            receivers.push(rx);
+        }
+        let router = Router::new(routes, StopSignal::new());
+        let sink = Arc::new(Record::default());
+        let types = ["t70", "a", "t70", "t5", "b"];
+        let mut packs: Vec<Pack> = types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Pack::new(msg(t), Some(Ack::new(i as u64, sink.clone()))))
+            .collect();
+        assert_eq!(router.route_batch(&mut packs), Routed::Delivered);
+        let got = |i: usize| -> Vec<Batch> { receivers[i].try_iter().collect() };
+        let names = |batches: &[Batch]| -> Vec<Vec<String>> {
+            batches
+                .iter()
+                .map(|b| b.iter().map(|p| p.msg.type_().to_owned()).collect())
+                .collect()
+        };
+        let (first, last, f70, f5) = (got(0), got(99), got(70), got(5));
+        assert_eq!(names(&first), [types.map(str::to_owned).to_vec()]);
+        assert_eq!(names(&last), names(&first));
+        assert_eq!(names(&f70), [vec!["t70", "t70"]]);
+        assert_eq!(names(&f5), [vec!["t5"]]);
+        assert!(
+            (1..99)
+                .filter(|&i| i != 5 && i != 70)
+                .all(|i| receivers[i].is_empty())
+        );
+        for batches in [first, f70, f5] {
+            batches.into_iter().flatten().for_each(Pack::done);
+        }
+        assert!(
+            sink.0.lock().unwrap().is_empty(),
+            "route 99 still holds every unit"
+        );
+        last.into_iter().flatten().for_each(Pack::done);
+        let mut done = sink.0.lock().unwrap().clone();
+        done.sort_unstable();
+        assert_eq!(done, (0..5).map(|i| (i, true)).collect::<Vec<_>>());
     }
 }
