@@ -17,3 +17,4 @@ pub mod proc_stats;
 pub mod receiver;
 pub mod run;
 pub mod scenario;
+pub mod scrape;

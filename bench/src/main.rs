@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -116,6 +118,26 @@ struct RunOptions {
     /// Extra `[hekad]` settings for every daemon, e.g. `--set plugin_chansize=100`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     globals: Vec<String>,
+    /// `[hekad]` settings for the baseline's daemons only (replacing `--set`'s), e.g.
+    /// `--baseline-set 'ops_address=""'` with the same binary as `--baseline` to
+    /// compare the ops listener on and off in one interleaved run.
+    #[arg(long = "baseline-set", value_name = "KEY=VALUE")]
+    baseline_globals: Vec<String>,
+    /// Poll this ops listener (`GET /metrics` and `/api/v1/status`) every second for
+    /// the whole run, as Prometheus and an open dashboard would (the metrics-cost
+    /// measurement: see bench/RESULTS.md).
+    #[arg(long, value_name = "HOST:PORT")]
+    scrape: Option<String>,
+}
+
+/// `KEY=VALUE` arguments as `[hekad]` lines.
+fn settings(kvs: &[String]) -> Result<Vec<String>> {
+    kvs.iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => Ok(format!("{} = {}", k.trim(), v.trim())),
+            None => bail!("--set {kv:?}: expected KEY=VALUE"),
+        })
+        .collect()
 }
 
 fn run(opts: RunOptions) -> Result<()> {
@@ -129,14 +151,19 @@ fn run(opts: RunOptions) -> Result<()> {
         hekad,
         baseline,
         globals,
+        baseline_globals,
+        scrape,
     } = opts;
-    let globals = globals
+    let globals = settings(&globals)?;
+    // The baseline's own settings replace `--set`'s of the same key.
+    let overrides = settings(&baseline_globals)?;
+    let key = |line: &String| line.split(" = ").next().unwrap_or("").to_owned();
+    let baseline_globals: Vec<String> = globals
         .iter()
-        .map(|kv| match kv.split_once('=') {
-            Some((k, v)) => Ok(format!("{} = {}", k.trim(), v.trim())),
-            None => bail!("--set {kv:?}: expected KEY=VALUE"),
-        })
-        .collect::<Result<Vec<_>>>()?;
+        .filter(|g| !overrides.iter().any(|o| key(o) == key(g)))
+        .cloned()
+        .chain(overrides.iter().cloned())
+        .collect();
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .context("bench/ has no parent")?
@@ -155,13 +182,17 @@ fn run(opts: RunOptions) -> Result<()> {
     };
     let work = work.unwrap_or_else(|| target.join("bench"));
     let inputs = generate(&work, seed, lines, &scenarios)?;
-    let bench_for = |hekad: &PathBuf, inputs: Inputs| Bench {
+    let bench_for = |hekad: &PathBuf, inputs: Inputs, is_baseline: bool| Bench {
         hekad: hekad.clone(),
         repo: repo.clone(),
         work: work.clone(),
         inputs,
         idle: Duration::from_secs(20),
-        globals: globals.clone(),
+        globals: if is_baseline {
+            baseline_globals.clone()
+        } else {
+            globals.clone()
+        },
     };
     let binaries: Vec<(PathBuf, bool)> = std::iter::once((hekad, false))
         .chain(baseline.map(|b| (b, true)))
@@ -183,15 +214,21 @@ fn run(opts: RunOptions) -> Result<()> {
     };
     let warm: Vec<(Bench, bool)> = binaries
         .iter()
-        .map(|(h, b)| (bench_for(h, warm_inputs.clone()), *b))
+        .map(|(h, b)| (bench_for(h, warm_inputs.clone(), *b), *b))
         .collect();
     warm_up(&warm, &scenarios)?;
 
     let benches: Vec<(Bench, bool)> = binaries
         .iter()
-        .map(|(h, b)| (bench_for(h, inputs.clone()), *b))
+        .map(|(h, b)| (bench_for(h, inputs.clone(), *b), *b))
         .collect();
-    let rows = measure(&benches, &scenarios, repeat)?;
+    let stop_scraping = Arc::new(AtomicBool::new(false));
+    let scraping =
+        scrape.map(|address| hekad_bench::scrape::scraper(address, stop_scraping.clone()));
+    let rows = measure(&benches, &scenarios, repeat);
+    stop_scraping.store(true, Ordering::Relaxed);
+    let scraped = scraping.map(|s| s.join().unwrap_or(0));
+    let rows = rows?;
     let written = &inputs.main;
     print_table(
         &rows,
@@ -200,6 +237,11 @@ fn run(opts: RunOptions) -> Result<()> {
         repeat,
         uptime_load().as_deref(),
     );
+    if let Some(answered) = scraped {
+        println!(
+            "\nops listener polled every second: {answered} answers with 200 (/metrics, /api/v1/status)"
+        );
+    }
     if !verbatim_rates.is_empty() {
         verbatim(&benches[0].0, &verbatim_rates, seed)?;
     }
