@@ -275,6 +275,26 @@ pub fn decode<T>(
     }
 }
 
+/// The `save-state` / `restore-state` exports every world has (`preserve_data`),
+/// written once for the three `export_*!` macros. Expands inside their `impl Guest`,
+/// where `__HEKA_PLUGIN` is the plugin's slot.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __heka_state_exports {
+    ($ty:ty, $trait:path) => {
+        fn save_state() -> ::core::option::Option<::std::vec::Vec<u8>> {
+            __HEKA_PLUGIN.with(|s| s.borrow().as_ref().and_then(<$ty as $trait>::save_state))
+        }
+        fn restore_state(
+            data: ::std::vec::Vec<u8>,
+        ) -> ::core::result::Result<(), ::std::string::String> {
+            __HEKA_PLUGIN.with(|s| {
+                $crate::__private::restore_state(s, &data, <$ty as $trait>::restore_state)
+            })
+        }
+    };
+}
+
 /// Exports a [`Filter`](crate::Filter) implementation as the component's filter world.
 #[macro_export]
 macro_rules! export_filter {
@@ -305,24 +325,7 @@ macro_rules! export_filter {
                         $crate::__private::timer_event(s, ns, <$ty as $crate::Filter>::timer_event)
                     })
                 }
-                fn save_state() -> ::core::option::Option<::std::vec::Vec<u8>> {
-                    __HEKA_PLUGIN.with(|s| {
-                        s.borrow()
-                            .as_ref()
-                            .and_then(<$ty as $crate::Filter>::save_state)
-                    })
-                }
-                fn restore_state(
-                    data: ::std::vec::Vec<u8>,
-                ) -> ::core::result::Result<(), ::std::string::String> {
-                    __HEKA_PLUGIN.with(|s| {
-                        $crate::__private::restore_state(
-                            s,
-                            &data,
-                            <$ty as $crate::Filter>::restore_state,
-                        )
-                    })
-                }
+                $crate::__heka_state_exports!($ty, $crate::Filter);
             }
             $crate::__private::filter::export_filter_world!(
                 __HekaExport with_types_in $crate::__private::filter
@@ -351,6 +354,7 @@ macro_rules! export_encoder {
                         $crate::__private::encode(s, msg, <$ty as $crate::Encoder>::encode)
                     })
                 }
+                $crate::__heka_state_exports!($ty, $crate::Encoder);
             }
             $crate::__private::encoder::export_encoder_world!(
                 __HekaExport with_types_in $crate::__private::encoder
@@ -382,6 +386,7 @@ macro_rules! export_decoder {
                         $crate::__private::decode(s, msg, raw, <$ty as $crate::Decoder>::decode)
                     })
                 }
+                $crate::__heka_state_exports!($ty, $crate::Decoder);
             }
             $crate::__private::decoder::export_decoder_world!(
                 __HekaExport with_types_in $crate::__private::decoder

@@ -7,8 +7,9 @@
 //! byte buffer and `Field` a message held is kept in a [`Spare`] pool when the next
 //! message is decoded, and refilled from there. Filters get their batches in a
 //! simpler format than protobuf (see [`decode_entry`] and `heka.wit`). Headers absent from a message are
-//! `None` (presence is exact, as with prost). Strings are checked to be UTF-8 (the
-//! host only sends Rust strings, but the guest does not take that on trust).
+//! `None` (presence is exact, as with prost). Text headers are checked to be UTF-8
+//! (the host only sends Rust strings, but the guest does not take that on trust); the
+//! Payload and string field values are bytes, passed through as the log held them.
 //!
 //! Unknown tags are skipped, as prost does; `required` fields are not checked (the
 //! host always writes them).
@@ -35,10 +36,15 @@ const BAD_WIRE_TYPE: DecodeError = DecodeError("unexpected wire type");
 /// Buffers kept between messages so decoding reuses their capacity.
 #[derive(Default)]
 pub(crate) struct Spare {
-    /// Buffers of the headers (Type, Logger, Payload, EnvVersion, Hostname) the last
+    /// Buffers of the text headers (Type, Logger, EnvVersion, Hostname) the last
     /// message did not set.
-    headers: [Option<String>; 5],
+    headers: [Option<String>; 4],
+    /// The Payload's buffer while the last message had none (bytes: a payload is
+    /// whatever the log held, UTF-8 or not).
+    payload: Option<Vec<u8>>,
     strings: Vec<String>,
+    /// Buffers of string field values (bytes, as the payload).
+    values: Vec<Vec<u8>>,
     fields: Vec<Field>,
 }
 
@@ -53,11 +59,10 @@ impl Spare {
         m.timestamp = 0;
         m.severity = None;
         m.pid = None;
-        let [t, l, p, e, h] = &mut self.headers;
+        let [t, l, e, h] = &mut self.headers;
         for (from, to) in [
             (&mut m.r#type, t),
             (&mut m.logger, l),
-            (&mut m.payload, p),
             (&mut m.env_version, e),
             (&mut m.hostname, h),
         ] {
@@ -65,6 +70,9 @@ impl Spare {
             if from.is_some() {
                 *to = from.take();
             }
+        }
+        if m.payload.is_some() {
+            self.payload = m.payload.take();
         }
         self.reclaim_fields(m);
     }
@@ -77,7 +85,7 @@ impl Spare {
             if let Some(r) = f.representation.take() {
                 self.strings.push(r);
             }
-            self.strings.append(&mut f.value_string);
+            self.values.append(&mut f.value_string);
             f.value_bytes.clear();
             f.value_integer.clear();
             f.value_double.clear();
@@ -86,6 +94,7 @@ impl Spare {
         }
         // A pathological message must not make the pool hold memory forever.
         self.strings.truncate(64);
+        self.values.truncate(64);
         self.fields.truncate(64);
     }
 }
@@ -160,19 +169,50 @@ impl<'a> Reader<'a> {
 /// header used. That value is often the same (Type, Logger, Hostname repeat across a
 /// log's messages): then, when `same_likely`, there is nothing to copy or to check.
 #[inline]
-fn set_header(
-    slot: &mut Option<String>,
-    prev: &mut Option<String>,
+fn set_header<T: HeaderBuf>(
+    slot: &mut Option<T>,
+    prev: &mut Option<T>,
     b: &[u8],
     same_likely: bool,
 ) -> Result<()> {
     let mut buf = prev.take().unwrap_or_default();
-    if !same_likely || buf.as_bytes() != b {
-        buf.clear();
-        buf.push_str(utf8(b)?);
+    if !same_likely || buf.bytes() != b {
+        buf.set(b)?;
     }
     *slot = Some(buf);
     Ok(())
+}
+
+/// A header's buffer: text headers are checked to be UTF-8, the Payload is bytes.
+trait HeaderBuf: Default {
+    fn set(&mut self, b: &[u8]) -> Result<()>;
+    fn bytes(&self) -> &[u8];
+}
+
+impl HeaderBuf for String {
+    #[inline]
+    fn set(&mut self, b: &[u8]) -> Result<()> {
+        self.clear();
+        self.push_str(utf8(b)?);
+        Ok(())
+    }
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl HeaderBuf for Vec<u8> {
+    #[inline]
+    fn set(&mut self, b: &[u8]) -> Result<()> {
+        self.clear();
+        self.extend_from_slice(b);
+        Ok(())
+    }
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        self
+    }
 }
 
 #[inline]
@@ -243,10 +283,10 @@ pub(crate) fn decode_entry(m: &mut Message, entry: &[u8], spare: &mut Spare) -> 
     }
     // One call per header with a constant `k` (a loop over an array of the five
     // slots cost ~100 wasm instructions more per message).
-    let [t, l, p, e, hn] = &mut spare.headers;
+    let [t, l, e, hn] = &mut spare.headers;
     header(0, &mut m.r#type, t, flags, h, entry, &mut pos)?;
     header(1, &mut m.logger, l, flags, h, entry, &mut pos)?;
-    header(2, &mut m.payload, p, flags, h, entry, &mut pos)?;
+    header(2, &mut m.payload, &mut spare.payload, flags, h, entry, &mut pos)?;
     header(3, &mut m.env_version, e, flags, h, entry, &mut pos)?;
     header(4, &mut m.hostname, hn, flags, h, entry, &mut pos)?;
     // The rest: the Fields, as protobuf.
@@ -260,10 +300,10 @@ pub(crate) fn decode_entry(m: &mut Message, entry: &[u8], spare: &mut Spare) -> 
 /// Header `k` (0 Type, 1 Logger, 2 Payload, 3 EnvVersion, 4 Hostname) of a filter
 /// batch entry into `slot`; `parked` holds its buffer while the header is unset.
 #[inline(always)]
-fn header(
+fn header<T: HeaderBuf>(
     k: usize,
-    slot: &mut Option<String>,
-    parked: &mut Option<String>,
+    slot: &mut Option<T>,
+    parked: &mut Option<T>,
     flags: u32,
     h: &[u8; ENTRY_HEADER],
     entry: &[u8],
@@ -281,10 +321,8 @@ fn header(
         let end = pos.saturating_add(u32_at(h, 24 + 4 * k) as usize);
         let bytes = entry.get(*pos..end).ok_or(TRUNCATED)?;
         *pos = end;
-        let s = utf8(bytes)?;
         let buf = slot.get_or_insert_with(|| parked.take().unwrap_or_default());
-        buf.clear();
-        buf.push_str(s);
+        buf.set(bytes)?;
     }
     Ok(())
 }
@@ -309,10 +347,10 @@ pub(crate) fn decode_into(m: &mut Message, bytes: &[u8], spare: &mut Spare) -> R
             (3, 2) => set_header(&mut m.r#type, &mut spare.headers[0], r.bytes()?, true)?,
             (4, 2) => set_header(&mut m.logger, &mut spare.headers[1], r.bytes()?, true)?,
             (5, 0) => m.severity = Some(r.varint()? as i32),
-            (6, 2) => set_header(&mut m.payload, &mut spare.headers[2], r.bytes()?, false)?,
-            (7, 2) => set_header(&mut m.env_version, &mut spare.headers[3], r.bytes()?, true)?,
+            (6, 2) => set_header(&mut m.payload, &mut spare.payload, r.bytes()?, false)?,
+            (7, 2) => set_header(&mut m.env_version, &mut spare.headers[2], r.bytes()?, true)?,
             (8, 0) => m.pid = Some(r.varint()? as i32),
-            (9, 2) => set_header(&mut m.hostname, &mut spare.headers[4], r.bytes()?, true)?,
+            (9, 2) => set_header(&mut m.hostname, &mut spare.headers[3], r.bytes()?, true)?,
             (10, 2) => {
                 let body = r.bytes()?;
                 let mut f = spare.fields.pop().unwrap_or_default();
@@ -338,10 +376,10 @@ fn decode_field(f: &mut Field, bytes: &[u8], spare: &mut Spare) -> Result<()> {
             (2, 0) => f.value_type = Some(r.varint()? as i32),
             (3, 2) => set_string(&mut f.representation, r.str()?, spare),
             (4, 2) => {
-                let s = r.str()?;
-                let mut buf = spare.string();
+                let b = r.bytes()?;
+                let mut buf = spare.values.pop().unwrap_or_default();
                 buf.clear();
-                buf.push_str(s);
+                buf.extend_from_slice(b);
                 f.value_string.push(buf);
             }
             (5, 2) => f.value_bytes.push(r.bytes()?.to_vec()),

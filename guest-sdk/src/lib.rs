@@ -236,6 +236,14 @@ pub trait Encoder: Sized + 'static {
     fn new() -> Result<Self>;
     /// Encodes one message.
     fn encode(&mut self, msg: &Message) -> Result;
+    /// `preserve_data`: as [`Filter::save_state`].
+    fn save_state(&self) -> Option<Vec<u8>> {
+        None
+    }
+    /// `preserve_data`: as [`Filter::restore_state`].
+    fn restore_state(&mut self, _data: &[u8]) -> Result {
+        Ok(())
+    }
 }
 
 /// A Heka sandbox decoder (`type = "SandboxDecoder"`).
@@ -248,6 +256,14 @@ pub trait Decoder: Sized + 'static {
     fn new() -> Result<Self>;
     /// Decodes one message (the input's message, the record in its Payload).
     fn decode(&mut self, msg: &Message) -> Result;
+    /// `preserve_data`: as [`Filter::save_state`].
+    fn save_state(&self) -> Option<Vec<u8>> {
+        None
+    }
+    /// `preserve_data`: as [`Filter::restore_state`].
+    fn restore_state(&mut self, _data: &[u8]) -> Result {
+        Ok(())
+    }
 }
 
 /// A value of the plugin's `[<name>.config]` table.
@@ -310,16 +326,19 @@ pub fn log(level: Level, msg: &str) {
 
 /// Heka's `add_to_payload`: appends to the output buffer that [`inject_payload`] emits.
 /// Fails (fatally) past the plugin's `output_limit`.
-pub fn add_to_payload(data: &str) -> Result {
-    host::add_to_payload(data).map_err(Error::fatal)
+pub fn add_to_payload(data: impl AsRef<[u8]>) -> Result {
+    host::add_to_payload(data.as_ref()).map_err(Error::fatal)
 }
 
 /// Heka's `inject_payload(type, name, data)`: appends `data` to the output buffer and
 /// emits the buffer as one `heka.sandbox-output` message with `Fields[payload_type]`
 /// and `Fields[payload_name]` (an empty buffer emits nothing). In an encoder, the
-/// buffer is the encoded output.
-pub fn inject_payload(payload_type: &str, payload_name: &str, data: &str) -> Result {
-    host::inject_payload(CURRENT_INDEX.get(), payload_type, payload_name, data)
+/// buffer is the encoded output. `data` is bytes (`&str`, `String`, `&[u8]`, ...):
+/// a payload need not be UTF-8. Filters may inject `max_process_inject` messages per
+/// message and `max_timer_inject` per timer event (Heka's 1 and 10); past that the
+/// call fails fatally with "exceeded InjectMessage count".
+pub fn inject_payload(payload_type: &str, payload_name: &str, data: impl AsRef<[u8]>) -> Result {
+    host::inject_payload(CURRENT_INDEX.get(), payload_type, payload_name, data.as_ref())
         .map_err(Error::fatal)
 }
 
@@ -375,14 +394,14 @@ pub fn read_message_at(var: &str, fi: usize, ai: usize) -> Option<Value> {
 
 fn read_var(m: &Message, var: &str, fi: usize, ai: usize) -> Option<Value> {
     Some(match var {
-        "Type" => Value::String(m.type_().to_owned()),
-        "Logger" => Value::String(m.logger().to_owned()),
-        "Payload" => Value::String(m.payload().to_owned()),
-        "EnvVersion" => Value::String(m.env_version().to_owned()),
-        "Hostname" => Value::String(m.hostname().to_owned()),
+        "Type" => Value::String(m.type_().into()),
+        "Logger" => Value::String(m.logger().into()),
+        "Payload" => Value::String(m.payload().to_vec()),
+        "EnvVersion" => Value::String(m.env_version().into()),
+        "Hostname" => Value::String(m.hostname().into()),
         "Uuid" => {
             let mut buf = [0u8; 36];
-            Value::String(m.uuid_str(&mut buf).unwrap_or("").to_owned())
+            Value::String(m.uuid_str(&mut buf).unwrap_or("").into())
         }
         "Timestamp" => Value::Integer(m.timestamp),
         "Severity" => Value::Integer(m.severity().into()),

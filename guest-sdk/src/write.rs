@@ -20,12 +20,12 @@ impl IntoValue for Value {
 }
 impl IntoValue for &str {
     fn into_value(self) -> Value {
-        Value::String(self.to_owned())
+        Value::String(self.as_bytes().to_vec())
     }
 }
 impl IntoValue for String {
     fn into_value(self) -> Value {
-        Value::String(self)
+        Value::String(self.into_bytes())
     }
 }
 impl IntoValue for i64 {
@@ -80,25 +80,35 @@ fn as_int(var: &str, v: &Value) -> Result<i64> {
     match v {
         Value::Integer(i) => Ok(*i),
         Value::Double(d) if d.fract() == 0.0 => Ok(*d as i64),
-        Value::String(s) => s
-            .trim()
-            .parse()
-            .map_err(|_| Error::failed(format!("write_message: {var}: not an integer: {s:?}"))),
+        Value::String(s) => std::str::from_utf8(s)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .ok_or_else(|| {
+                Error::failed(format!(
+                    "write_message: {var}: not an integer: {:?}",
+                    String::from_utf8_lossy(s)
+                ))
+            }),
         other => Err(Error::failed(format!(
             "write_message: {var}: not an integer: {other:?}"
         ))),
     }
 }
 
-fn as_string(var: &str, v: Value) -> Result<String> {
+/// A value as the bytes of a string (the Payload takes any bytes).
+fn as_bytes(v: Value) -> Vec<u8> {
     match v {
-        Value::String(s) => Ok(s),
-        Value::Integer(i) => Ok(i.to_string()),
-        Value::Double(d) => Ok(d.to_string()),
-        Value::Bool(b) => Ok(b.to_string()),
-        Value::Bytes(b) => String::from_utf8(b)
-            .map_err(|_| Error::failed(format!("write_message: {var}: not UTF-8"))),
+        Value::String(s) | Value::Bytes(s) => s,
+        Value::Integer(i) => i.to_string().into_bytes(),
+        Value::Double(d) => d.to_string().into_bytes(),
+        Value::Bool(b) => b.to_string().into_bytes(),
     }
+}
+
+/// A value as a text header (Type, Logger, ...): bytes that are not UTF-8 fail.
+fn as_string(var: &str, v: Value) -> Result<String> {
+    String::from_utf8(as_bytes(v))
+        .map_err(|_| Error::failed(format!("write_message: {var}: not UTF-8")))
 }
 
 fn parse_uuid(s: &str) -> Option<Vec<u8>> {
@@ -116,7 +126,7 @@ fn write(msg: &mut Message, var: &str, value: Value, repr: &str, fi: usize, ai: 
     match var {
         "Type" => msg.r#type = Some(as_string(var, value)?),
         "Logger" => msg.logger = Some(as_string(var, value)?),
-        "Payload" => msg.payload = Some(as_string(var, value)?),
+        "Payload" => msg.payload = Some(as_bytes(value)),
         "EnvVersion" => msg.env_version = Some(as_string(var, value)?),
         "Hostname" => msg.hostname = Some(as_string(var, value)?),
         "Timestamp" => msg.timestamp = as_int(var, &value)?,
@@ -135,8 +145,15 @@ fn write(msg: &mut Message, var: &str, value: Value, repr: &str, fi: usize, ai: 
         "Uuid" => {
             msg.uuid = match value {
                 Value::Bytes(b) if b.len() == 16 => b,
-                Value::String(s) => parse_uuid(&s)
-                    .ok_or_else(|| Error::failed(format!("write_message: Uuid: invalid {s:?}")))?,
+                Value::String(s) => std::str::from_utf8(&s)
+                    .ok()
+                    .and_then(parse_uuid)
+                    .ok_or_else(|| {
+                        Error::failed(format!(
+                            "write_message: Uuid: invalid {:?}",
+                            String::from_utf8_lossy(&s)
+                        ))
+                    })?,
                 other => {
                     return Err(Error::failed(format!(
                         "write_message: Uuid: invalid {other:?}"

@@ -39,7 +39,7 @@ impl Decoder for JsonDecoder {
     }
 
     fn decode(&mut self, msg: &Message) -> Result {
-        let parsed: serde_json::Value = serde_json::from_str(msg.payload())?;
+        let parsed: serde_json::Value = serde_json::from_slice(msg.payload())?;
         let serde_json::Value::Object(map) = parsed else {
             return Err("payload is not a JSON object".into());
         };
@@ -51,8 +51,8 @@ impl Decoder for JsonDecoder {
                     Some(i) => Value::Integer(i),
                     None => Value::Double(n.as_f64().unwrap_or(f64::NAN)),
                 },
-                serde_json::Value::String(s) => Value::String(s),
-                other => Value::String(other.to_string()),
+                serde_json::Value::String(s) => Value::String(s.into_bytes()),
+                other => Value::String(other.to_string().into_bytes()),
             };
             heka_sdk::write_message(&format!("Fields[{key}]"), value, "", 0, 0)?;
         }

@@ -38,7 +38,8 @@ use heka_sdk::{Filter, Message, Result};
 const DEFAULT_MAX_BYTES: u64 = 60_000;
 
 struct LogAggregator {
-    buffer: String,
+    /// Bytes: a log line is whatever the file held, UTF-8 or not.
+    buffer: Vec<u8>,
     lines: u64,
     separator: String,
     max_lines: u64,
@@ -80,7 +81,7 @@ impl LogAggregator {
 impl Filter for LogAggregator {
     fn new() -> Result<Self> {
         Ok(LogAggregator {
-            buffer: String::new(),
+            buffer: Vec::new(),
             lines: 0,
             separator: config_string("separator", ""),
             max_lines: config_count("max_lines", 0)?,
@@ -102,9 +103,9 @@ impl Filter for LogAggregator {
             self.flush()?;
         }
         if !self.buffer.is_empty() && !self.separator.is_empty() {
-            self.buffer.push_str(&self.separator);
+            self.buffer.extend_from_slice(self.separator.as_bytes());
         }
-        self.buffer.push_str(payload);
+        self.buffer.extend_from_slice(payload);
         self.lines += 1;
         if self.max_lines > 0 && self.lines >= self.max_lines {
             self.flush()?;

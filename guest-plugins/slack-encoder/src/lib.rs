@@ -3,8 +3,9 @@
 //! Turns each message into the JSON body of a Slack incoming-webhook post:
 //! `{"icon_emoji":…,"username":…,"text":<Payload>,"channel":…}`. The three settings come
 //! from the plugin's config and default to the seed's values. Strings are escaped per
-//! RFC 8259 (`"`, `\`, and control characters; other characters, UTF-8 included, are
-//! written as they are). Keys come in the order the seed script assigns them; lua-cjson
+//! RFC 8259 (`"`, `\`, and control characters; every other byte is written as it is,
+//! UTF-8 or not: a Latin-1 log line reaches the receiver byte for byte, as lua-cjson
+//! in Heka wrote it). Keys come in the order the seed script assigns them; lua-cjson
 //! would order them by its hash table and write `/` as `\/`; Slack reads both the same.
 //!
 //! ```toml
@@ -30,7 +31,7 @@ struct SlackEncoder {
     icon_emoji: String,
     username: String,
     channel: String,
-    out: String,
+    out: Vec<u8>,
 }
 
 fn config_string(key: &str, default: &str) -> String {
@@ -45,20 +46,18 @@ fn config_string(key: &str, default: &str) -> String {
 /// found 16 bytes at a time with wasm SIMD (8 at a time in a u64 elsewhere), because
 /// the payloads are whole batches of log lines (~17 KB) and nearly every byte is
 /// plain.
-fn push_json_string(out: &mut String, s: &str) {
-    let bytes = s.as_bytes();
+fn push_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.reserve(bytes.len() + 2);
-    out.push('"');
+    out.push(b'"');
     let mut run = 0; // start of the pending run of plain bytes
     loop {
         let at = next_escape(bytes, run);
-        // `run..at` ends before an ASCII byte (or at the end): on a char boundary.
-        out.push_str(&s[run..at]);
+        out.extend_from_slice(&bytes[run..at]);
         let Some(&b) = bytes.get(at) else { break };
         push_escape(out, b);
         run = at + 1;
     }
-    out.push('"');
+    out.push(b'"');
 }
 
 /// The index of the first byte at or after `i` that must be escaped (`bytes.len()`
@@ -127,22 +126,22 @@ fn needs_escape(b: u8) -> bool {
 
 /// Two `push`es, not a `push_str`: a string of unknown length is copied by a call
 /// out of the sandbox (`memory.copy`), too dear for two bytes.
-fn push_escape(out: &mut String, b: u8) {
+fn push_escape(out: &mut Vec<u8>, b: u8) {
     let c = match b {
-        b'"' => '"',
-        b'\\' => '\\',
-        b'\n' => 'n',
-        b'\r' => 'r',
-        b'\t' => 't',
-        0x08 => 'b',
-        0x0c => 'f',
+        b'"' => b'"',
+        b'\\' => b'\\',
+        b'\n' => b'n',
+        b'\r' => b'r',
+        b'\t' => b't',
+        0x08 => b'b',
+        0x0c => b'f',
         _ => {
-            use std::fmt::Write;
-            let _ = write!(out, "\\u{b:04x}");
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
             return;
         }
     };
-    out.push('\\');
+    out.push(b'\\');
     out.push(c);
 }
 
@@ -166,23 +165,23 @@ impl Encoder for SlackEncoder {
             icon_emoji: config_string("icon_emoji", ":heavy_exclamation_mark:"),
             username: config_string("username", "something you like"),
             channel: config_string("channel", "#something"),
-            out: String::new(),
+            out: Vec::new(),
         })
     }
 
     fn encode(&mut self, msg: &Message) -> Result {
         let out = &mut self.out;
         out.clear();
-        out.push_str("{\"icon_emoji\":");
-        push_json_string(out, &self.icon_emoji);
-        out.push_str(",\"username\":");
-        push_json_string(out, &self.username);
-        out.push_str(",\"text\":");
+        out.extend_from_slice(b"{\"icon_emoji\":");
+        push_json_string(out, self.icon_emoji.as_bytes());
+        out.extend_from_slice(b",\"username\":");
+        push_json_string(out, self.username.as_bytes());
+        out.extend_from_slice(b",\"text\":");
         push_json_string(out, msg.payload());
-        out.push_str(",\"channel\":");
-        push_json_string(out, &self.channel);
-        out.push('}');
-        heka_sdk::inject_payload("json", "Slack", out)
+        out.extend_from_slice(b",\"channel\":");
+        push_json_string(out, self.channel.as_bytes());
+        out.push(b'}');
+        heka_sdk::inject_payload("json", "Slack", &*out)
     }
 }
 
@@ -230,9 +229,16 @@ mod tests {
             }
         }
         for s in cases {
-            let mut out = String::new();
-            push_json_string(&mut out, &s);
-            assert_eq!(out, reference(&s), "{s:?}");
+            let mut out = Vec::new();
+            push_json_string(&mut out, s.as_bytes());
+            assert_eq!(String::from_utf8(out).unwrap(), reference(&s), "{s:?}");
         }
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_pass_through() {
+        let mut out = Vec::new();
+        push_json_string(&mut out, b"caf\xe9 \xff\"");
+        assert_eq!(out, b"\"caf\xe9 \xff\\\"\"");
     }
 }

@@ -31,7 +31,7 @@ use heka_pipeline::{DecoderFactory, EncoderFactory, Input, Output, SplitterFacto
 use crate::config::{ConfigError, PluginKind};
 use crate::plugins::{BuildContext, BuiltFilter};
 #[allow(unused_imports)]
-use crate::plugins::{decoders, encoders, filters, inputs, outputs, splitters};
+use crate::plugins::{decoders, encoders, filters, inputs, outputs, sandbox, splitters};
 
 /// Builds an input.
 pub type InputCtor = fn(&BuildContext) -> Result<Box<dyn Input>, ConfigError>;
@@ -206,15 +206,15 @@ pub static REGISTRY: &[Registration] = &[
         .always_present(),
     // --- decoders ---
     Registration::decoder("ProtobufDecoder", decoders::protobuf::build).always_present(),
-    Registration::decoder("SandboxDecoder", decoders::sandbox::build).sandbox(),
+    Registration::decoder("SandboxDecoder", sandbox::decoder).sandbox(),
     // --- filters ---
     Registration::filter("CounterFilter", filters::counter::build).default_ticker_interval(5),
-    Registration::filter("SandboxFilter", filters::sandbox_filter::build).sandbox(),
+    Registration::filter("SandboxFilter", sandbox::filter).sandbox(),
     Registration::filter("LogAggregatorFilter", filters::log_aggregator::build),
     // --- encoders ---
     Registration::encoder("ProtobufEncoder", encoders::protobuf::build).always_present(),
     Registration::encoder("PayloadEncoder", encoders::payload::build),
-    Registration::encoder("SandboxEncoder", encoders::sandbox::build).sandbox(),
+    Registration::encoder("SandboxEncoder", sandbox::encoder).sandbox(),
     Registration::encoder("SlackEncoder", encoders::slack::build),
     // --- outputs ---
     Registration::output("DashboardOutput", outputs::dashboard::build),

@@ -9,18 +9,18 @@
 
 use std::time::{Duration, Instant};
 
-use heka_lua::{LuaConfig, LuaFilter};
+use heka_lua::LuaConfig;
 use heka_message::{Message, Value};
 use heka_pipeline::{Filter, FilterContext, Pack, PluginResult, Settings};
 
 /// The same logic as the seed script, natively.
 struct NativeAggregator {
-    buffer: String,
+    buffer: Vec<u8>,
 }
 
 impl Filter for NativeAggregator {
     fn process_message(&mut self, msg: &Message, _ctx: &mut FilterContext) -> PluginResult {
-        self.buffer.push_str(msg.payload());
+        self.buffer.extend_from_slice(msg.payload());
         Ok(())
     }
     fn timer_event(&mut self, _ns: i64, ctx: &mut FilterContext) -> PluginResult {
@@ -33,7 +33,7 @@ impl Filter for NativeAggregator {
                 Value::String("txt".into()),
                 "file-extension",
             );
-            m.add_field("payload_name", Value::String(String::new()), "");
+            m.add_field("payload_name", Value::String(Vec::new()), "");
             ctx.inject(m)
                 .map_err(|e| heka_pipeline::PluginError::Fatal(e.to_string()))?;
         }
@@ -48,9 +48,10 @@ fn message(i: usize) -> Message {
         r#type: Some("logfile".into()),
         logger: Some("ExampleLog".into()),
         severity: Some(6),
-        payload: Some(format!(
-            "2026-11-25 12:00:00 web1 app[{i}]: GET /api/v1/items 200 12ms user=alice\n"
-        )),
+        payload: Some(
+            format!("2026-11-25 12:00:00 web1 app[{i}]: GET /api/v1/items 200 12ms user=alice\n")
+                .into(),
+        ),
         hostname: Some("web1".into()),
         pid: Some(4242),
         ..Default::default()
@@ -109,8 +110,8 @@ fn main() {
         // 1000 lines of ~71 bytes exceed Heka's 63 KiB output_limit: raise it (as the
         // wasm bench does).
         let mut cfg = LuaConfig::new("Agg");
-        cfg.output_limit = 1 << 20;
-        Box::new(LuaFilter::load(&script, cfg).expect("load the seed aggregator"))
+        cfg.spec.limits.output_limit = 1 << 20;
+        Box::new(heka_lua::load_filter(&script, cfg).expect("load the seed aggregator"))
     };
     println!(
         "payload ~{} bytes; seed log_aggregator.lua",
@@ -134,7 +135,7 @@ fn main() {
         std::fs::write(&file, source).expect("write probe");
         measure(
             name,
-            || Box::new(LuaFilter::load(&file, LuaConfig::new("Probe")).expect("load probe")),
+            || Box::new(heka_lua::load_filter(&file, LuaConfig::new("Probe")).expect("load probe")),
             &packs,
             100,
             1000,
@@ -146,7 +147,7 @@ fn main() {
             "  native Rust aggregator",
             || {
                 Box::new(NativeAggregator {
-                    buffer: String::new(),
+                    buffer: Vec::new(),
                 })
             },
             &packs,

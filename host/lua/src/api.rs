@@ -12,7 +12,7 @@ use mlua::{AppDataRefMut, Lua, Table, Value, Variadic};
 use prost::Message as _;
 
 use crate::ConfigValue;
-use crate::runtime::{Injection, Kind, RawState, State};
+use crate::runtime::{Kind, RawState, State};
 
 /// The state, or a Lua error when it is already borrowed (re-entrancy).
 pub(crate) fn state(lua: &Lua) -> mlua::Result<AppDataRefMut<'_, State>> {
@@ -51,8 +51,8 @@ fn read_config(lua: &Lua, name: mlua::LuaString) -> mlua::Result<Value> {
     Ok(match s.config.get(&*key) {
         None => Value::Nil,
         Some(ConfigValue::String(v)) => Value::String(lua.create_string(v)?),
-        Some(ConfigValue::Bool(b)) => Value::Boolean(*b),
-        Some(ConfigValue::Int(i)) => Value::Number(*i as f64),
+        Some(ConfigValue::Boolean(b)) => Value::Boolean(*b),
+        Some(ConfigValue::Integer(i)) => Value::Number(*i as f64),
         Some(ConfigValue::Float(f)) => Value::Number(*f),
     })
 }
@@ -109,16 +109,17 @@ fn read_message(
     let Some(m) = s.msg.get() else {
         return Ok(Value::Nil);
     };
-    let text = |t: &str| lua.create_string(t).map(Value::String);
+    let text = |t: &[u8]| lua.create_string(t).map(Value::String);
     Ok(match &*var {
-        b"Type" => text(m.type_())?,
-        b"Logger" => text(m.logger())?,
+        b"Type" => text(m.type_().as_bytes())?,
+        b"Logger" => text(m.logger().as_bytes())?,
+        // Bytes as they are: Lua strings are binary-safe, and so was Heka's API.
         b"Payload" => text(m.payload())?,
-        b"EnvVersion" => text(m.env_version())?,
-        b"Hostname" => text(m.hostname())?,
+        b"EnvVersion" => text(m.env_version().as_bytes())?,
+        b"Hostname" => text(m.hostname().as_bytes())?,
         b"Uuid" => {
             let mut buf = [0u8; 36];
-            text(m.uuid_str(&mut buf).unwrap_or(""))?
+            text(m.uuid_str(&mut buf).unwrap_or("").as_bytes())?
         }
         b"Timestamp" => Value::Number(m.timestamp as f64),
         b"Severity" => Value::Integer(m.severity() as i64),
@@ -180,27 +181,22 @@ fn append_value(out: &mut Vec<u8>, v: &Value, func: &str) -> mlua::Result<()> {
     Ok(())
 }
 
+/// Appends the values to the output buffer, all or none (the contract's [`Emitted`]
+/// bounds it by `output_limit`).
 fn add_values(lua: &Lua, values: &[Value], func: &str) -> mlua::Result<()> {
     let mut s = state(lua)?;
-    let start = s.buffer.len();
-    let mut buffer = std::mem::take(&mut s.buffer);
-    let mut result = Ok(());
-    for v in values {
-        if let Err(e) = append_value(&mut buffer, v, func) {
-            result = Err(e);
-            break;
+    match values {
+        // The common case, one string: no staging copy.
+        [Value::String(v)] => s.emitted.add_to_payload(&v.as_bytes()),
+        _ => {
+            let mut staged = Vec::new();
+            for v in values {
+                append_value(&mut staged, v, func)?;
+            }
+            s.emitted.add_to_payload(&staged)
         }
     }
-    if result.is_ok() && buffer.len() > s.output_limit {
-        buffer.truncate(start);
-        s.buffer = buffer;
-        return Err(s.output_limit_exceeded());
-    }
-    if result.is_err() {
-        buffer.truncate(start);
-    }
-    s.buffer = buffer;
-    result
+    .map_err(State::emit_error)
 }
 
 fn add_to_payload(lua: &Lua, values: Variadic<Value>) -> mlua::Result<()> {
@@ -210,7 +206,10 @@ fn add_to_payload(lua: &Lua, values: Variadic<Value>) -> mlua::Result<()> {
 fn opt_string(v: Option<&Value>, default: &str, what: &str) -> mlua::Result<String> {
     match v {
         None | Some(Value::Nil) => Ok(default.to_owned()),
-        Some(Value::String(s)) => Ok(s.to_string_lossy()),
+        Some(Value::String(s)) => s
+            .to_str()
+            .map(|t| t.to_owned())
+            .map_err(|_| err(format!("inject_payload() {what} must be UTF-8 text"))),
         Some(_) => Err(err(format!("inject_payload() {what} must be a string"))),
     }
 }
@@ -226,19 +225,10 @@ fn inject_payload(lua: &Lua, args: Variadic<Value>) -> mlua::Result<()> {
         add_values(lua, &args[2..], "inject_payload")?;
     }
     let mut s = state(lua)?;
-    if s.buffer.is_empty() {
-        return Ok(());
-    }
-    let bytes = std::mem::take(&mut s.buffer);
-    let payload = match String::from_utf8(bytes) {
-        Ok(p) => p,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    };
-    s.record(Injection::Payload {
-        payload_type,
-        payload_name,
-        payload,
-    })
+    let at = s.at;
+    s.emitted
+        .inject_payload(at, &payload_type, &payload_name, &[])
+        .map_err(State::emit_error)
 }
 
 // ---------------------------------------------------------------- inject_message
@@ -261,22 +251,35 @@ fn inject_message(lua: &Lua, arg: Value) -> mlua::Result<()> {
         }
     };
     let mut s = state(lua)?;
-    if msg.encoded_len() > s.output_limit {
-        return Err(s.output_limit_exceeded());
-    }
-    s.record(Injection::Message(msg))
+    let msg = match &s.tz {
+        Some(tz) => crate::decoder::in_zone(msg, tz),
+        None => msg,
+    };
+    let size = msg.encoded_len();
+    let at = s.at;
+    s.emitted
+        .inject_decoded(at, msg, size)
+        .map_err(State::emit_error)
 }
 
-fn lua_str(v: &Value, what: &str) -> Result<String, String> {
+/// A Lua string (or number, as Lua coerces) as the bytes it holds: Payload and string
+/// fields take any bytes, as in Heka.
+fn lua_bytes(v: &Value, what: &str) -> Result<Vec<u8>, String> {
     match v {
-        Value::String(s) => Ok(s.to_string_lossy()),
-        Value::Integer(i) => Ok(i.to_string()),
-        Value::Number(n) => Ok(crate::cjson::format_g(*n, 14)),
+        Value::String(s) => Ok(s.as_bytes().to_vec()),
+        Value::Integer(i) => Ok(i.to_string().into_bytes()),
+        Value::Number(n) => Ok(crate::cjson::format_g(*n, 14).into_bytes()),
         other => Err(format!(
             "{what} must be a string, not {}",
             other.type_name()
         )),
     }
+}
+
+/// A header held as text (Type, Logger, Hostname, EnvVersion): bytes that are not
+/// UTF-8 are refused with an error rather than replaced.
+fn lua_str(v: &Value, what: &str) -> Result<String, String> {
+    String::from_utf8(lua_bytes(v, what)?).map_err(|_| format!("{what} must be UTF-8 text"))
 }
 
 fn lua_num(v: &Value, what: &str) -> Result<f64, String> {
@@ -310,11 +313,15 @@ pub(crate) fn table_to_message(t: &Table) -> Result<Message, String> {
         Value::Nil => {}
         v => m.timestamp = lua_num(&v, "Timestamp")? as i64,
     }
+    if let v @ (Value::String(_) | Value::Integer(_) | Value::Number(_)) = get("Payload")? {
+        m.payload = Some(lua_bytes(&v, "Payload")?);
+    } else if !matches!(get("Payload")?, Value::Nil) {
+        lua_bytes(&get("Payload")?, "Payload")?;
+    }
     for (key, slot) in [
         ("Type", &mut m.r#type),
         ("Logger", &mut m.logger),
         ("Hostname", &mut m.hostname),
-        ("Payload", &mut m.payload),
         ("EnvVersion", &mut m.env_version),
     ] {
         match get(key)? {
@@ -428,7 +435,7 @@ fn make_field(name: String, v: &Value) -> Result<Field, String> {
             ));
         }
         let value = match (vt, v) {
-            (ValueType::String, v) => FieldVal::String(lua_str(v, "a string field value")?),
+            (ValueType::String, v) => FieldVal::String(lua_bytes(v, "a string field value")?),
             (ValueType::Bytes, Value::String(s)) => FieldVal::Bytes(s.as_bytes().to_vec()),
             (ValueType::Integer, v) => {
                 FieldVal::Integer(lua_num(v, "an integer field value")? as i64)
@@ -479,13 +486,15 @@ pub(crate) fn message_to_table(lua: &Lua, m: &Message) -> mlua::Result<Table> {
     for (key, v) in [
         ("Type", &m.r#type),
         ("Logger", &m.logger),
-        ("Payload", &m.payload),
         ("EnvVersion", &m.env_version),
         ("Hostname", &m.hostname),
     ] {
         if let Some(v) = v {
             t.raw_set(key, lua.create_string(v)?)?;
         }
+    }
+    if let Some(p) = &m.payload {
+        t.raw_set("Payload", lua.create_string(p)?)?;
     }
     if let Some(s) = m.severity {
         t.raw_set("Severity", s)?;
@@ -574,7 +583,7 @@ fn write_to(
         }
         "Type" => m.r#type = Some(string(value)?),
         "Logger" => m.logger = Some(string(value)?),
-        "Payload" => m.payload = Some(string(value)?),
+        "Payload" => m.payload = Some(lua_bytes(value, var)?),
         "EnvVersion" => m.env_version = Some(string(value)?),
         "Hostname" => m.hostname = Some(string(value)?),
         "Timestamp" => {
@@ -624,7 +633,7 @@ fn write_field(
         Value::Boolean(b) => Some(FieldVal::Bool(*b)),
         Value::Integer(i) => Some(FieldVal::Double(*i as f64)),
         Value::Number(n) => Some(FieldVal::Double(*n)),
-        Value::String(s) => Some(FieldVal::String(s.to_string_lossy())),
+        Value::String(s) => Some(FieldVal::String(s.as_bytes().to_vec())),
         other => return Err(format!("unsupported value type {}", other.type_name())),
     };
     match (position, new_value) {

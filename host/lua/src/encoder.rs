@@ -1,38 +1,40 @@
-//! [`LuaEncoder`]: Heka's SandboxEncoder over a Lua script.
-//!
-//! Heka's contract: the output is the last `inject_payload` buffer or
-//! `inject_message` protobuf of the call; with neither, the protobuf encoding of the
-//! message as the script left it (`write_message` copies on write); `-2` means skip.
+//! [`LuaEncoderEngine`]: the Lua engine of Heka's SandboxEncoder. The message the
+//! script wrote (`write_message` copies on write) goes back to the contract's
+//! [`SandboxEncoder`], which applies Heka's "last output wins" rule.
 
 use std::path::Path;
 
 use heka_message::Message;
-use heka_pipeline::{Encoder, PluginResult};
+use heka_pipeline::PluginResult;
+use heka_pipeline::sandbox::{CallKind, EncoderEngine, SandboxEncoder, SandboxError};
 
-use crate::runtime::{Injection, Kind, MsgPtr, Raw, Runtime, Slot};
-use crate::{LuaConfig, LuaError};
+use crate::LuaConfig;
+use crate::runtime::{Kind, MsgPtr, Raw, Runtime, Slot, forward_engine};
 
-/// A SandboxEncoder running a Heka Lua script.
-pub struct LuaEncoder {
+/// A SandboxEncoder over a Heka Lua script.
+pub type LuaEncoder = SandboxEncoder<LuaEncoderEngine>;
+
+/// A loaded encoder script.
+pub struct LuaEncoderEngine {
     runtime: Runtime,
 }
 
-impl LuaEncoder {
-    /// Loads the script at `path` and runs its top level.
-    pub fn load(path: &Path, cfg: LuaConfig) -> Result<LuaEncoder, LuaError> {
-        // Encoders keep no preserved data in Heka.
-        let cfg = LuaConfig {
-            preservation_file: None,
-            ..cfg
-        };
-        Ok(LuaEncoder {
-            runtime: Runtime::load(path, &cfg, Kind::Encoder)?,
-        })
-    }
+forward_engine!(LuaEncoderEngine);
+
+/// Loads the script at `path` and runs its top level.
+pub fn load_encoder(path: &Path, cfg: LuaConfig) -> Result<LuaEncoder, SandboxError> {
+    let runtime = Runtime::load(path, &cfg, Kind::Encoder)?;
+    SandboxEncoder::start(
+        LuaEncoderEngine { runtime },
+        &path.display().to_string(),
+        cfg.spec.preservation_file.clone(),
+        cfg.spec.limits.memory_limit,
+    )
 }
 
-impl Encoder for LuaEncoder {
-    fn encode(&mut self, msg: &Message, out: &mut Vec<u8>) -> PluginResult {
+impl EncoderEngine for LuaEncoderEngine {
+    fn encode(&mut self, msg: &Message) -> PluginResult<Option<Message>> {
+        self.runtime.begin(CallKind::Encode);
         let values = self.runtime.call::<(mlua::Value, mlua::Value)>(
             "process_message",
             (),
@@ -40,14 +42,8 @@ impl Encoder for LuaEncoder {
             Raw::Encode,
         )?;
         let status = self.runtime.status(values);
-        let last = self.runtime.take_injections().pop();
         let written = self.runtime.state().msg.take_owned();
         self.runtime.outcome(status)?;
-        match last {
-            Some(Injection::Payload { payload, .. }) => out.extend_from_slice(payload.as_bytes()),
-            Some(Injection::Message(m)) => heka_message::encode_message(&m, out),
-            None => heka_message::encode_message(written.as_ref().unwrap_or(msg), out),
-        }
-        Ok(())
+        Ok(written)
     }
 }

@@ -1,138 +1,81 @@
-//! [`LuaFilter`]: Heka's SandboxFilter over a Lua script.
+//! [`LuaFilterEngine`]: the Lua engine of Heka's SandboxFilter.
 //!
-//! Each message is one `process_message()` call (the message lent by reference);
-//! its injections are then handed to the [`FilterContext`] with Heka's filter rules:
-//! `inject_message` gets `Type` prefixed with `heka.sandbox.`, `Logger` = the filter's
-//! name and `Hostname` = hekad's; `inject_payload` becomes `Type=heka.sandbox-output`
-//! with `Fields[payload_type]` (representation `file-extension`) and
-//! `Fields[payload_name]`. A refused injection (too many, loop, circular) is fatal, as
-//! the error Heka raised inside the sandbox was.
+//! Each message is one `process_message()` call (Lua cannot take a batch; the message
+//! is lent by reference for the call), recorded with its index in the batch so the
+//! contract's [`SandboxFilter`] replays injections and outcomes in Heka's order, as it
+//! does for wasm. `preserve_data` is Heka's Lua data file (`crate::preserve`), read and
+//! written by the contract.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use heka_message::{Message, Value};
-use heka_pipeline::{Filter, FilterContext, Pack, PluginError, PluginResult};
+use heka_message::Message;
+use heka_pipeline::sandbox::{CallKind, FilterEngine, Outcomes, SandboxError, SandboxFilter};
+use heka_pipeline::{PluginError, PluginResult};
 
-use crate::runtime::{Injection, Kind, MsgPtr, Raw, Runtime, Slot};
-use crate::{LuaConfig, LuaError};
+use crate::LuaConfig;
+use crate::runtime::{Kind, MsgPtr, Raw, Runtime, Slot, forward_engine};
 
-/// A SandboxFilter running a Heka Lua script.
-pub struct LuaFilter {
+/// A SandboxFilter over a Heka Lua script.
+pub type LuaFilter = SandboxFilter<LuaFilterEngine>;
+
+/// A loaded filter script.
+pub struct LuaFilterEngine {
     runtime: Runtime,
-    preservation_file: Option<PathBuf>,
 }
 
-impl LuaFilter {
-    /// Loads the script at `path`, runs its top level and restores preserved data.
-    pub fn load(path: &Path, cfg: LuaConfig) -> Result<LuaFilter, LuaError> {
-        let runtime = Runtime::load(path, &cfg, Kind::Filter)?;
-        Ok(LuaFilter {
-            runtime,
-            preservation_file: cfg.preservation_file,
-        })
-    }
+forward_engine!(LuaFilterEngine);
 
-    /// Bytes the Lua state holds now (Heka's `Memory` report field).
-    pub fn memory_used(&self) -> usize {
-        self.runtime.lua().used_memory()
-    }
-
-    fn run_one(&mut self, slot: Slot, ctx: &mut FilterContext) -> PluginResult {
-        let values = self.runtime.call::<(mlua::Value, mlua::Value)>(
-            "process_message",
-            (),
-            slot,
-            Raw::Encode,
-        )?;
-        let status = self.runtime.status(values);
-        // Injections made before a fatal status still go out, in order (Heka
-        // delivered them as they were made).
-        for inj in self.runtime.take_injections() {
-            self.inject(inj, ctx)?;
-        }
-        self.runtime.outcome(status)
-    }
-
-    fn inject(&mut self, inj: Injection, ctx: &mut FilterContext) -> PluginResult {
-        let mut msg = ctx.new_message();
-        match inj {
-            Injection::Payload {
-                payload_type,
-                payload_name,
-                payload,
-            } => {
-                msg.r#type = Some("heka.sandbox-output".into());
-                msg.payload = Some(payload);
-                msg.add_field(
-                    "payload_type",
-                    Value::String(payload_type),
-                    "file-extension",
-                );
-                msg.add_field("payload_name", Value::String(payload_name), "");
-            }
-            Injection::Message(mut m) => {
-                if m.uuid.len() != 16 {
-                    m.uuid = std::mem::take(&mut msg.uuid);
-                }
-                if m.timestamp == 0 {
-                    m.timestamp = msg.timestamp;
-                }
-                m.r#type = Some(format!("heka.sandbox.{}", m.type_()));
-                m.logger = msg.logger.take();
-                m.hostname = msg.hostname.take();
-                if m.pid.is_none() {
-                    m.pid = msg.pid;
-                }
-                msg = m;
-            }
-        }
-        ctx.inject(msg)
-            .map_err(|e| self.runtime.terminate(format!("inject_message() {e}")))
-    }
+/// Loads the script at `path`, runs its top level and restores preserved data.
+pub fn load_filter(path: &Path, cfg: LuaConfig) -> Result<LuaFilter, SandboxError> {
+    let runtime = Runtime::load(path, &cfg, Kind::Filter)?;
+    SandboxFilter::start(
+        LuaFilterEngine { runtime },
+        &path.display().to_string(),
+        cfg.spec.preservation_file.clone(),
+        cfg.spec.limits.memory_limit,
+    )
 }
 
-impl Filter for LuaFilter {
-    fn process_message(&mut self, msg: &Message, ctx: &mut FilterContext) -> PluginResult {
-        self.run_one(Slot::Borrowed(MsgPtr::new(msg)), ctx)
-    }
-
-    fn process_batch(&mut self, batch: &[Pack], ctx: &mut FilterContext) -> PluginResult {
-        for (i, pack) in batch.iter().enumerate() {
-            ctx.begin_message(i);
-            match self.run_one(Slot::Shared(pack.msg.clone()), ctx) {
-                Ok(()) | Err(PluginError::Skip) => {}
-                Err(PluginError::Failed(reason)) => ctx.message_failed(i, reason),
-                Err(fatal @ PluginError::Fatal(_)) => return Err(fatal),
+impl FilterEngine for LuaFilterEngine {
+    fn process(&mut self, msgs: &[&Message]) -> PluginResult<Outcomes> {
+        self.runtime.begin(CallKind::Process);
+        let mut outcomes = Outcomes::new();
+        for (i, &msg) in msgs.iter().enumerate() {
+            self.runtime.state().at = i as u32;
+            let result = self
+                .runtime
+                .call::<(mlua::Value, mlua::Value)>(
+                    "process_message",
+                    (),
+                    Slot::Borrowed(MsgPtr::new(msg)),
+                    Raw::Encode,
+                )
+                .and_then(|values| {
+                    let status = self.runtime.status(values);
+                    self.runtime.outcome(status)
+                });
+            match result {
+                Ok(()) => {}
+                // Injections made before a fatal end still go out, in order (Heka
+                // delivered them as they were made): the contract replays up to here.
+                Err(fatal @ PluginError::Fatal(_)) => {
+                    outcomes.push((i as u32, fatal));
+                    break;
+                }
+                Err(e) => outcomes.push((i as u32, e)),
             }
         }
-        Ok(())
+        Ok(outcomes)
     }
 
-    fn timer_event(&mut self, now_ns: i64, ctx: &mut FilterContext) -> PluginResult {
+    fn timer_event(&mut self, now_ns: i64) -> PluginResult {
+        self.runtime.begin(CallKind::Timer);
         self.runtime
             .call::<()>("timer_event", now_ns as f64, Slot::Empty, Raw::Absent)?;
-        for inj in self.runtime.take_injections() {
-            self.inject(inj, ctx)?;
-        }
         // Heka ran a full collection after each timer event.
         if let Err(e) = self.runtime.lua().gc_collect() {
             tracing::warn!(plugin = %self.runtime.name(), error = %e, "lua gc failed");
         }
         Ok(())
-    }
-
-    fn shutdown(&mut self) {
-        if let Some(file) = &self.preservation_file {
-            self.runtime.preserve(file);
-        }
-    }
-}
-
-impl std::fmt::Debug for LuaFilter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LuaFilter")
-            .field("name", &self.runtime.name())
-            .field("terminated", &self.runtime.is_terminated())
-            .finish()
     }
 }

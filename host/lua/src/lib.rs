@@ -5,7 +5,9 @@
 //! API (reference §9, the Heka 0.10 flavour, not lua_sandbox 1.x) and hekad sees the
 //! same [`heka_pipeline::Filter`] / [`heka_pipeline::Encoder`] /
 //! [`heka_pipeline::Decoder`] traits and the same outcome mapping as the wasm plugins
-//! of `heka-sandbox` (failed / skip / fatal, limit reasons worded the same way).
+//! of `heka-sandbox`: this crate is the Lua *engine* of the sandbox contract
+//! ([`heka_pipeline::sandbox`]), which holds Heka's rules (limits and their wording,
+//! injection shapes and counts, decoder replay, `preserve_data` files) once for both.
 //!
 //! - `config`: [`LuaConfig`], a script's limits, `[<name>.config]` table and
 //!   preservation file. Start here.
@@ -16,7 +18,8 @@
 //! - `cjson`: a lua-cjson compatible `cjson` module (encode/decode).
 //! - `modules`: `require` of heka-lua-modules' `circular_buffer`, `struct`, ...
 //! - `preserve`: `preserve_data`, global data saved as a Lua script and restored.
-//! - `filter`, `encoder`, `decoder`: [`LuaFilter`], [`LuaEncoder`], [`LuaDecoder`].
+//! - `filter`, `encoder`, `decoder`: the engines; [`LuaFilter`], [`LuaEncoder`],
+//!   [`LuaDecoder`] are the contract's generic plugins over them.
 //!
 //! Scripts run one message per call (Lua cannot take a batch); the per-call cost is
 //! small because the message is lent to the state by reference for the call, never
@@ -33,32 +36,9 @@ mod preserve;
 mod runtime;
 mod tz;
 
-pub use config::{ConfigValue, LuaConfig};
-pub use decoder::LuaDecoder;
-pub use encoder::LuaEncoder;
-pub use filter::LuaFilter;
-
-/// Why a Lua script could not be loaded or started.
-#[derive(Debug, thiserror::Error)]
-pub enum LuaError {
-    #[error("{path}: cannot read: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    /// The script does not compile; `message` is Lua's, naming the file and line.
-    #[error("{path}: syntax error: {message}")]
-    Syntax { path: String, message: String },
-    /// The script's top level (or a `require`d module) raised an error.
-    #[error("{path}: initialisation failed: {reason}")]
-    Init { path: String, reason: String },
-    /// The preserved data file could not be restored.
-    #[error("{path}: cannot restore preserved data from {data}: {reason}")]
-    Restore {
-        path: String,
-        data: String,
-        reason: String,
-    },
-    #[error("lua state: {0}")]
-    State(String),
-}
+pub use config::LuaConfig;
+pub use decoder::{LuaDecoder, LuaDecoderEngine, load_decoder};
+pub use encoder::{LuaEncoder, LuaEncoderEngine, load_encoder};
+pub use filter::{LuaFilter, LuaFilterEngine, load_filter};
+/// The contract's types, re-exported for users of this crate.
+pub use heka_pipeline::sandbox::{ConfigValue, SandboxError, SandboxLimits, SandboxSpec};

@@ -22,8 +22,6 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::path::Path;
 
 use mlua::{Lua, Table, Value};
 
@@ -33,8 +31,8 @@ const VERSION_KEY: &str = "_PRESERVATION_VERSION";
 /// Deepest table nesting saved (the data file is refused beyond it).
 const MAX_DEPTH: usize = 100;
 
-/// Writes the global data to `file` (atomically: a temporary file renamed over it).
-pub(crate) fn save(lua: &Lua, file: &Path) -> Result<(), String> {
+/// The global data as Heka's data file (the sandbox contract writes it atomically).
+pub(crate) fn save(lua: &Lua) -> Result<Vec<u8>, String> {
     let skip = lua
         .app_data_ref::<State>()
         .map(|s| s.library_tables.clone())
@@ -43,17 +41,7 @@ pub(crate) fn save(lua: &Lua, file: &Path) -> Result<(), String> {
     let mut seen: HashMap<usize, String> = HashMap::new();
     let globals = lua.globals();
     serialize_table(&globals, "_G", &mut out, &mut seen, &skip, 0)?;
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    let tmp = file.with_extension("data.tmp");
-    let mut f =
-        std::fs::File::create(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
-    f.write_all(out.as_bytes())
-        .and_then(|()| f.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, file).map_err(|e| format!("cannot rename to {}: {e}", file.display()))
+    Ok(out.into_bytes())
 }
 
 fn skippable(v: &Value, skip: &[usize]) -> bool {
@@ -184,14 +172,10 @@ fn saved_version(text: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Runs the data file `file` if present and its version matches the script's.
-/// Instructions are not limited while restoring (Heka cleared its hook); memory is.
-pub(crate) fn restore(lua: &Lua, file: &Path) -> Result<(), String> {
-    let text = match std::fs::read(file) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(format!("cannot read: {e}")),
-    };
+/// Runs the saved data `text` if its version matches the script's. Memory is limited
+/// as always; instructions get the start-up budget (Heka cleared its hook, but a data
+/// file is a script, and an endless one must not hang the start).
+pub(crate) fn restore(lua: &Lua, text: &[u8]) -> Result<(), String> {
     let current = match lua.globals().raw_get::<Value>(VERSION_KEY) {
         Ok(Value::Integer(i)) => i as f64,
         Ok(Value::Number(n)) => n,
@@ -200,7 +184,6 @@ pub(crate) fn restore(lua: &Lua, file: &Path) -> Result<(), String> {
     let saved = saved_version(&String::from_utf8_lossy(&text));
     if saved != current {
         tracing::warn!(
-            file = %file.display(),
             saved, current,
             "_PRESERVATION_VERSION changed: preserved data not restored, starting clean"
         );
@@ -208,10 +191,13 @@ pub(crate) fn restore(lua: &Lua, file: &Path) -> Result<(), String> {
     }
     let limit = lua
         .app_data_mut::<State>()
-        .map(|mut s| std::mem::replace(&mut s.instruction_limit, 0));
+        .map(|mut s| {
+            s.instructions = 0;
+            std::mem::replace(&mut s.instruction_limit, crate::runtime::START_INSTRUCTIONS)
+        });
     let result = lua
         .load(text)
-        .set_name(format!("@{}", file.display()))
+        .set_name("=preserved data")
         .exec()
         .map_err(|e| crate::runtime::error_text(&e));
     if let (Some(limit), Some(mut s)) = (limit, lua.app_data_mut::<State>()) {

@@ -16,13 +16,16 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use heka_message::Message;
 use heka_pipeline::PluginError;
 use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Value, VmState};
 
-use crate::{ConfigValue, LuaConfig, LuaError};
+use heka_pipeline::sandbox::{
+    CallKind, ConfigValue, Emitted, Injection, LimitExceeded, SandboxError,
+};
+
+use crate::LuaConfig;
 
 /// Instructions between two runs of the count hook. The limit is enforced to within
 /// this many instructions; running the hook more often costs time on every call.
@@ -30,11 +33,7 @@ pub(crate) const HOOK_STEP: u64 = 1000;
 
 /// Instructions allowed for loading the script (its top level) and restoring data:
 /// start-up work, not a per-message budget, but still bounded against endless loops.
-const START_INSTRUCTIONS: u64 = 100_000_000;
-
-/// Hard cap on injections recorded in one call, whatever the pipeline's own limits
-/// (the same number as heka-sandbox): the host's memory is not the script's to fill.
-pub(crate) const MAX_INJECTIONS_PER_CALL: usize = 100_000;
+pub(crate) const START_INSTRUCTIONS: u64 = 100_000_000;
 
 /// Which plugin kind a state serves (decides which API functions exist and how
 /// return codes read).
@@ -45,23 +44,11 @@ pub(crate) enum Kind {
     Decoder,
 }
 
-/// What a script asked to emit during a call.
-#[derive(Debug)]
-pub(crate) enum Injection {
-    Payload {
-        payload_type: String,
-        payload_name: String,
-        payload: String,
-    },
-    Message(Message),
-}
-
 /// A message lent to the state for one call.
 pub(crate) enum Slot {
     Empty,
     /// Borrowed from the caller for the duration of one call (see [`Runtime::call`]).
     Borrowed(MsgPtr),
-    Shared(Arc<Message>),
     /// The decoder's own message, or a copy made on the first `write_message`.
     Owned(Box<Message>),
 }
@@ -87,14 +74,13 @@ impl Slot {
             Slot::Empty => None,
             // SAFETY: see `MsgPtr`: valid for the whole call that set it.
             Slot::Borrowed(p) => Some(unsafe { &*p.0 }),
-            Slot::Shared(m) => Some(m),
             Slot::Owned(m) => Some(m),
         }
     }
 
     /// The message for writing: copy on write for borrowed and shared ones.
     pub(crate) fn get_mut(&mut self) -> Option<&mut Message> {
-        if matches!(self, Slot::Borrowed(_) | Slot::Shared(_)) {
+        if matches!(self, Slot::Borrowed(_)) {
             let copy = self.get().cloned()?;
             *self = Slot::Owned(Box::new(copy));
         }
@@ -122,12 +108,15 @@ pub(crate) struct State {
     pub(crate) raw_state: RawState,
     /// `read_next_field` position in the current message.
     pub(crate) next_field: usize,
-    /// `add_to_payload` buffer; survives calls until `inject_payload` (Heka's behaviour).
-    pub(crate) buffer: Vec<u8>,
-    pub(crate) injections: Vec<Injection>,
+    /// The output buffer and the call's injections, bounded as they arrive (the
+    /// sandbox contract's, shared with the wasm engine).
+    pub(crate) emitted: Emitted,
+    /// The index, in the current batch, of the message being processed.
+    pub(crate) at: u32,
+    /// Decoders' `[x.config] tz`: injected Timestamps are wall times in this zone.
+    pub(crate) tz: Option<crate::tz::Zone>,
     /// A limit broken during the call (the reason), terminating the plugin.
     pub(crate) fatal: Option<String>,
-    pub(crate) output_limit: usize,
     pub(crate) instruction_limit: u64,
     pub(crate) instructions: u64,
     pub(crate) config: HashMap<String, ConfigValue>,
@@ -167,19 +156,10 @@ impl State {
         mlua::Error::runtime(reason)
     }
 
-    pub(crate) fn output_limit_exceeded(&mut self) -> mlua::Error {
-        let reason = format!("output_limit exceeded ({} bytes)", self.output_limit);
-        self.limit_exceeded(reason)
-    }
-
-    pub(crate) fn record(&mut self, injection: Injection) -> mlua::Result<()> {
-        if self.injections.len() >= MAX_INJECTIONS_PER_CALL {
-            return Err(self.limit_exceeded(format!(
-                "more than {MAX_INJECTIONS_PER_CALL} injections in one call"
-            )));
-        }
-        self.injections.push(injection);
-        Ok(())
+    /// A refusal from [`Emitted`] as the Lua error that aborts the script (Emitted
+    /// remembers it, so a `pcall` does not save the script).
+    pub(crate) fn emit_error(limit: LimitExceeded) -> mlua::Error {
+        mlua::Error::runtime(limit.to_string())
     }
 }
 
@@ -207,21 +187,14 @@ pub(crate) struct Runtime {
 impl Runtime {
     /// Creates the state, loads the script at `path` and runs its top level, then
     /// restores preserved data when configured.
-    pub(crate) fn load(path: &Path, cfg: &LuaConfig, kind: Kind) -> Result<Runtime, LuaError> {
+    pub(crate) fn load(path: &Path, cfg: &LuaConfig, kind: Kind) -> Result<Runtime, SandboxError> {
         let display = path.display().to_string();
-        let source = std::fs::read(path).map_err(|source| LuaError::Read {
+        let source = std::fs::read(path).map_err(|source| SandboxError::Read {
             path: display.clone(),
             source,
         })?;
         let runtime = Runtime::from_source(&display, &source, cfg, kind)?;
-        if let Some(data) = &cfg.preservation_file {
-            crate::preserve::restore(&runtime.lua, data).map_err(|reason| LuaError::Restore {
-                path: display.clone(),
-                data: data.display().to_string(),
-                reason,
-            })?;
-        }
-        runtime.start_call(cfg.instruction_limit);
+        runtime.start_call(cfg.spec.limits.instruction_limit);
         Ok(runtime)
     }
 
@@ -231,8 +204,9 @@ impl Runtime {
         source: &[u8],
         cfg: &LuaConfig,
         kind: Kind,
-    ) -> Result<Runtime, LuaError> {
-        let state_err = |e: mlua::Error| LuaError::State(e.to_string());
+    ) -> Result<Runtime, SandboxError> {
+        let state_err = |e: mlua::Error| SandboxError::Engine(format!("lua state: {e}"));
+        let limits = &cfg.spec.limits;
         let lua = Lua::new_with(
             StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::OS,
             LuaOptions::default(),
@@ -244,19 +218,19 @@ impl Runtime {
             raw: Vec::new(),
             raw_state: RawState::Stale,
             next_field: 0,
-            buffer: Vec::new(),
-            injections: Vec::new(),
+            emitted: Emitted::new(&cfg.spec.limits),
+            at: 0,
+            tz: None,
             fatal: None,
-            output_limit: cfg.output_limit,
-            instruction_limit: START_INSTRUCTIONS.max(cfg.instruction_limit),
+            instruction_limit: START_INSTRUCTIONS.max(limits.instruction_limit),
             instructions: 0,
-            config: cfg.config.clone(),
+            config: cfg.spec.config.clone(),
             module_directory: cfg.module_directory.clone(),
             decode_null: false,
             library_tables: Vec::new(),
         });
         setup_environment(&lua, kind).map_err(state_err)?;
-        let step = match cfg.instruction_limit {
+        let step = match limits.instruction_limit {
             0 => HOOK_STEP,
             n => n.min(HOOK_STEP),
         };
@@ -267,32 +241,32 @@ impl Runtime {
         .map_err(state_err)?;
         // LPeg's matcher runs outside the Lua VM: its steps count as instructions.
         lua.set_app_data(heka_lpeg::StepHook(Box::new(charge_instructions)));
-        if cfg.memory_limit > 0 {
-            lua.set_memory_limit(cfg.memory_limit).map_err(state_err)?;
+        if limits.memory_limit > 0 {
+            lua.set_memory_limit(limits.memory_limit).map_err(state_err)?;
         }
         // `@path` makes Lua name the file in messages ("path:line: ...").
         let chunk = lua.load(source).set_name(format!("@{path}"));
         let function = match chunk.into_function() {
             Ok(f) => f,
             Err(e) => {
-                return Err(LuaError::Syntax {
+                return Err(SandboxError::Compile {
                     path: path.to_owned(),
-                    message: error_text(&e),
+                    reason: format!("syntax error: {}", error_text(&e)),
                 });
             }
         };
         let runtime = Runtime {
             lua,
-            name: cfg.name.clone(),
+            name: cfg.spec.name.clone(),
             path: path.to_owned(),
-            memory_limit: cfg.memory_limit,
+            memory_limit: limits.memory_limit,
             kind,
             terminated: None,
             entries: Vec::new(),
         };
         if let Err(e) = function.call::<()>(()) {
             let reason = runtime.failure_reason("", &e);
-            return Err(LuaError::Init {
+            return Err(SandboxError::Init {
                 path: path.to_owned(),
                 reason,
             });
@@ -355,7 +329,6 @@ impl Runtime {
                 }
             };
             s.next_field = 0;
-            s.injections.clear();
             s.fatal = None;
             s.instructions = 0;
         }
@@ -374,7 +347,9 @@ impl Runtime {
         let fatal = {
             let mut s = self.state();
             clear_lent(&mut s);
-            s.fatal.take()
+            s.fatal
+                .take()
+                .or_else(|| s.emitted.fatal().map(|l| l.to_string()))
         };
         // Cleared just above.
         std::mem::forget(guard);
@@ -413,7 +388,7 @@ impl Runtime {
             return fatal;
         }
         if is_memory_error(e) {
-            return format!("memory_limit exceeded ({} bytes)", self.memory_limit);
+            return LimitExceeded::Memory(self.memory_limit).to_string();
         }
         let text = error_text(e);
         if func.is_empty() {
@@ -467,32 +442,55 @@ impl Runtime {
         }
     }
 
-    /// The injections of the last call.
-    pub(crate) fn take_injections(&mut self) -> Vec<Injection> {
-        std::mem::take(&mut self.state().injections)
+    /// Starts a call (or a batch of calls) of `kind`: see [`Emitted::begin_call`].
+    pub(crate) fn begin(&mut self, kind: CallKind) {
+        let mut s = self.state();
+        s.emitted.begin_call(kind);
+        s.at = 0;
     }
 
-    /// Saves the global data to `file` unless terminated (the state is gone in Heka).
-    pub(crate) fn preserve(&self, file: &Path) {
-        if self.terminated.is_some() {
-            tracing::info!(plugin = %self.name, "terminated: global data not preserved");
-            return;
-        }
-        match crate::preserve::save(&self.lua, file) {
-            Ok(()) => {
-                tracing::info!(plugin = %self.name, file = %file.display(), "global data preserved")
-            }
-            Err(e) => {
-                tracing::error!(plugin = %self.name, file = %file.display(), error = %e, "cannot preserve global data")
-            }
-        }
+    /// The injections of the last call.
+    pub(crate) fn take_injections(&mut self) -> Vec<Injection> {
+        self.state().emitted.take_injections()
     }
 }
+
+/// What every Lua plugin kind forwards from the contract's
+/// [`heka_pipeline::sandbox::Engine`].
+macro_rules! forward_engine {
+    ($ty:ty) => {
+        impl heka_pipeline::sandbox::Engine for $ty {
+            fn name(&self) -> &str {
+                self.runtime.name()
+            }
+            fn take_injections(&mut self) -> Vec<heka_pipeline::sandbox::Injection> {
+                self.runtime.take_injections()
+            }
+            fn terminate(&mut self, reason: String) -> heka_pipeline::PluginError {
+                self.runtime.terminate(reason)
+            }
+            fn is_terminated(&self) -> bool {
+                self.runtime.is_terminated()
+            }
+            fn memory_used(&self) -> usize {
+                self.runtime.lua().used_memory()
+            }
+            // Heka's Lua data file (global variables as a script), for every kind.
+            fn save_state(&mut self) -> Result<Option<Vec<u8>>, String> {
+                $crate::preserve::save(self.runtime.lua()).map(Some)
+            }
+            fn restore_state(&mut self, data: &[u8]) -> Result<(), String> {
+                $crate::preserve::restore(self.runtime.lua(), data)
+            }
+        }
+    };
+}
+pub(crate) use forward_engine;
 
 /// Drops the message lent for a call (a decoder's or written one stays for the
 /// wrapper to take).
 fn clear_lent(s: &mut State) {
-    if matches!(s.msg, Slot::Borrowed(_) | Slot::Shared(_)) {
+    if matches!(s.msg, Slot::Borrowed(_)) {
         s.msg = Slot::Empty;
     }
 }
@@ -530,10 +528,7 @@ fn charge_instructions(lua: &Lua, n: u64) -> mlua::Result<()> {
     };
     state.instructions = state.instructions.saturating_add(n);
     if state.instruction_limit > 0 && state.instructions >= state.instruction_limit {
-        let reason = format!(
-            "instruction_limit exceeded ({} per call)",
-            state.instruction_limit
-        );
+        let reason = LimitExceeded::Instructions(state.instruction_limit).to_string();
         return Err(state.limit_exceeded(reason));
     }
     Ok(())

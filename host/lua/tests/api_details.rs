@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use heka_lua::{ConfigValue, LuaConfig, LuaDecoder};
+use heka_lua::{ConfigValue, LuaConfig};
 use heka_message::Message;
 use heka_pipeline::Decoder;
 
@@ -23,7 +23,7 @@ fn decode_with(tz: Option<&str>) -> Result<Vec<Message>, String> {
     if let Some(tz) = tz {
         cfg = cfg.with_config("tz", ConfigValue::String(tz.into()));
     }
-    let mut d = LuaDecoder::load(&path, cfg).map_err(|e| e.to_string())?;
+    let mut d = heka_lua::load_decoder(&path, cfg).map_err(|e| e.to_string())?;
     let mut original = payload_message("line");
     original.timestamp = 42;
     let mut out = Vec::new();

@@ -15,7 +15,7 @@ fn run(body: &str) -> String {
     let mut ctx = ctx();
     f.process_message(&payload_message("x"), &mut ctx)
         .expect("process");
-    ctx.take_injected()[0].payload().to_owned()
+    String::from_utf8_lossy(ctx.take_injected()[0].payload()).into_owned()
 }
 
 #[test]

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use heka_lua::{LuaConfig, LuaEncoder, LuaError, LuaFilter};
+use heka_lua::{LuaConfig, SandboxError as LuaError};
 use heka_pipeline::{Encoder, Filter, PluginError};
 
 fn fatal_reason(r: Result<(), PluginError>) -> String {
@@ -20,7 +20,7 @@ fn fatal_reason(r: Result<(), PluginError>) -> String {
 fn memory_limit_terminates() {
     let scripts = Scripts::new();
     let mut cfg = LuaConfig::new("Mem");
-    cfg.memory_limit = 1024 * 1024;
+    cfg.spec.limits.memory_limit = 1024 * 1024;
     let mut f = scripts.filter_with(
         r#"t = {}
         function process_message()
@@ -42,12 +42,12 @@ fn memory_limit_terminates() {
 fn memory_limit_applies_to_the_top_level() {
     let scripts = Scripts::new();
     let mut cfg = LuaConfig::new("Mem");
-    cfg.memory_limit = 256 * 1024;
+    cfg.spec.limits.memory_limit = 256 * 1024;
     let path = scripts.write(
         "big.lua",
         "big = string.rep('x', 1024 * 1024)\nfunction process_message() return 0 end",
     );
-    let err = LuaFilter::load(&path, cfg).unwrap_err().to_string();
+    let err = heka_lua::load_filter(&path, cfg).unwrap_err().to_string();
     assert!(
         err.contains("memory_limit exceeded (262144 bytes)"),
         "{err}"
@@ -58,7 +58,7 @@ fn memory_limit_applies_to_the_top_level() {
 fn instruction_limit_is_per_call() {
     let scripts = Scripts::new();
     let mut cfg = LuaConfig::new("Ins");
-    cfg.instruction_limit = 10_000;
+    cfg.spec.limits.instruction_limit = 10_000;
     let mut f = scripts.filter_with(
         r#"function process_message()
             local n = tonumber(read_message("Payload"))
@@ -81,7 +81,7 @@ fn instruction_limit_is_per_call() {
 fn instruction_limit_cannot_be_caught_by_pcall() {
     let scripts = Scripts::new();
     let mut cfg = LuaConfig::new("Ins");
-    cfg.instruction_limit = 5_000;
+    cfg.spec.limits.instruction_limit = 5_000;
     let mut f = scripts.filter_with(
         r#"function process_message()
             local ok = pcall(function() while true do end end)
@@ -97,7 +97,7 @@ fn instruction_limit_cannot_be_caught_by_pcall() {
 fn endless_top_level_is_bounded() {
     let scripts = Scripts::new();
     let path = scripts.write("loop.lua", "while true do end");
-    let err = LuaFilter::load(&path, LuaConfig::new("Loop"))
+    let err = heka_lua::load_filter(&path, LuaConfig::new("Loop"))
         .unwrap_err()
         .to_string();
     assert!(err.contains("instruction_limit exceeded"), "{err}");
@@ -107,7 +107,7 @@ fn endless_top_level_is_bounded() {
 fn output_limit_on_the_payload_buffer() {
     let scripts = Scripts::new();
     let mut cfg = LuaConfig::new("Out");
-    cfg.output_limit = 1000;
+    cfg.spec.limits.output_limit = 1000;
     let mut f = scripts.filter_with(
         r#"function process_message()
             pcall(add_to_payload, string.rep("x", 600))
@@ -128,8 +128,8 @@ fn output_limit_on_injected_messages() {
         r#"function process_message() inject_message({Payload = string.rep("y", 2000)}) return 0 end"#,
     );
     let mut cfg = LuaConfig::new("Out");
-    cfg.output_limit = 1000;
-    let mut e = LuaEncoder::load(&path, cfg).expect("load");
+    cfg.spec.limits.output_limit = 1000;
+    let mut e = heka_lua::load_encoder(&path, cfg).expect("load");
     let reason = match e.encode(&sample(), &mut Vec::new()) {
         Err(PluginError::Fatal(r)) => r,
         other => panic!("{other:?}"),
@@ -141,7 +141,7 @@ fn output_limit_on_injected_messages() {
 fn cjson_encode_is_bounded_by_output_limit() {
     let scripts = Scripts::new();
     let mut cfg = LuaConfig::new("Out");
-    cfg.output_limit = 100;
+    cfg.spec.limits.output_limit = 100;
     let mut f = scripts.filter_with(
         r#"require "cjson"
         function process_message()
@@ -166,8 +166,8 @@ fn syntax_error_names_file_and_line() {
         "broken.lua",
         "function process_message()\n  return 0\nend\n\nlocal x = = 1\n",
     );
-    let err = LuaFilter::load(&path, LuaConfig::new("Broken")).unwrap_err();
-    assert!(matches!(err, LuaError::Syntax { .. }), "{err:?}");
+    let err = heka_lua::load_filter(&path, LuaConfig::new("Broken")).unwrap_err();
+    assert!(matches!(err, LuaError::Compile { .. }), "{err:?}");
     let text = err.to_string();
     assert!(text.contains("broken.lua: syntax error:"), "{text}");
     assert!(text.contains("broken.lua:5:"), "{text}");
@@ -175,7 +175,7 @@ fn syntax_error_names_file_and_line() {
 
 #[test]
 fn missing_script_is_a_read_error() {
-    let err = LuaFilter::load(
+    let err = heka_lua::load_filter(
         std::path::Path::new("/nonexistent/x.lua"),
         LuaConfig::new("X"),
     )
@@ -201,7 +201,7 @@ fn deep_json_nesting_is_an_error_not_a_crash() {
     );
     let mut ctx = ctx();
     f.process_message(&sample(), &mut ctx).expect("process");
-    let out = ctx.take_injected()[0].payload().to_owned();
+    let out = String::from_utf8_lossy(ctx.take_injected()[0].payload()).into_owned();
     assert_eq!(
         out,
         "false|Cannot serialise, excessive nesting (201)|false|Found too many nested data structures (201) at character 201|false"

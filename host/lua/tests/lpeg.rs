@@ -52,7 +52,7 @@ end
 fn an_exponential_pattern_hits_the_instruction_limit() {
     let scripts = Scripts::new();
     let mut cfg = LuaConfig::new("Exp");
-    cfg.instruction_limit = 1_000_000;
+    cfg.spec.limits.instruction_limit = 1_000_000;
     let mut f = scripts.filter_with(&format!("require 'lpeg'\n{EXPONENTIAL}"), cfg);
     // pcall does not save the script: the broken limit is fatal.
     match f.process_message(&sample(), &mut ctx()) {

@@ -47,7 +47,7 @@ fn report(f: &mut heka_lua::LuaFilter, ns: i64) -> Vec<String> {
     f.timer_event(ns, &mut ctx).expect("timer");
     ctx.take_injected()
         .iter()
-        .map(|m| m.payload().to_owned())
+        .map(|m| String::from_utf8_lossy(m.payload()).into_owned())
         .collect()
 }
 
@@ -119,8 +119,8 @@ fn cbufd_rows_come_in_lua_table_order_and_are_consumed() {
 fn buffers_survive_preserve_data_in_heka_s_format() {
     let scripts = Scripts::new();
     let mut cfg = LuaConfig::new("Graph");
-    cfg.preservation_file = Some(LuaConfig::preservation_file(scripts.dir.path(), "Graph"));
-    let file = cfg.preservation_file.clone().expect("file");
+    cfg.spec.preservation_file = Some(heka_pipeline::sandbox::SandboxSpec::preservation_file(scripts.dir.path(), "Graph"));
+    let file = cfg.spec.preservation_file.clone().expect("file");
     let source = CBUF.replace("@DELTA@", "true") + "\nsame = data\n";
     let mut f = scripts.filter_with(&source, cfg.clone());
     feed(&mut f, &[1_000_000_000, 2_000_000_000, 2_000_000_000]);
@@ -191,7 +191,7 @@ fn circular_buffer_methods() {
         .expect("process");
     let out = ctx.take_injected();
     assert_eq!(
-        out[0].payload(),
+        String::from_utf8_lossy(out[0].payload()),
         "5 10 1 5 16 3 7.5 1 10 3 5 0 nan nil 180000000000 4 2 60 Column_2 count sum \
          errors_s req/s max 3 3 7 4 5 1 nil \
          false bad argument #2 to 'get' (column out of range) \
@@ -226,7 +226,7 @@ fn struct_pack_unpack_size() {
     f.process_message(&payload_message("x"), &mut ctx)
         .expect("process");
     assert_eq!(
-        ctx.take_injected()[0].payload(),
+        String::from_utf8_lossy(ctx.take_injected()[0].payload()),
         "12 1 2 254 255 258 -2 -1 abc z 13 16 11 0.25 9 xyz 5 \
          false bad argument #1 to 'size' (options 'c0' and 's' have variable size) \
          false bad argument #2 to 'unpack' (data string too short)"
@@ -237,7 +237,7 @@ fn struct_pack_unpack_size() {
 fn probabilistic_counters_count_and_survive_preserve_data() {
     let scripts = Scripts::new();
     let mut cfg = LuaConfig::new("Counters");
-    cfg.preservation_file = Some(LuaConfig::preservation_file(scripts.dir.path(), "Counters"));
+    cfg.spec.preservation_file = Some(heka_pipeline::sandbox::SandboxSpec::preservation_file(scripts.dir.path(), "Counters"));
     let source = r#"
         require "hyperloglog"
         require "bloom_filter"
@@ -263,7 +263,7 @@ fn probabilistic_counters_count_and_survive_preserve_data() {
         let mut ctx = ctx();
         f.process_message(&payload_message(p), &mut ctx)
             .expect("process");
-        seen.push(ctx.take_injected()[0].payload().to_owned());
+        seen.push(String::from_utf8_lossy(ctx.take_injected()[0].payload()).into_owned());
     }
     assert_eq!(
         seen,
@@ -284,7 +284,7 @@ fn probabilistic_counters_count_and_survive_preserve_data() {
 fn module_objects_are_charged_to_memory_limit() {
     let scripts = Scripts::new();
     let mut cfg = LuaConfig::new("Big");
-    cfg.memory_limit = 1024 * 1024;
+    cfg.spec.limits.memory_limit = 1024 * 1024;
     let mut f = scripts.filter_with(
         r#"
         require "circular_buffer"
@@ -304,7 +304,7 @@ fn module_objects_are_charged_to_memory_limit() {
         .expect("process");
     assert_eq!(
         ctx.take_injected()[0].payload(),
-        "false not enough memory false"
+        b"false not enough memory false"
     );
 }
 

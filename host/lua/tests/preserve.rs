@@ -46,12 +46,12 @@ fn report(f: &mut LuaFilter) -> String {
     let mut ctx = ctx();
     ctx.begin_timer();
     f.timer_event(0, &mut ctx).expect("timer");
-    ctx.take_injected()[0].payload().to_owned()
+    String::from_utf8_lossy(ctx.take_injected()[0].payload()).into_owned()
 }
 
 fn config(scripts: &Scripts) -> LuaConfig {
     let mut cfg = LuaConfig::new("Pres-filter.1");
-    cfg.preservation_file = Some(LuaConfig::preservation_file(
+    cfg.spec.preservation_file = Some(heka_pipeline::sandbox::SandboxSpec::preservation_file(
         scripts.dir.path(),
         "Pres-filter.1",
     ));
@@ -62,7 +62,7 @@ fn config(scripts: &Scripts) -> LuaConfig {
 fn round_trip_in_heka_s_format() {
     let scripts = Scripts::new();
     let cfg = config(&scripts);
-    let file = cfg.preservation_file.clone().expect("file");
+    let file = cfg.spec.preservation_file.clone().expect("file");
     assert!(file.ends_with("sandbox_preservation/Pres_filter_1.data"));
 
     let mut f = load(&scripts, 1, &cfg);
@@ -120,18 +120,18 @@ fn not_written_when_terminated() {
         Err(PluginError::Fatal(_))
     ));
     f.shutdown();
-    assert!(!cfg.preservation_file.as_ref().expect("file").exists());
+    assert!(!cfg.spec.preservation_file.as_ref().expect("file").exists());
 }
 
 #[test]
 fn corrupt_data_file_is_a_clear_start_error() {
     let scripts = Scripts::new();
     let cfg = config(&scripts);
-    let file = cfg.preservation_file.clone().expect("file");
+    let file = cfg.spec.preservation_file.clone().expect("file");
     std::fs::create_dir_all(file.parent().expect("dir")).expect("mkdir");
     std::fs::write(&file, "_G[\"count\"] = = 1\n").expect("write");
     let path = scripts.write("p.lua", &SCRIPT.replace("@VER@", "0"));
-    let err = LuaFilter::load(&path, cfg).unwrap_err().to_string();
+    let err = heka_lua::load_filter(&path, cfg).unwrap_err().to_string();
     assert!(err.contains("cannot restore preserved data"), "{err}");
     assert!(err.contains("Pres_filter_1.data"), "{err}");
 }
@@ -146,7 +146,7 @@ fn too_deep_tables_are_refused_not_a_crash() {
     );
     f.shutdown();
     assert!(
-        !cfg.preservation_file.as_ref().expect("file").exists(),
+        !cfg.spec.preservation_file.as_ref().expect("file").exists(),
         "nothing half-written"
     );
 }

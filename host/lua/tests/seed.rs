@@ -5,18 +5,18 @@
 mod common;
 
 use common::*;
-use heka_lua::{LuaConfig, LuaEncoder, LuaFilter};
+use heka_lua::LuaConfig;
 use heka_message::FieldValue;
 use heka_pipeline::{Encoder, Filter, Pack};
 
 #[test]
 fn aggregator_and_slack_encoder_produce_the_slack_body() -> anyhow::Result<()> {
     let lua_dir = repo_root().join("config/lua");
-    let mut agg = LuaFilter::load(
+    let mut agg = heka_lua::load_filter(
         &lua_dir.join("log_aggregator.lua"),
         LuaConfig::new("ExampleLogAggregator"),
     )?;
-    let mut enc = LuaEncoder::load(
+    let mut enc = heka_lua::load_encoder(
         &lua_dir.join("slack_encoder.lua"),
         LuaConfig::new("SlackEncoder"),
     )?;
@@ -36,10 +36,10 @@ fn aggregator_and_slack_encoder_produce_the_slack_body() -> anyhow::Result<()> {
     assert_eq!(out.type_(), "heka.sandbox-output");
     assert_eq!(out.logger(), "TestFilter");
     assert_eq!(out.hostname(), "hekad-host");
-    assert_eq!(out.payload(), "disk \"full\" on /var\nsecond line\ttab\n");
+    assert_eq!(out.payload(), b"disk \"full\" on /var\nsecond line\ttab\n");
     assert_eq!(
         out.field_value("payload_type", 0, 0),
-        Some(FieldValue::String("txt"))
+        Some(FieldValue::String(b"txt"))
     );
     assert_eq!(
         out.field("payload_type", 0).map(|f| f.representation()),
@@ -47,7 +47,7 @@ fn aggregator_and_slack_encoder_produce_the_slack_body() -> anyhow::Result<()> {
     );
     assert_eq!(
         out.field_value("payload_name", 0, 0),
-        Some(FieldValue::String(""))
+        Some(FieldValue::String(b""))
     );
 
     // A second tick with an empty buffer injects nothing.

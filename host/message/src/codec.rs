@@ -198,7 +198,7 @@ mod tests {
         let mut b = Field::new("flags", Value::Bool(false), "");
         b.push(Value::Bool(true));
         m.fields.push(b);
-        let mut s = Field::new("tags", Value::String(String::new()), "");
+        let mut s = Field::new("tags", Value::String(Vec::new()), "");
         s.push(Value::String("ünïcödé".into()));
         m.fields.push(s);
         let mut y = Field::new("blobs", Value::Bytes(Vec::new()), "");
@@ -217,7 +217,7 @@ mod tests {
         assert_eq!(back, m);
         assert_eq!(
             back.field_value("path", 1, 0),
-            Some(crate::FieldValue::String("/second"))
+            Some(crate::FieldValue::String(b"/second"))
         );
         assert_eq!(
             back.field_value("codes", 0, 2),

@@ -34,7 +34,10 @@
 //! - `timestamp`: integer nanoseconds since the Unix epoch.
 //! - `type`, `logger`, `payload`, `env_version`, `hostname`: strings; `severity`,
 //!   `pid`: 32-bit integers. A header is written only when it is set, so "unset" and
-//!   "empty" survive the round trip (unset `severity` reads as 7).
+//!   "empty" survive the round trip (unset `severity` reads as 7). `payload` and
+//!   string field values are bytes in the message (Heka passes any bytes through):
+//!   when they are not UTF-8 they are written as `{"hex": "<lowercase hex>"}`, which
+//!   is also accepted on input, so the form stays lossless.
 //! - `fields`: an array in message order; several entries may share a `name`
 //!   (that is Heka's `Fields[name][fi]`). Each entry has `name`, `value_type`
 //!   (`"string"`, `"bytes"`, `"integer"`, `"double"` or `"bool"`; an unknown enum value
@@ -91,7 +94,10 @@ pub fn message_to_json(msg: &Message) -> String {
     if let Some(sev) = msg.severity {
         let _ = write!(out, ",\"severity\":{sev}");
     }
-    push_opt_str(&mut out, "payload", &msg.payload);
+    if let Some(v) = &msg.payload {
+        out.push_str(",\"payload\":");
+        push_json_bytes(&mut out, v);
+    }
     push_opt_str(&mut out, "env_version", &msg.env_version);
     if let Some(pid) = msg.pid {
         let _ = write!(out, ",\"pid\":{pid}");
@@ -121,6 +127,19 @@ fn push_opt_str(out: &mut String, key: &str, value: &Option<String>) {
 fn push_json_str(out: &mut String, s: &str) {
     // serde_json's escaping is the reference one; serialising a &str cannot fail.
     out.push_str(&serde_json::to_string(s).unwrap_or_default());
+}
+
+/// A `string` value that may not be UTF-8: a JSON string when it is, else
+/// `{"hex":"…"}` (lowercase hex of the bytes), so the form stays lossless.
+fn push_json_bytes(out: &mut String, b: &[u8]) {
+    match std::str::from_utf8(b) {
+        Ok(s) => push_json_str(out, s),
+        Err(_) => {
+            out.push_str("{\"hex\":\"");
+            push_hex(out, b);
+            out.push_str("\"}");
+        }
+    }
 }
 
 fn push_hex(out: &mut String, bytes: &[u8]) {
@@ -164,7 +183,7 @@ fn push_field(out: &mut String, f: &Field) {
             out.push(',');
         }
         match f.value(ai) {
-            Some(crate::FieldValue::String(s)) => push_json_str(out, s),
+            Some(crate::FieldValue::String(s)) => push_json_bytes(out, s),
             Some(crate::FieldValue::Bytes(b)) => {
                 out.push('"');
                 push_hex(out, b);
@@ -214,7 +233,7 @@ pub fn message_from_json(s: &str) -> Result<Message, JsonError> {
             "type" => msg.r#type = Some(as_str(&path, value)?.to_owned()),
             "logger" => msg.logger = Some(as_str(&path, value)?.to_owned()),
             "severity" => msg.severity = Some(as_i32(&path, value)?),
-            "payload" => msg.payload = Some(as_str(&path, value)?.to_owned()),
+            "payload" => msg.payload = Some(as_text(&path, value)?),
             "env_version" => msg.env_version = Some(as_str(&path, value)?.to_owned()),
             "pid" => msg.pid = Some(as_i32(&path, value)?),
             "hostname" => msg.hostname = Some(as_str(&path, value)?.to_owned()),
@@ -301,7 +320,7 @@ fn parse_field(path: &str, item: &Json) -> Result<Field, JsonError> {
     for (ai, v) in values.iter().enumerate() {
         let vpath = format!("{path}.value[{ai}]");
         match kind {
-            ValueType::String => field.value_string.push(as_str(&vpath, v)?.to_owned()),
+            ValueType::String => field.value_string.push(as_text(&vpath, v)?),
             ValueType::Bytes => {
                 field
                     .value_bytes
@@ -321,6 +340,19 @@ fn parse_field(path: &str, item: &Json) -> Result<Field, JsonError> {
 fn as_str<'a>(path: &str, v: &'a Json) -> Result<&'a str, JsonError> {
     v.as_str()
         .ok_or_else(|| err(path, format!("expected a string, found {}", kind_of(v))))
+}
+
+/// A payload or string field value: a JSON string, or `{"hex": "…"}` for bytes that
+/// are not UTF-8.
+fn as_text(path: &str, v: &Json) -> Result<Vec<u8>, JsonError> {
+    if let Json::Object(obj) = v
+        && obj.len() == 1
+        && let Some(hex) = obj.get("hex")
+    {
+        let path = format!("{path}.hex");
+        return parse_hex(&path, as_str(&path, hex)?, false);
+    }
+    Ok(as_str(path, v)?.as_bytes().to_vec())
 }
 
 fn as_i64(path: &str, v: &Json) -> Result<i64, JsonError> {
@@ -491,7 +523,7 @@ mod tests {
         .unwrap();
         assert_eq!(m.uuid, Vec::<u8>::new());
         assert_eq!(m.timestamp, 0);
-        assert_eq!(m.payload(), "hi");
+        assert_eq!(m.payload(), b"hi");
         assert_eq!(m.severity, None);
         let kinds: Vec<_> = m.fields.iter().map(|f| f.value_type()).collect();
         use ValueType::*;

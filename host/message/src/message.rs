@@ -37,8 +37,10 @@ pub struct Field {
     pub value_type: Option<i32>,
     #[prost(string, optional, tag = "3")]
     pub representation: Option<String>,
-    #[prost(string, repeated, tag = "4")]
-    pub value_string: Vec<String>,
+    /// Heka's `value_string`: proto2 `string` on the wire, but held as bytes because
+    /// Heka passed any bytes through (a Latin-1 log line stays Latin-1). Same encoding.
+    #[prost(bytes = "vec", repeated, tag = "4")]
+    pub value_string: Vec<Vec<u8>>,
     #[prost(bytes = "vec", repeated, tag = "5")]
     pub value_bytes: Vec<Vec<u8>>,
     #[prost(int64, repeated, tag = "6")]
@@ -64,8 +66,10 @@ pub struct Message {
     pub logger: Option<String>,
     #[prost(int32, optional, tag = "5", default = "7")]
     pub severity: Option<i32>,
-    #[prost(string, optional, tag = "6")]
-    pub payload: Option<String>,
+    /// proto2 `string` on the wire, held as bytes: Heka never validated UTF-8, and a
+    /// log line is whatever bytes the file held (same encoding as `string`).
+    #[prost(bytes = "vec", optional, tag = "6")]
+    pub payload: Option<Vec<u8>>,
     #[prost(string, optional, tag = "7")]
     pub env_version: Option<String>,
     #[prost(int32, optional, tag = "8")]
@@ -94,7 +98,8 @@ pub struct Header {
 /// A borrowed view of one value of a field, typed by the field's `value_type`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum FieldValue<'a> {
-    String(&'a str),
+    /// A `string` value: usually UTF-8, but bytes as the sender wrote them.
+    String(&'a [u8]),
     Bytes(&'a [u8]),
     Integer(i64),
     Double(f64),
@@ -104,7 +109,8 @@ pub enum FieldValue<'a> {
 /// An owned value used to build fields.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
-    String(String),
+    /// A `string` value, held as bytes (see [`Field::value_string`]).
+    String(Vec<u8>),
     Bytes(Vec<u8>),
     Integer(i64),
     Double(f64),

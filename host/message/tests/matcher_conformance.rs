@@ -31,7 +31,7 @@ fn test_message() -> Message {
     m.add_field("bool", Value::Bool(true), "");
     m.add_field("foo", Value::String("alternate".into()), "");
     m.add_field("false", Value::Bool(false), "");
-    m.add_field("empty", Value::String(String::new()), "");
+    m.add_field("empty", Value::String(Vec::new()), "");
     let mut arr = Field::new("strarr", Value::String("a".into()), "");
     arr.push(Value::String("b".into()));
     arr.push(Value::String("c".into()));

@@ -17,7 +17,8 @@ fn field() -> impl Strategy<Value = Field> {
         ".{0,12}",
         0i32..5,
         proptest::option::of(".{0,6}"),
-        prop::collection::vec(".{0,10}", 0..3),
+        // String values are bytes (Heka passes any through): UTF-8 or not.
+        prop::collection::vec(prop::collection::vec(any::<u8>(), 0..10), 0..3),
         prop::collection::vec(prop::collection::vec(any::<u8>(), 0..10), 0..3),
         prop::collection::vec(any::<i64>(), 0..4),
         prop::collection::vec(double, 0..4),
@@ -53,7 +54,8 @@ fn message() -> impl Strategy<Value = Message> {
         proptest::option::of(".{0,10}"),
         proptest::option::of(".{0,10}"),
         proptest::option::of(any::<i32>()),
-        proptest::option::of(".{0,40}"),
+        // The payload is bytes: a log line in any encoding survives every form.
+        proptest::option::of(prop::collection::vec(any::<u8>(), 0..40)),
         proptest::option::of(".{0,5}"),
         proptest::option::of(any::<i32>()),
         proptest::option::of(".{0,10}"),

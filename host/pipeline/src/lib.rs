@@ -17,6 +17,8 @@
 //! - `settings`: [`Settings`] and the per-plugin option sets.
 //! - `pipeline`: [`PipelineBuilder`], [`Pipeline`]; `spec`: what they start from,
 //!   [`PipelineError`], [`ExitStatus`].
+//! - `sandbox`: Heka's sandbox contract, once for every engine (limits, injections,
+//!   `preserve_data`, the generic SandboxFilter/Encoder/Decoder).
 //! - `stop`: [`StopSignal`].
 //! - `stats`: [`Registry`], every plugin's counters and gauges, read out of band by
 //!   the ops listener (`heka-ops`); `tap`: live-tail copies of routed messages.
@@ -29,13 +31,13 @@ mod ack;
 mod buffer;
 mod clock;
 mod context;
-mod inherit;
 mod pack;
 mod pipeline;
 mod pipelined;
 mod plugin;
 mod router;
 mod runner;
+pub mod sandbox;
 mod settings;
 mod spec;
 pub mod split;
@@ -52,7 +54,6 @@ pub use context::{
     AckUnits, Collected, Filter, FilterContext, InjectError, Input, InputBatch, InputContext,
     RecordHeaders,
 };
-pub use inherit::inherit_headers;
 pub use pack::{Acks, Pack};
 pub use pipeline::{Pipeline, PipelineBuilder, PipelineHandle};
 pub use pipelined::{Delivery, Outcome, Outcomes, PipelinedOutput, Ticket};

@@ -68,14 +68,10 @@ pub struct Record<'a> {
 }
 
 impl Record<'_> {
-    /// The record as a Payload: its text, with invalid UTF-8 replaced by U+FFFD (Heka
-    /// kept the bytes; a Rust `String` cannot). Valid text, the usual case, takes the
-    /// fast validation path and one copy.
-    pub fn text(&self) -> String {
-        match std::str::from_utf8(self.bytes) {
-            Ok(s) => s.to_owned(),
-            Err(_) => String::from_utf8_lossy(self.bytes).into_owned(),
-        }
+    /// The record as a Payload: its bytes as the stream held them, UTF-8 or not
+    /// (Heka kept them; so do we: a Latin-1 line stays Latin-1).
+    pub fn payload(&self) -> Vec<u8> {
+        self.bytes.to_vec()
     }
 }
 

@@ -96,7 +96,7 @@ impl Input for FeedInput {
                     Ok(n) => {
                         let mut msg = ctx.new_message();
                         msg.r#type = Some("seq".into());
-                        msg.payload = Some(format!("{n:010} {}", "p".repeat(180)));
+                        msg.payload = Some(format!("{n:010} {}", "p".repeat(180)).into());
                         let ack = Ack::new(n, self.1.clone());
                         ctx.deliver(msg, None, None, Some(ack))?;
                     }
@@ -118,7 +118,7 @@ fn feed_input(acks: &Arc<AckCount>) -> (Sender<u64>, Box<dyn Input>) {
 fn number(msg: &Message) -> u64 {
     msg.payload()
         .get(..10)
-        .and_then(|s| s.parse().ok())
+        .and_then(|s| std::str::from_utf8(s).ok()?.parse().ok())
         .expect("numbered payload")
 }
 

@@ -40,7 +40,7 @@ impl Input for ChannelInput {
                 recv(self.0) -> item => match item {
                     Ok((payload, ack)) => {
                         let mut msg = ctx.new_message();
-                        msg.payload = Some(payload);
+                        msg.payload = Some(payload.into());
                         ctx.deliver(msg, None, None, Some(ack))?;
                     }
                     Err(_) => return Ok(()),
@@ -59,7 +59,7 @@ struct StuckOnB {
 }
 impl Output for StuckOnB {
     fn send(&mut self, msg: &Message, _payload: &[u8]) -> Result<(), OutputError> {
-        if msg.payload() == "a" {
+        if msg.payload() == b"a" {
             let _ = self.gate.recv();
             return Ok(());
         }

@@ -130,7 +130,7 @@ impl Collected {
             .lock()
             .unwrap()
             .iter()
-            .map(|m| m.payload().to_owned())
+            .map(|m| String::from_utf8_lossy(m.payload()).into_owned())
             .collect()
     }
 }
@@ -145,7 +145,7 @@ impl Output for CollectOutput {
             // Blocks until the test opens the gate (drops the sender) or lets one through.
             let _ = gate.recv();
         }
-        assert_eq!(payload, msg.payload().as_bytes());
+        assert_eq!(payload, msg.payload());
         self.got.0.lock().unwrap().push(msg.clone());
         Ok(())
     }
@@ -216,7 +216,7 @@ fn inject_typed(
 fn input_matcher_filter_injecting_output() {
     let (tx, input) = channel_input();
     let (_errors, filter) = fn_filter(Box::new(|msg, ctx, errors| {
-        inject_typed(ctx, errors, "upper", &msg.payload().to_uppercase());
+        inject_typed(ctx, errors, "upper", &String::from_utf8_lossy(msg.payload()).to_uppercase());
         Ok(())
     }));
     let (got, output) = collect_output(None);
@@ -340,9 +340,9 @@ fn circular_injection_and_inject_counts_are_refused() {
         *errors.lock().unwrap(),
         vec![
             InjectError::Circular,
-            InjectError::TooMany { limit: 1 },
-            InjectError::TooMany { limit: 10 },
-            InjectError::TooMany { limit: 10 },
+            InjectError::TooMany(heka_pipeline::sandbox::LimitExceeded::InjectCount { limit: 1, per: "process_message" }),
+            InjectError::TooMany(heka_pipeline::sandbox::LimitExceeded::InjectCount { limit: 10, per: "timer_event" }),
+            InjectError::TooMany(heka_pipeline::sandbox::LimitExceeded::InjectCount { limit: 10, per: "timer_event" }),
         ]
     );
 }
@@ -447,7 +447,7 @@ fn retries_then_delivers_and_drop_counts_as_done() {
     }
     impl Output for Flaky {
         fn send(&mut self, msg: &Message, _payload: &[u8]) -> Result<(), OutputError> {
-            if msg.payload() == "reject" {
+            if msg.payload() == b"reject" {
                 return Err(OutputError::Drop("400 bad request".into()));
             }
             if self.failures_left > 0 {
@@ -499,7 +499,7 @@ fn a_filter_holds_acks_until_its_injection_is_delivered() {
     let buffer = Arc::new(Mutex::new(String::new()));
     let b1 = buffer.clone();
     let (_errors, mut filter) = fn_filter(Box::new(move |msg, _ctx, _errors| {
-        b1.lock().unwrap().push_str(msg.payload());
+        b1.lock().unwrap().push_str(&String::from_utf8_lossy(msg.payload()));
         seen_tx.send(()).unwrap();
         Ok(())
     }));
@@ -543,7 +543,7 @@ fn a_filter_holds_acks_until_its_injection_is_delivered() {
 /// A filter that dies on a given payload.
 fn fatal_filter() -> Box<dyn Filter> {
     let (_errors, filter) = fn_filter(Box::new(|msg, _ctx, _errors| {
-        if msg.payload() == "die" {
+        if msg.payload() == b"die" {
             Err(PluginError::Fatal("boom".into()))
         } else {
             Ok(())
@@ -596,10 +596,10 @@ fn a_fatal_filter_with_can_exit_emits_terminated_and_the_rest_runs_on() {
     let t = &msgs[0];
     assert_eq!(t.type_(), "heka.sandbox-terminated");
     assert_eq!(t.logger(), "hekad");
-    assert_eq!(t.payload(), "fragile terminated. Error: boom");
+    assert_eq!(t.payload(), b"fragile terminated. Error: boom");
     assert_eq!(
         t.field_value("plugin", 0, 0),
-        Some(FieldValue::String("fragile"))
+        Some(FieldValue::String(b"fragile"))
     );
 }
 
@@ -656,7 +656,7 @@ fn an_input_failing_without_can_exit_stops_hekad() {
 fn graceful_shutdown_delivers_everything_queued() {
     let (tx, input) = channel_input();
     let (_errors, filter) = fn_filter(Box::new(|msg, ctx, errors| {
-        inject_typed(ctx, errors, "copy", msg.payload());
+        inject_typed(ctx, errors, "copy", &String::from_utf8_lossy(msg.payload()));
         Ok(())
     }));
     let (got, output) = collect_output(None);
@@ -718,10 +718,10 @@ fn encoder_framing_and_reopen() {
     struct Upper;
     impl Encoder for Upper {
         fn encode(&mut self, msg: &Message, out: &mut Vec<u8>) -> PluginResult {
-            if msg.payload() == "skip" {
+            if msg.payload() == b"skip" {
                 return Err(PluginError::Skip);
             }
-            out.extend_from_slice(msg.payload().to_uppercase().as_bytes());
+            out.extend_from_slice(msg.payload().to_ascii_uppercase().as_slice());
             Ok(())
         }
     }
@@ -806,7 +806,7 @@ fn an_input_that_finishes_stops_hekad_after_delivering_everything() {
         fn run(&mut self, ctx: &mut InputContext) -> Result<(), PluginError> {
             for i in 0..self.0 {
                 let mut m = ctx.new_message();
-                m.payload = Some(i.to_string());
+                m.payload = Some(i.to_string().into());
                 ctx.deliver(m, None, None, None)?;
             }
             Ok(())

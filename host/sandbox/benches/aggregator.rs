@@ -23,19 +23,19 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use heka_lua::{LuaConfig, LuaFilter};
+use heka_lua::LuaConfig;
 use heka_message::{Message, Value};
 use heka_pipeline::{Encoder, Filter, FilterContext, Pack, PluginResult, Settings};
-use heka_sandbox::{SandboxConfig, SandboxEngine, WasmEncoder, WasmFilter};
+use heka_sandbox::{SandboxConfig, SandboxEngine};
 
 /// The same logic as guest-plugins/log-aggregator, natively.
 struct NativeAggregator {
-    buffer: String,
+    buffer: Vec<u8>,
 }
 
 impl Filter for NativeAggregator {
     fn process_message(&mut self, msg: &Message, _ctx: &mut FilterContext) -> PluginResult {
-        self.buffer.push_str(msg.payload());
+        self.buffer.extend_from_slice(msg.payload());
         Ok(())
     }
     fn timer_event(&mut self, _ns: i64, ctx: &mut FilterContext) -> PluginResult {
@@ -48,7 +48,7 @@ impl Filter for NativeAggregator {
                 Value::String("txt".into()),
                 "file-extension",
             );
-            m.add_field("payload_name", Value::String(String::new()), "");
+            m.add_field("payload_name", Value::String(Vec::new()), "");
             ctx.inject(m)
                 .map_err(|e| heka_pipeline::PluginError::Fatal(e.to_string()))?;
         }
@@ -78,7 +78,7 @@ fn message(i: usize, payload: String) -> Message {
         r#type: Some("logfile".into()),
         logger: Some("ExampleLog".into()),
         severity: Some(6),
-        payload: Some(payload),
+        payload: Some(payload.into()),
         hostname: Some("web1".into()),
         pid: Some(4242),
         ..Default::default()
@@ -221,14 +221,14 @@ fn main() {
     let wasm = || {
         // 1000 lines of ~71 bytes exceed Heka's 63 KiB output_limit: raise it.
         let mut cfg = SandboxConfig::new("Agg");
-        cfg.output_limit = 1 << 20;
-        WasmFilter::new(&engine, &agg, cfg).expect("instantiate")
+        cfg.spec.limits.output_limit = 1 << 20;
+        heka_sandbox::new_filter(&engine, &agg, cfg).expect("instantiate")
     };
     let lua_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/lua");
     let lua = |file: &str| {
         let mut cfg = LuaConfig::new("Agg");
-        cfg.output_limit = 1 << 20;
-        LuaFilter::load(&lua_dir.join(file), cfg).expect("load the Lua aggregator")
+        cfg.spec.limits.output_limit = 1 << 20;
+        heka_lua::load_filter(&lua_dir.join(file), cfg).expect("load the Lua aggregator")
     };
     println!(
         "aggregator: payload ~{} bytes, timer_event every {TIMER_EVERY} messages",
@@ -243,7 +243,7 @@ fn main() {
         "native Rust aggregator",
         1000,
         &mut NativeAggregator {
-            buffer: String::new(),
+            buffer: Vec::new(),
         },
     );
     // Wasm rows also print the guest's instructions per message (wasmtime fuel of the
@@ -258,7 +258,7 @@ fn main() {
             println!(
                 "{:<46} {:>9} fuel/message",
                 "",
-                f.last_fuel_used() / batch as u64
+                f.engine().last_fuel_used() / batch as u64
             );
         }
         r
@@ -302,7 +302,7 @@ fn main() {
     let ne = b.measure("native Slack encoder", "call", 2_000, 100, |n| {
         run_encoder(&mut NativeSlack, &big, n, &mut out)
     });
-    let mut wenc = WasmEncoder::new(&engine, &enc, SandboxConfig::new("Slack")).expect("encoder");
+    let mut wenc = heka_sandbox::new_encoder(&engine, &enc, SandboxConfig::new("Slack")).expect("encoder");
     let we = b.measure("wasm slack-encoder", "call", 2_000, 100, |n| {
         run_encoder(&mut wenc, &big, n, &mut out)
     });

@@ -31,4 +31,4 @@ pub mod decoder {
     });
 }
 
-pub use filter::heka::plugin::types::{ConfigValue, Level, MessageOutcome, Outcome};
+pub use filter::heka::plugin::types::{ConfigValue, Level, Outcome};

@@ -1,113 +1,76 @@
-//! [`WasmDecoder`]: Heka's SandboxDecoder over a wasm component.
-//!
-//! Heka's contract (reference §9): without injections the message goes on as the
-//! plugin wrote it (`write_message`, copy on write in the guest); with injections they
-//! replace it, each inheriting the original's unset headers (Timestamp, Type,
-//! Hostname, Logger, Severity, Pid; a fresh Uuid unless one was given). A failure
-//! drops the record with `Failed parsing: <reason> payload: <payload>`.
+//! [`WasmDecoderEngine`]: the wasm engine of Heka's SandboxDecoder (the `decoder`
+//! world). The guest gets the message as protobuf (and the raw record when the
+//! splitter uses message bytes) and hands back what it wrote; Heka's rules for
+//! injections and failures live in the contract's [`SandboxDecoder`].
 
 use std::path::Path;
 
-use heka_message::{Message, Value};
-use heka_pipeline::{Decoder, PluginError, PluginResult};
+use heka_message::Message;
+use heka_pipeline::sandbox::{CallKind, DecoderEngine, Engine, SandboxDecoder, SandboxError};
+use heka_pipeline::PluginResult;
 
 use crate::bindings::decoder::Decoder as DecoderWorld;
-use crate::host::Injection;
-use crate::runner::{Runner, decode_injected, outcome_result};
-use crate::{LoadedComponent, SandboxConfig, SandboxEngine, SandboxError};
+use crate::instance::{Instance, forward_engine};
+use crate::{LoadedComponent, SandboxConfig, SandboxEngine};
 
-/// A SandboxDecoder running a wasm component of the `decoder` world.
-pub struct WasmDecoder {
-    runner: Runner<DecoderWorld>,
+/// A SandboxDecoder over a wasm component.
+pub type WasmDecoder = SandboxDecoder<WasmDecoderEngine>;
+
+/// A started component of the `decoder` world.
+pub struct WasmDecoderEngine {
+    instance: Instance<DecoderWorld>,
     msg_bytes: Vec<u8>,
 }
 
-impl WasmDecoder {
-    /// Loads (through the engine's cache) and starts the component at `path`.
-    pub fn load(
-        engine: &SandboxEngine,
-        path: &Path,
-        cfg: SandboxConfig,
-    ) -> Result<WasmDecoder, SandboxError> {
-        let loaded = engine.load(path)?;
-        WasmDecoder::new(engine, &loaded, cfg)
-    }
+forward_engine!(WasmDecoderEngine);
 
-    /// Starts an already loaded component (decoders are instantiated per user).
-    pub fn new(
-        engine: &SandboxEngine,
-        loaded: &LoadedComponent,
-        cfg: SandboxConfig,
-    ) -> Result<WasmDecoder, SandboxError> {
-        let runner = Runner::new(
-            engine,
-            loaded,
-            cfg,
-            |store, component, linker| DecoderWorld::instantiate(store, component, linker),
-            |b, store| b.call_init(store),
-        )?;
-        Ok(WasmDecoder {
-            runner,
-            msg_bytes: Vec::new(),
-        })
-    }
+/// Loads (through the engine's cache) and starts the component at `path`.
+pub fn load_decoder(
+    engine: &SandboxEngine,
+    path: &Path,
+    cfg: SandboxConfig,
+) -> Result<WasmDecoder, SandboxError> {
+    let loaded = engine.load(path)?;
+    new_decoder(engine, &loaded, cfg)
 }
 
-use heka_pipeline::inherit_headers as inherit;
+/// Starts an already loaded component (decoders are instantiated per user).
+pub fn new_decoder(
+    engine: &SandboxEngine,
+    loaded: &LoadedComponent,
+    cfg: SandboxConfig,
+) -> Result<WasmDecoder, SandboxError> {
+    let preservation_file = cfg.spec.preservation_file.clone();
+    let memory_limit = cfg.spec.limits.memory_limit;
+    let instance = Instance::new(
+        engine,
+        loaded,
+        cfg,
+        |store, component, linker| DecoderWorld::instantiate(store, component, linker),
+        |b, store| b.call_init(store),
+    )?;
+    let decoder = WasmDecoderEngine {
+        instance,
+        msg_bytes: Vec::new(),
+    };
+    SandboxDecoder::start(decoder, &loaded.path, preservation_file, memory_limit)
+}
 
-impl Decoder for WasmDecoder {
-    fn decode(&mut self, msg: Message, raw: Option<&[u8]>, out: &mut Vec<Message>) -> PluginResult {
+impl DecoderEngine for WasmDecoderEngine {
+    fn decode(&mut self, msg: &mut Message, raw: Option<&[u8]>) -> PluginResult {
         self.msg_bytes.clear();
-        crate::wire::encode(&msg, &mut self.msg_bytes);
+        crate::wire::encode(msg, &mut self.msg_bytes);
         let bytes = std::mem::take(&mut self.msg_bytes);
         let result = self
-            .runner
-            .call(1, |b, store| b.call_decode(store, &bytes, raw));
+            .instance
+            .call(CallKind::Decode, 1, |b, store| b.call_decode(store, &bytes, raw));
         self.msg_bytes = bytes;
         let decoded = result?;
-        let injections = self.runner.take_injections();
-        match outcome_result(&mut self.runner, decoded.outcome) {
-            Ok(()) => {}
-            Err(PluginError::Failed(reason)) => {
-                return Err(PluginError::Failed(format!(
-                    "Failed parsing: {reason} payload: {}",
-                    msg.payload()
-                )));
-            }
-            Err(e) => return Err(e),
-        }
-        if injections.is_empty() {
-            match decoded.written {
-                Some(w) => out.push(decode_injected(&w).map_err(|r| self.runner.terminate(r))?),
-                None => out.push(msg),
-            }
-            return Ok(());
-        }
-        for inj in injections {
-            let m = match inj {
-                Injection::Message { bytes, .. } => {
-                    decode_injected(&bytes).map_err(|r| self.runner.terminate(r))?
-                }
-                Injection::Payload {
-                    payload_type,
-                    payload_name,
-                    payload,
-                    ..
-                } => {
-                    let mut m = Message {
-                        payload: Some(payload),
-                        ..Default::default()
-                    };
-                    m.add_field(
-                        "payload_type",
-                        Value::String(payload_type),
-                        "file-extension",
-                    );
-                    m.add_field("payload_name", Value::String(payload_name), "");
-                    m
-                }
-            };
-            out.push(inherit(m, &msg));
+        self.instance.outcome(decoded.outcome)?;
+        if let Some(written) = decoded.written {
+            *msg = heka_message::decode_message(&written).map_err(|e| {
+                self.terminate(format!("write_message: protobuf unmarshal failed: {e}"))
+            })?;
         }
         Ok(())
     }

@@ -1,14 +1,17 @@
 //! The host side of `heka.wit`'s `host` interface, the per-store state behind it, the
 //! memory limiter (the WASI context is made in `wasi`).
 //!
-//! Host calls never touch the pipeline directly: injections are recorded here (with
-//! the index of the message that made them) and replayed by the plugin wrapper after
-//! the call, which is how Heka's ordering is kept while a whole batch is one call.
-//! A limit broken inside a host call is recorded in `fatal` as well as returned to the
-//! guest, so a guest that ignores the error is terminated all the same.
+//! Host calls never touch the pipeline directly: what a guest emits goes into the
+//! sandbox contract's [`Emitted`] (counted and bounded as it arrives, with the index
+//! of the message that made it) and is replayed by the generic plugin after the call,
+//! which is how Heka's ordering is kept while a whole batch is one call. A limit
+//! broken inside a host call is remembered there as well as returned to the guest, so
+//! a guest that ignores the error is terminated all the same.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+
+use heka_pipeline::sandbox::{ConfigValue as SpecValue, Emitted};
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -17,36 +20,12 @@ use crate::bindings::filter::heka::plugin::host::Host;
 use crate::bindings::filter::heka::plugin::types::Host as TypesHost;
 use crate::bindings::{ConfigValue, Level};
 
-/// Hard cap on injections recorded in one call, whatever the pipeline's own limits:
-/// the host's memory must not be the guest's to fill.
-pub(crate) const MAX_INJECTIONS_PER_CALL: usize = 100_000;
-
-/// What a guest asked to emit during a call.
-#[derive(Debug)]
-pub(crate) enum Injection {
-    /// `inject-payload`: the output buffer at that moment.
-    Payload {
-        at: u32,
-        payload_type: String,
-        payload_name: String,
-        payload: String,
-    },
-    /// `inject-message`: protobuf bytes.
-    Message { at: u32, bytes: Vec<u8> },
-}
-
-impl Injection {
-    pub(crate) fn at(&self) -> u32 {
-        match self {
-            Injection::Payload { at, .. } | Injection::Message { at, .. } => *at,
-        }
-    }
-}
-
 /// Refuses linear-memory growth past `memory_limit` and remembers that it did.
 pub(crate) struct MemoryLimiter {
     pub(crate) limit: usize,
     pub(crate) exceeded: bool,
+    /// Bytes of linear memory granted so far (Heka's `Memory` report field).
+    pub(crate) current: usize,
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
@@ -60,6 +39,7 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
             self.exceeded = true;
             return Ok(false);
         }
+        self.current = desired;
         Ok(true)
     }
 
@@ -80,57 +60,31 @@ pub(crate) struct HostState {
     table: ResourceTable,
     pub(crate) limiter: MemoryLimiter,
     pub(crate) name: Arc<str>,
-    config: HashMap<String, ConfigValue>,
-    output_limit: usize,
-    /// `add-to-payload` buffer; survives calls until `inject-payload` (Heka's behaviour).
-    pub(crate) buffer: String,
-    pub(crate) injections: Vec<Injection>,
-    /// A limit broken in a host call (the reason), terminating the plugin.
-    pub(crate) fatal: Option<String>,
+    config: HashMap<String, SpecValue>,
+    /// The output buffer and the current call's injections, bounded as they arrive.
+    pub(crate) emitted: Emitted,
     /// The guest's last panic message (from the SDK's panic hook), for the trap reason.
     pub(crate) panic: Option<String>,
 }
 
 impl HostState {
     pub(crate) fn new(cfg: &crate::SandboxConfig) -> HostState {
+        let spec = &cfg.spec;
         HostState {
             wasi: crate::wasi::locked_down_ctx(),
             table: ResourceTable::new(),
             limiter: MemoryLimiter {
-                limit: cfg.memory_limit,
+                limit: spec.limits.memory_limit,
                 exceeded: false,
+                current: 0,
             },
-            name: Arc::from(cfg.name.as_str()),
-            config: cfg.config.clone(),
-            output_limit: cfg.output_limit,
-            buffer: String::new(),
-            injections: Vec::new(),
-            fatal: None,
+            name: Arc::from(spec.name.as_str()),
+            config: spec.config.clone(),
+            emitted: Emitted::new(&spec.limits),
             panic: None,
         }
     }
 
-    fn refuse(&mut self, reason: String) -> Result<(), String> {
-        if self.fatal.is_none() {
-            self.fatal = Some(reason.clone());
-        }
-        Err(reason)
-    }
-
-    fn output_limit_exceeded(&mut self) -> Result<(), String> {
-        let reason = format!("output_limit exceeded ({} bytes)", self.output_limit);
-        self.refuse(reason)
-    }
-
-    fn record(&mut self, injection: Injection) -> Result<(), String> {
-        if self.injections.len() >= MAX_INJECTIONS_PER_CALL {
-            return self.refuse(format!(
-                "more than {MAX_INJECTIONS_PER_CALL} injections in one call"
-            ));
-        }
-        self.injections.push(injection);
-        Ok(())
-    }
 }
 
 impl WasiView for HostState {
@@ -146,7 +100,13 @@ impl TypesHost for HostState {}
 
 impl Host for HostState {
     fn read_config(&mut self, key: String) -> Option<ConfigValue> {
-        self.config.get(&key).cloned()
+        // The contract's one ConfigValue, converted to the WIT's at the edge.
+        Some(match self.config.get(&key)? {
+            SpecValue::String(s) => ConfigValue::Text(s.clone()),
+            SpecValue::Integer(i) => ConfigValue::Integer(*i),
+            SpecValue::Float(f) => ConfigValue::Float(*f),
+            SpecValue::Boolean(b) => ConfigValue::Boolean(*b),
+        })
     }
 
     fn log(&mut self, level: Level, msg: String) {
@@ -164,12 +124,8 @@ impl Host for HostState {
         }
     }
 
-    fn add_to_payload(&mut self, data: String) -> Result<(), String> {
-        if self.buffer.len().saturating_add(data.len()) > self.output_limit {
-            return self.output_limit_exceeded();
-        }
-        self.buffer.push_str(&data);
-        Ok(())
+    fn add_to_payload(&mut self, data: Vec<u8>) -> Result<(), String> {
+        self.emitted.add_to_payload(&data).map_err(|e| e.to_string())
     }
 
     fn inject_payload(
@@ -177,33 +133,16 @@ impl Host for HostState {
         at: u32,
         payload_type: String,
         payload_name: String,
-        data: String,
+        data: Vec<u8>,
     ) -> Result<(), String> {
-        let payload = if self.buffer.is_empty() {
-            // The common case (one call with the whole output): no copy into the buffer.
-            if data.len() > self.output_limit {
-                return self.output_limit_exceeded();
-            }
-            if data.is_empty() {
-                return Ok(());
-            }
-            data
-        } else {
-            self.add_to_payload(data)?;
-            std::mem::take(&mut self.buffer)
-        };
-        self.record(Injection::Payload {
-            at,
-            payload_type,
-            payload_name,
-            payload,
-        })
+        self.emitted
+            .inject_payload(at, &payload_type, &payload_name, &data)
+            .map_err(|e| e.to_string())
     }
 
     fn inject_message(&mut self, at: u32, msg: Vec<u8>) -> Result<(), String> {
-        if msg.len() > self.output_limit {
-            return self.output_limit_exceeded();
-        }
-        self.record(Injection::Message { at, bytes: msg })
+        self.emitted
+            .inject_encoded(at, msg)
+            .map_err(|e| e.to_string())
     }
 }

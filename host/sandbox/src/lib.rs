@@ -4,14 +4,16 @@
 //! - `engine`: [`SandboxEngine`], one wasmtime engine per process (shared), the
 //!   component cache (content hash, memory and disk) and the epoch ticker. Start here.
 //! - `config`: [`SandboxConfig`], a plugin's limits and `[<name>.config]` table.
-//! - `runner`: one instantiated plugin: its store, its limits and how every way a
+//! - `instance`: one instantiated plugin: its store, its limits and how every way a
 //!   call can end maps to Heka's outcomes ([`heka_pipeline::PluginError`]).
 //! - `host`: the host side of `guest-sdk/wit/heka.wit` (read-config, log,
 //!   add-to-payload, inject-payload, inject-message).
 //! - `wasi`: the locked-down WASI context, and the linker in which no import waits.
 //! - `deadline`: each call's wall-clock cap and the shutdown cap (epoch callback).
-//! - `filter`, `encoder`, `decoder`: [`WasmFilter`], [`WasmEncoder`], [`WasmDecoder`],
-//!   the `heka_pipeline` traits over a runner.
+//! - `filter`, `encoder`, `decoder`: the engines of the sandbox contract
+//!   ([`heka_pipeline::sandbox`]): [`WasmFilter`], [`WasmEncoder`], [`WasmDecoder`]
+//!   are the contract's generic plugins over them. Heka's rules (replay, injection
+//!   shapes, limits' wording, `preserve_data`) live in the contract, not here.
 //! - `wire`: how messages are written for the guest (filter batches, protobuf).
 //!
 //! The contract is shaped by cost (measured: ~170 ns per export call, ~300 ns per
@@ -45,37 +47,15 @@ mod encoder;
 pub mod engine;
 mod filter;
 mod host;
-mod runner;
+mod instance;
 mod wasi;
 mod wire;
 
-pub use config::{ConfigValue, SandboxConfig};
+pub use config::SandboxConfig;
 pub use deadline::SHUTDOWN_CALL_LIMIT;
-pub use decoder::WasmDecoder;
-pub use encoder::WasmEncoder;
+pub use decoder::{WasmDecoder, WasmDecoderEngine, load_decoder, new_decoder};
+pub use encoder::{WasmEncoder, WasmEncoderEngine, load_encoder, new_encoder};
 pub use engine::{CacheStats, LoadedComponent, SandboxEngine};
-pub use filter::WasmFilter;
-
-/// Why a sandbox could not be loaded or started.
-#[derive(Debug, thiserror::Error)]
-pub enum SandboxError {
-    #[error("{path}: cannot read: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}: not a valid WebAssembly component: {reason}")]
-    Compile { path: String, reason: String },
-    #[error("{path}: cannot instantiate: {reason}")]
-    Instantiate { path: String, reason: String },
-    #[error("{path}: plugin init failed: {reason}")]
-    Init { path: String, reason: String },
-    #[error("{path}: cannot restore preserved data from {data}: {reason}")]
-    Restore {
-        path: String,
-        data: String,
-        reason: String,
-    },
-    #[error("wasm engine: {0}")]
-    Engine(String),
-}
+pub use filter::{WasmFilter, WasmFilterEngine, load_filter, new_filter};
+/// The contract's types, re-exported for users of this crate.
+pub use heka_pipeline::sandbox::{ConfigValue, SandboxError, SandboxLimits, SandboxSpec};

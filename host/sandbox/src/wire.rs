@@ -34,10 +34,16 @@ fn bytes(out: &mut Vec<u8>, key: u8, b: &[u8]) {
 }
 
 #[inline]
-fn opt_str(out: &mut Vec<u8>, key: u8, s: &Option<String>) {
+fn opt_str(out: &mut Vec<u8>, key: u8, s: Option<&[u8]>) {
     if let Some(s) = s {
-        bytes(out, key, s.as_bytes());
+        bytes(out, key, s);
     }
+}
+
+/// A text header as the bytes it is written as.
+#[inline]
+fn text(s: &Option<String>) -> Option<&[u8]> {
+    s.as_deref().map(str::as_bytes)
 }
 
 #[inline]
@@ -89,9 +95,9 @@ fn field(out: &mut Vec<u8>, f: &Field) {
     varint(out, field_len(f) as u64);
     bytes(out, 0x0a, f.name.as_bytes());
     opt_i32(out, 0x10, f.value_type);
-    opt_str(out, 0x1a, &f.representation);
+    opt_str(out, 0x1a, text(&f.representation));
     for s in &f.value_string {
-        bytes(out, 0x22, s.as_bytes());
+        bytes(out, 0x22, s);
     }
     for b in &f.value_bytes {
         bytes(out, 0x2a, b);
@@ -126,13 +132,13 @@ pub(crate) fn encode(msg: &Message, out: &mut Vec<u8>) {
     bytes(out, 0x0a, &msg.uuid);
     out.push(0x10);
     varint(out, msg.timestamp as u64);
-    opt_str(out, 0x1a, &msg.r#type);
-    opt_str(out, 0x22, &msg.logger);
+    opt_str(out, 0x1a, text(&msg.r#type));
+    opt_str(out, 0x22, text(&msg.logger));
     opt_i32(out, 0x28, msg.severity);
-    opt_str(out, 0x32, &msg.payload);
-    opt_str(out, 0x3a, &msg.env_version);
+    opt_str(out, 0x32, msg.payload.as_deref());
+    opt_str(out, 0x3a, text(&msg.env_version));
     opt_i32(out, 0x40, msg.pid);
-    opt_str(out, 0x4a, &msg.hostname);
+    opt_str(out, 0x4a, text(&msg.hostname));
     for f in &msg.fields {
         field(out, f);
     }
@@ -148,13 +154,13 @@ pub(crate) const SAME_SHIFT: u32 = 8;
 pub(crate) const SEVERITY_SET: u32 = 1 << 16;
 pub(crate) const PID_SET: u32 = 1 << 17;
 
-fn headers(m: &Message) -> [&Option<String>; 5] {
+fn headers(m: &Message) -> [Option<&[u8]>; 5] {
     [
-        &m.r#type,
-        &m.logger,
-        &m.payload,
-        &m.env_version,
-        &m.hostname,
+        text(&m.r#type),
+        text(&m.logger),
+        m.payload.as_deref(),
+        text(&m.env_version),
+        text(&m.hostname),
     ]
 }
 
@@ -175,7 +181,7 @@ pub(crate) fn push_filter_entry(buf: &mut Vec<u8>, msg: &Message, prev: Option<&
         if let Some(s) = h {
             flags |= 1 << k;
             // Payloads (k = 2) differ from message to message: not worth comparing.
-            let same = k != 2 && prev.is_some_and(|p| headers(p)[k].as_deref() == Some(s.as_str()));
+            let same = k != 2 && prev.is_some_and(|p| headers(p)[k] == Some(*s));
             if same {
                 flags |= 1 << (SAME_SHIFT + k as u32);
             } else {
@@ -204,7 +210,7 @@ pub(crate) fn push_filter_entry(buf: &mut Vec<u8>, msg: &Message, prev: Option<&
         if lens[k + 1] > 0
             && let Some(s) = h
         {
-            buf.extend_from_slice(s.as_bytes());
+            buf.extend_from_slice(s);
         }
     }
     for f in &msg.fields {
@@ -227,14 +233,14 @@ mod tests {
             r#type: Some("t".into()),
             logger: Some(String::new()),
             severity: Some(-1),
-            payload: Some("x".repeat(300)),
+            payload: Some("x".repeat(300).into()),
             env_version: Some("0.8".into()),
             pid: Some(i32::MAX),
             hostname: Some("h".into()),
             fields: vec![],
         };
         full.add_field("s", Value::String("a".into()), "r");
-        full.fields[0].value_string.push("b".repeat(200));
+        full.fields[0].value_string.push("b".repeat(200).into());
         full.add_field("b", Value::Bytes(vec![0, 255]), "");
         full.add_field("i", Value::Integer(-7), "");
         full.fields[2]

@@ -7,15 +7,15 @@ use common::*;
 use heka_guest_build::testing;
 use heka_message::{FieldValue, Message, Value};
 use heka_pipeline::{Decoder, Encoder, Filter, PluginError};
-use heka_sandbox::{ConfigValue, WasmDecoder, WasmEncoder, WasmFilter};
+use heka_sandbox::{ConfigValue, WasmFilter};
 
 fn probe() -> WasmFilter {
     let cfg = cfg("Probe")
-        .with_config("s", ConfigValue::Text("hello".into()))
+        .with_config("s", ConfigValue::String("hello".into()))
         .with_config("i", ConfigValue::Integer(42))
         .with_config("f", ConfigValue::Float(1.5))
         .with_config("b", ConfigValue::Boolean(true));
-    WasmFilter::load(engine(), &testing::api_probe(), cfg).expect("load api-probe")
+    heka_sandbox::load_filter(engine(), &testing::api_probe(), cfg).expect("load api-probe")
 }
 
 #[test]
@@ -27,7 +27,7 @@ fn read_config_sees_every_value_kind() {
     assert_eq!(out.len(), 1);
     assert_eq!(
         out[0].payload(),
-        "s=text:hello;i=int:42;f=float:1.5;b=bool:true;missing=none;"
+        b"s=text:hello;i=int:42;f=float:1.5;b=bool:true;missing=none;"
     );
     assert_eq!(
         string_field(&out[0], "payload_name").as_deref(),
@@ -132,7 +132,7 @@ fn add_to_payload_and_inject_payload_build_one_output_message() {
     assert_eq!(m.type_(), "heka.sandbox-output");
     assert_eq!(m.logger(), "Probe");
     assert_eq!(m.hostname(), "hekad-host");
-    assert_eq!(m.payload(), "abc");
+    assert_eq!(m.payload(), b"abc");
     assert_eq!(string_field(m, "payload_type").as_deref(), Some("txt"));
     assert_eq!(
         m.field("payload_type", 0).unwrap().representation(),
@@ -153,7 +153,7 @@ fn inject_message_applies_heka_filter_rules() {
     assert_eq!(m.type_(), "heka.sandbox.custom");
     assert_eq!(m.logger(), "Probe");
     assert_eq!(m.hostname(), "hekad-host");
-    assert_eq!(m.payload(), "injected");
+    assert_eq!(m.payload(), b"injected");
     assert_eq!(m.severity(), 3);
     assert_eq!(field(m, "x"), Some(FieldValue::Integer(1)));
     assert_eq!(m.uuid.len(), 16, "a fresh uuid replaces the missing one");
@@ -200,7 +200,7 @@ fn timer_event_gets_the_time_and_can_inject() {
     f.timer_event(123_456, &mut ctx).unwrap();
     let out = ctx.take_injected();
     assert_eq!(out.len(), 1);
-    assert_eq!(out[0].payload(), "123456");
+    assert_eq!(out[0].payload(), b"123456");
     assert_eq!(
         string_field(&out[0], "payload_name").as_deref(),
         Some("tick")
@@ -222,7 +222,7 @@ fn process_message_single_call_returns_failures() {
 #[test]
 fn init_error_fails_the_load_with_the_reason() {
     let cfg = cfg("Probe").with_config("fail_init", ConfigValue::Boolean(true));
-    let err = WasmFilter::load(engine(), &testing::api_probe(), cfg)
+    let err = heka_sandbox::load_filter(engine(), &testing::api_probe(), cfg)
         .err()
         .expect("must fail");
     let text = err.to_string();
@@ -231,7 +231,7 @@ fn init_error_fails_the_load_with_the_reason() {
 
 #[test]
 fn wrong_world_is_a_clear_load_error() {
-    let err = WasmFilter::load(engine(), &heka_guest_build::slack_encoder(), cfg("X"))
+    let err = heka_sandbox::load_filter(engine(), &heka_guest_build::slack_encoder(), cfg("X"))
         .err()
         .expect("must fail");
     let text = err.to_string();
@@ -243,7 +243,7 @@ fn wrong_world_is_a_clear_load_error() {
 
 #[test]
 fn encoder_contract_last_output_wins_skip_and_fallback() {
-    let mut e = WasmEncoder::load(engine(), &testing::probe_encoder(), cfg("Enc")).unwrap();
+    let mut e = heka_sandbox::load_encoder(engine(), &testing::probe_encoder(), cfg("Enc")).unwrap();
     let mut out = Vec::new();
     e.encode(&msg("hello"), &mut out).unwrap();
     assert_eq!(out, b"enc:hello");
@@ -263,13 +263,13 @@ fn encoder_contract_last_output_wins_skip_and_fallback() {
     e.encode(&msg("msg"), &mut out).unwrap();
     assert_eq!(
         heka_message::decode_message(&out).unwrap().payload(),
-        "as-message"
+        b"as-message"
     );
 }
 
 #[test]
 fn decoder_write_message_and_read_back() {
-    let mut d = WasmDecoder::load(engine(), &testing::probe_decoder(), cfg("Dec")).unwrap();
+    let mut d = heka_sandbox::load_decoder(engine(), &testing::probe_decoder(), cfg("Dec")).unwrap();
     let mut out = Vec::new();
     d.decode(msg("anything"), None, &mut out).unwrap();
     assert_eq!(out.len(), 1);
@@ -282,11 +282,11 @@ fn decoder_write_message_and_read_back() {
 
 #[test]
 fn decoder_injections_replace_the_message_and_inherit_headers() {
-    let mut d = WasmDecoder::load(engine(), &testing::probe_decoder(), cfg("Dec")).unwrap();
+    let mut d = heka_sandbox::load_decoder(engine(), &testing::probe_decoder(), cfg("Dec")).unwrap();
     let mut out = Vec::new();
     d.decode(msg("split a b c"), None, &mut out).unwrap();
-    let payloads: Vec<&str> = out.iter().map(Message::payload).collect();
-    assert_eq!(payloads, ["a", "b", "c"]);
+    let payloads: Vec<&[u8]> = out.iter().map(Message::payload).collect();
+    assert_eq!(payloads, [&b"a"[..], b"b", b"c"]);
     for m in &out {
         assert_eq!(m.logger(), "ExampleLog");
         assert_eq!(m.type_(), "logfile");
@@ -300,7 +300,7 @@ fn decoder_injections_replace_the_message_and_inherit_headers() {
 
 #[test]
 fn decoder_raw_and_failure() {
-    let mut d = WasmDecoder::load(engine(), &testing::probe_decoder(), cfg("Dec")).unwrap();
+    let mut d = heka_sandbox::load_decoder(engine(), &testing::probe_decoder(), cfg("Dec")).unwrap();
     let mut out = Vec::new();
     d.decode(msg("raw"), Some(b"12345"), &mut out).unwrap();
     assert_eq!(field(&out[0], "raw_len"), Some(FieldValue::Integer(5)));
@@ -315,8 +315,8 @@ fn decoder_raw_and_failure() {
 
 #[test]
 fn json_decoder_fills_fields() {
-    let cfg = cfg("Json").with_config("type", ConfigValue::Text("app.json".into()));
-    let mut d = WasmDecoder::load(engine(), &heka_guest_build::json_decoder(), cfg).unwrap();
+    let cfg = cfg("Json").with_config("type", ConfigValue::String("app.json".into()));
+    let mut d = heka_sandbox::load_decoder(engine(), &heka_guest_build::json_decoder(), cfg).unwrap();
     let mut out = Vec::new();
     d.decode(
         msg(r#"{"status":200,"path":"/x","ok":true,"t":1.5,"n":null,"a":[1,2]}"#),
@@ -327,11 +327,11 @@ fn json_decoder_fills_fields() {
     let m = &out[0];
     assert_eq!(m.type_(), "app.json");
     assert_eq!(field(m, "status"), Some(FieldValue::Integer(200)));
-    assert_eq!(field(m, "path"), Some(FieldValue::String("/x")));
+    assert_eq!(field(m, "path"), Some(FieldValue::String(b"/x")));
     assert_eq!(field(m, "ok"), Some(FieldValue::Bool(true)));
     assert_eq!(field(m, "t"), Some(FieldValue::Double(1.5)));
     assert_eq!(field(m, "n"), None);
-    assert_eq!(field(m, "a"), Some(FieldValue::String("[1,2]")));
+    assert_eq!(field(m, "a"), Some(FieldValue::String(b"[1,2]")));
     out.clear();
     let err = d.decode(msg("not json"), None, &mut out).unwrap_err();
     assert!(matches!(err, PluginError::Failed(r) if r.starts_with("Failed parsing: ")));
@@ -339,7 +339,7 @@ fn json_decoder_fills_fields() {
 
 #[test]
 fn slack_encoder_builds_the_seed_json() {
-    let mut e = WasmEncoder::load(
+    let mut e = heka_sandbox::load_encoder(
         engine(),
         &heka_guest_build::slack_encoder(),
         cfg("SlackEncoder"),
@@ -354,10 +354,10 @@ fn slack_encoder_builds_the_seed_json() {
         r##"{"icon_emoji":":heavy_exclamation_mark:","username":"something you like","text":"disk \"full\" \\ on /var\n\ttab\u0001","channel":"#something"}"##
     );
     let cfg = cfg("SlackEncoder")
-        .with_config("channel", ConfigValue::Text("#ops".into()))
-        .with_config("username", ConfigValue::Text("hekad".into()))
-        .with_config("icon_emoji", ConfigValue::Text(":fire:".into()));
-    let mut e = WasmEncoder::load(engine(), &heka_guest_build::slack_encoder(), cfg).unwrap();
+        .with_config("channel", ConfigValue::String("#ops".into()))
+        .with_config("username", ConfigValue::String("hekad".into()))
+        .with_config("icon_emoji", ConfigValue::String(":fire:".into()));
+    let mut e = heka_sandbox::load_encoder(engine(), &heka_guest_build::slack_encoder(), cfg).unwrap();
     let mut out = Vec::new();
     e.encode(&msg("é ✓"), &mut out).unwrap();
     assert_eq!(
@@ -370,7 +370,7 @@ fn slack_encoder_builds_the_seed_json() {
 /// every offset of a 40-byte text, and runs of them, escape as serde_json does.
 #[test]
 fn slack_encoder_escapes_at_every_offset() {
-    let mut e = WasmEncoder::load(
+    let mut e = heka_sandbox::load_encoder(
         engine(),
         &heka_guest_build::slack_encoder(),
         cfg("SlackEncoder"),
@@ -400,7 +400,7 @@ fn slack_encoder_escapes_at_every_offset() {
 
 #[test]
 fn log_aggregator_groups_payloads_per_timer_event() {
-    let mut f = WasmFilter::load(
+    let mut f = heka_sandbox::load_filter(
         engine(),
         &heka_guest_build::log_aggregator(),
         cfg("ExampleLogAggregator"),
@@ -414,7 +414,7 @@ fn log_aggregator_groups_payloads_per_timer_event() {
     f.timer_event(1, &mut ctx).unwrap();
     let out = ctx.take_injected();
     assert_eq!(out.len(), 1);
-    assert_eq!(out[0].payload(), "a\nb\nc\n");
+    assert_eq!(out[0].payload(), b"a\nb\nc\n");
     assert_eq!(out[0].type_(), "heka.sandbox-output");
     assert_eq!(out[0].logger(), "ExampleLogAggregator");
     assert_eq!(
@@ -432,31 +432,31 @@ fn log_aggregator_groups_payloads_per_timer_event() {
 #[test]
 fn log_aggregator_separator_and_early_flush() {
     let cfg = cfg("Agg")
-        .with_config("separator", ConfigValue::Text("|".into()))
+        .with_config("separator", ConfigValue::String("|".into()))
         .with_config("max_lines", ConfigValue::Integer(2));
-    let mut f = WasmFilter::load(engine(), &heka_guest_build::log_aggregator(), cfg).unwrap();
+    let mut f = heka_sandbox::load_filter(engine(), &heka_guest_build::log_aggregator(), cfg).unwrap();
     let mut ctx = common::ctx("Agg");
     f.process_batch(&packs(&["a", "b", "c", "d", "e"]), &mut ctx)
         .unwrap();
     let payloads: Vec<String> = ctx
         .take_injected()
         .iter()
-        .map(|m| m.payload().to_owned())
+        .map(|m| String::from_utf8_lossy(m.payload()).into_owned())
         .collect();
     assert_eq!(payloads, ["a|b", "c|d"]);
     ctx.begin_timer();
     f.timer_event(1, &mut ctx).unwrap();
-    assert_eq!(ctx.take_injected()[0].payload(), "e");
+    assert_eq!(ctx.take_injected()[0].payload(), b"e");
 
     let cfg = cfg_bytes(5);
-    let mut f = WasmFilter::load(engine(), &heka_guest_build::log_aggregator(), cfg).unwrap();
+    let mut f = heka_sandbox::load_filter(engine(), &heka_guest_build::log_aggregator(), cfg).unwrap();
     let mut ctx = common::ctx("Agg");
     f.process_batch(&packs(&["aa", "bb", "cc"]), &mut ctx)
         .unwrap();
     let payloads: Vec<String> = ctx
         .take_injected()
         .iter()
-        .map(|m| m.payload().to_owned())
+        .map(|m| String::from_utf8_lossy(m.payload()).into_owned())
         .collect();
     assert_eq!(payloads, ["aabb"]);
 }

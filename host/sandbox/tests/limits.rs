@@ -9,11 +9,11 @@ use std::time::Duration;
 use common::*;
 use heka_guest_build::testing;
 use heka_pipeline::{Filter, PluginError};
-use heka_sandbox::{SandboxEngine, SandboxError, WasmFilter};
+use heka_sandbox::{SandboxEngine, SandboxError};
 
 /// A healthy filter on the same engine still works after a hostile one died.
 fn assert_neighbour_works() {
-    let mut agg = WasmFilter::load(
+    let mut agg = heka_sandbox::load_filter(
         engine(),
         &heka_guest_build::log_aggregator(),
         cfg("Neighbour"),
@@ -24,7 +24,7 @@ fn assert_neighbour_works() {
         .unwrap();
     ctx.begin_timer();
     agg.timer_event(1, &mut ctx).unwrap();
-    assert_eq!(ctx.take_injected()[0].payload(), "still\nalive\n");
+    assert_eq!(ctx.take_injected()[0].payload(), b"still\nalive\n");
 }
 
 fn fatal_reason(r: Result<(), PluginError>) -> String {
@@ -39,7 +39,7 @@ fn fatal_reason(r: Result<(), PluginError>) -> String {
 
 #[test]
 fn infinite_loop_hits_instruction_limit() {
-    let mut f = WasmFilter::load(engine(), &testing::infinite_loop(), cfg("Loop")).unwrap();
+    let mut f = heka_sandbox::load_filter(engine(), &testing::infinite_loop(), cfg("Loop")).unwrap();
     let reason = fatal_reason(f.process_batch(&packs(&["x"]), &mut common::ctx("Loop")));
     assert!(reason.starts_with("instruction_limit exceeded"), "{reason}");
     // Terminated for good: later calls fail at once with the same reason.
@@ -51,9 +51,9 @@ fn infinite_loop_hits_instruction_limit() {
 #[test]
 fn infinite_loop_without_instruction_limit_hits_wall_clock_cap() {
     let mut c = cfg("Loop");
-    c.instruction_limit = 0;
+    c.spec.limits.instruction_limit = 0;
     c.call_time_limit = Duration::from_millis(200);
-    let mut f = WasmFilter::load(engine(), &testing::infinite_loop(), c).unwrap();
+    let mut f = heka_sandbox::load_filter(engine(), &testing::infinite_loop(), c).unwrap();
     let reason = fatal_reason(f.process_batch(&packs(&["x"]), &mut common::ctx("Loop")));
     assert_eq!(reason, "wall-clock limit exceeded (200 ms per call)");
     assert_neighbour_works();
@@ -61,7 +61,7 @@ fn infinite_loop_without_instruction_limit_hits_wall_clock_cap() {
 
 #[test]
 fn unbounded_allocation_hits_memory_limit() {
-    let mut f = WasmFilter::load(engine(), &testing::unbounded_alloc(), cfg("Hog")).unwrap();
+    let mut f = heka_sandbox::load_filter(engine(), &testing::unbounded_alloc(), cfg("Hog")).unwrap();
     let reason = fatal_reason(f.process_batch(&packs(&["x"]), &mut common::ctx("Hog")));
     assert_eq!(reason, "memory_limit exceeded (8388608 bytes)");
     assert_neighbour_works();
@@ -69,7 +69,7 @@ fn unbounded_allocation_hits_memory_limit() {
 
 #[test]
 fn output_flood_hits_output_limit_even_when_the_guest_ignores_errors() {
-    let mut f = WasmFilter::load(engine(), &testing::output_flood(), cfg("Flood")).unwrap();
+    let mut f = heka_sandbox::load_filter(engine(), &testing::output_flood(), cfg("Flood")).unwrap();
     let mut ctx = common::ctx("Flood");
     let reason = fatal_reason(f.process_batch(&packs(&["x"]), &mut ctx));
     assert_eq!(reason, "output_limit exceeded (64512 bytes)");
@@ -79,7 +79,7 @@ fn output_flood_hits_output_limit_even_when_the_guest_ignores_errors() {
 
 #[test]
 fn panic_is_a_trap_with_the_panic_message() {
-    let mut f = WasmFilter::load(engine(), &testing::panic(), cfg("Panicky")).unwrap();
+    let mut f = heka_sandbox::load_filter(engine(), &testing::panic(), cfg("Panicky")).unwrap();
     let mut ctx = common::ctx("Panicky");
     let reason = fatal_reason(f.process_batch(&packs(&["ok", "panic", "never"]), &mut ctx));
     assert!(reason.starts_with("trap: "), "{reason}");
@@ -89,7 +89,7 @@ fn panic_is_a_trap_with_the_panic_message() {
 
 #[test]
 fn forbidden_import_fails_at_load_naming_the_import() {
-    let err = WasmFilter::load(engine(), &testing::forbidden_import(), cfg("Spy"))
+    let err = heka_sandbox::load_filter(engine(), &testing::forbidden_import(), cfg("Spy"))
         .err()
         .expect("must fail");
     assert!(matches!(err, SandboxError::Instantiate { .. }), "{err}");
@@ -102,8 +102,8 @@ fn forbidden_import_fails_at_load_naming_the_import() {
 #[test]
 fn memory_limit_is_configurable() {
     let mut c = cfg("Hog");
-    c.memory_limit = 4 * 1024 * 1024;
-    let mut f = WasmFilter::load(engine(), &testing::unbounded_alloc(), c).unwrap();
+    c.spec.limits.memory_limit = 4 * 1024 * 1024;
+    let mut f = heka_sandbox::load_filter(engine(), &testing::unbounded_alloc(), c).unwrap();
     let reason = fatal_reason(f.process_batch(&packs(&["x"]), &mut common::ctx("Hog")));
     assert_eq!(reason, "memory_limit exceeded (4194304 bytes)");
 }
@@ -112,8 +112,8 @@ fn memory_limit_is_configurable() {
 fn instruction_budget_scales_with_the_batch() {
     // 1,000 instructions × 10 fuel per message is plenty for the aggregator...
     let mut c = cfg("Agg");
-    c.instruction_limit = 1_000;
-    let mut f = WasmFilter::load(engine(), &heka_guest_build::log_aggregator(), c).unwrap();
+    c.spec.limits.instruction_limit = 1_000;
+    let mut f = heka_sandbox::load_filter(engine(), &heka_guest_build::log_aggregator(), c).unwrap();
     let payloads: Vec<String> = (0..500)
         .map(|i| {
             format!("line {i} of a typical log record, about a hundred bytes long ............\n")
@@ -122,7 +122,7 @@ fn instruction_budget_scales_with_the_batch() {
     let refs: Vec<&str> = payloads.iter().map(String::as_str).collect();
     f.process_batch(&packs(&refs), &mut common::ctx("Agg"))
         .unwrap();
-    let per_message = f.last_fuel_used() / refs.len() as u64;
+    let per_message = f.engine().last_fuel_used() / refs.len() as u64;
     println!(
         "log-aggregator: {per_message} fuel per message of ~{} bytes",
         refs[0].len()
@@ -130,8 +130,8 @@ fn instruction_budget_scales_with_the_batch() {
     assert!(per_message < 1_000 * 10);
     // ...but 10 instructions per message is not.
     let mut c = cfg("Agg");
-    c.instruction_limit = 10;
-    let mut f = WasmFilter::load(engine(), &heka_guest_build::log_aggregator(), c).unwrap();
+    c.spec.limits.instruction_limit = 10;
+    let mut f = heka_sandbox::load_filter(engine(), &heka_guest_build::log_aggregator(), c).unwrap();
     let reason = fatal_reason(f.process_batch(&packs(&refs), &mut common::ctx("Agg")));
     assert!(reason.starts_with("instruction_limit exceeded"), "{reason}");
 }
@@ -154,7 +154,7 @@ fn component_cache_hits_in_memory_and_on_disk() {
     let stats = second.stats();
     assert_eq!((stats.compiled, stats.disk_hits), (0, 1), "{stats:?}");
     // And it runs.
-    let mut f = WasmFilter::new(&second, &loaded, cfg("Agg")).unwrap();
+    let mut f = heka_sandbox::new_filter(&second, &loaded, cfg("Agg")).unwrap();
     let mut ctx = common::ctx("Agg");
     f.process_batch(&packs(&["x\n"]), &mut ctx).unwrap();
 }

@@ -10,16 +10,16 @@ use std::path::{Path, PathBuf};
 use common::*;
 use heka_guest_build::testing;
 use heka_pipeline::Filter;
-use heka_sandbox::{SandboxConfig, SandboxError, WasmFilter};
+use heka_sandbox::{SandboxError, WasmFilter};
 
 fn data_file(dir: &Path) -> PathBuf {
-    SandboxConfig::preservation_file(dir, "Counter")
+    heka_pipeline::sandbox::SandboxSpec::preservation_file(dir, "Counter")
 }
 
 fn start(file: &Path) -> Result<WasmFilter, SandboxError> {
     let mut cfg = cfg("Counter");
-    cfg.preservation_file = Some(file.to_path_buf());
-    WasmFilter::load(engine(), &testing::stateful(), cfg)
+    cfg.spec.preservation_file = Some(file.to_path_buf());
+    heka_sandbox::load_filter(engine(), &testing::stateful(), cfg)
 }
 
 /// The count the filter reports on a timer event.
@@ -29,7 +29,7 @@ fn count(f: &mut WasmFilter) -> String {
     f.timer_event(0, &mut ctx).unwrap();
     let out = ctx.take_injected();
     assert_eq!(out.len(), 1);
-    out[0].payload().to_owned()
+    String::from_utf8_lossy(out[0].payload()).into_owned()
 }
 
 #[test]
@@ -93,10 +93,10 @@ fn a_terminated_plugin_saves_nothing() {
 #[test]
 fn a_plugin_without_state_writes_no_file() {
     let dir = tempfile::tempdir().unwrap();
-    let file = SandboxConfig::preservation_file(dir.path(), "Agg");
+    let file = heka_pipeline::sandbox::SandboxSpec::preservation_file(dir.path(), "Agg");
     let mut cfg = cfg("Agg");
-    cfg.preservation_file = Some(file.clone());
-    let mut f = WasmFilter::load(engine(), &heka_guest_build::log_aggregator(), cfg).unwrap();
+    cfg.spec.preservation_file = Some(file.clone());
+    let mut f = heka_sandbox::load_filter(engine(), &heka_guest_build::log_aggregator(), cfg).unwrap();
     f.process_batch(&packs(&["x\n"]), &mut common::ctx("Agg"))
         .unwrap();
     f.shutdown();

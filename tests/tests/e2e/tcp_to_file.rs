@@ -47,13 +47,13 @@ fn message(i: i64, keep: bool) -> Message {
         r#type: Some(if keep { "e2e.keep" } else { "e2e.drop" }.into()),
         logger: Some("e2e".into()),
         severity: Some(6),
-        payload: Some(format!("message {i}")),
+        payload: Some(format!("message {i}").into()),
         hostname: Some("client".into()),
         pid: Some(42),
         ..Default::default()
     };
     m.add_field("n", Value::Integer(i), "count");
-    m.add_field("s", Value::String(format!("v{i}")), "");
+    m.add_field("s", Value::String(format!("v{i}").into()), "");
     m.add_field("b", Value::Bytes(vec![0, 0x1e, 0x1f, i as u8]), "");
     m.add_field("d", Value::Double(i as f64 / 2.0), "");
     m.add_field("t", Value::Bool(i % 2 == 0), "");

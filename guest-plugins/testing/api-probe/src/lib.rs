@@ -25,14 +25,14 @@ impl Filter for Probe {
 
     fn process_message(&mut self, msg: &Message) -> Result {
         match msg.payload() {
-            "fail" => Err("asked to fail".into()),
-            "fatal" => Err(Error::fatal("asked to die")),
-            "parse" => {
+            b"fail" => Err("asked to fail".into()),
+            b"fatal" => Err(Error::fatal("asked to die")),
+            b"parse" => {
                 // `?` on a foreign error type.
                 let n: i32 = "not a number".parse()?;
                 Err(Error::failed(format!("unreachable {n}")))
             }
-            "config" => {
+            b"config" => {
                 for k in ["s", "i", "f", "b", "missing"] {
                     heka_sdk::add_to_payload(&format!(
                         "{k}={};",
@@ -41,18 +41,18 @@ impl Filter for Probe {
                 }
                 heka_sdk::inject_payload("txt", "config", "")
             }
-            "log" => {
+            b"log" => {
                 heka_sdk::log(Level::Info, "hello from the guest");
                 Ok(())
             }
-            "payload" => {
+            b"payload" => {
                 heka_sdk::add_to_payload("a")?;
                 heka_sdk::add_to_payload("b")?;
                 heka_sdk::inject_payload("txt", "name", "c")?;
                 // An empty buffer injects nothing.
                 heka_sdk::inject_payload("txt", "empty", "")
             }
-            "inject" => {
+            b"inject" => {
                 let mut m = Message {
                     r#type: Some("custom".into()),
                     payload: Some("injected".into()),
@@ -62,7 +62,7 @@ impl Filter for Probe {
                 m.add_field("x", Value::Integer(1), "count");
                 heka_sdk::inject_message(&m)
             }
-            "read" => {
+            b"read" => {
                 let mut out = Message {
                     r#type: Some("probe.read".into()),
                     ..Default::default()

@@ -10,7 +10,7 @@ impl Filter for Panicky {
         Ok(Panicky)
     }
     fn process_message(&mut self, msg: &Message) -> Result {
-        if msg.payload() == "panic" {
+        if msg.payload() == b"panic" {
             panic!("guest panicked on purpose");
         }
         heka_sdk::inject_payload("txt", "", msg.payload())

@@ -13,18 +13,18 @@ impl Decoder for Probe {
     }
     fn decode(&mut self, msg: &Message) -> Result {
         let p = msg.payload();
-        if let Some(words) = p.strip_prefix("split ") {
-            for w in words.split(' ') {
+        if let Some(words) = p.strip_prefix(b"split ") {
+            for w in words.split(|&b| b == b' ') {
                 heka_sdk::inject_message(&Message {
-                    payload: Some(w.into()),
+                    payload: Some(w.to_vec()),
                     ..Default::default()
                 })?;
             }
             return Ok(());
         }
         match p {
-            "fail" => Err("asked to fail".into()),
-            "raw" => {
+            b"fail" => Err("asked to fail".into()),
+            b"raw" => {
                 let n = match heka_sdk::read_message("raw") {
                     Some(Value::Bytes(b)) => b.len() as i64,
                     _ => -1,
@@ -34,7 +34,7 @@ impl Decoder for Probe {
             _ => {
                 heka_sdk::write_message("Type", "decoded", "", 0, 0)?;
                 heka_sdk::write_message("Fields[decoded]", true, "", 0, 0)?;
-                let back = heka_sdk::read_message("Type").unwrap_or(Value::String(String::new()));
+                let back = heka_sdk::read_message("Type").unwrap_or(Value::String(Vec::new()));
                 heka_sdk::write_message("Fields[read_back]", back, "", 0, 0)
             }
         }

@@ -13,14 +13,14 @@ impl Encoder for Probe {
     }
     fn encode(&mut self, msg: &Message) -> Result {
         match msg.payload() {
-            "skip" => Err(Error::skip()),
-            "fail" => Err("asked to fail".into()),
-            "none" => Ok(()),
-            "msg" => heka_sdk::inject_message(&Message {
+            b"skip" => Err(Error::skip()),
+            b"fail" => Err("asked to fail".into()),
+            b"none" => Ok(()),
+            b"msg" => heka_sdk::inject_message(&Message {
                 payload: Some("as-message".into()),
                 ..Default::default()
             }),
-            "twice" => {
+            b"twice" => {
                 heka_sdk::inject_payload("txt", "", "first")?;
                 heka_sdk::inject_payload("txt", "", "second")
             }

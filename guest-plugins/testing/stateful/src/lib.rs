@@ -18,7 +18,7 @@ impl Filter for Stateful {
     }
 
     fn process_message(&mut self, msg: &Message) -> Result {
-        if msg.payload() == "fatal" {
+        if msg.payload() == b"fatal" {
             return Err(Error::fatal("asked to die"));
         }
         self.count += 1;

@@ -16,8 +16,7 @@ pub mod filters;
 pub mod inputs;
 pub mod net;
 pub mod outputs;
-#[cfg(feature = "lua")]
-pub mod sandbox_lua;
+pub mod sandbox;
 pub mod splitters;
 pub mod tls;
 

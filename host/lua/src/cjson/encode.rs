@@ -17,7 +17,7 @@ struct Encoder {
 pub(super) fn encode(lua: &Lua, value: Value) -> mlua::Result<mlua::LuaString> {
     let enc = Encoder {
         settings: super::settings(lua),
-        limit: state(lua)?.output_limit,
+        limit: state(lua)?.emitted.output_limit(),
     };
     let mut out = Vec::with_capacity(64);
     enc.value(&value, &mut out, 0)?;
@@ -68,7 +68,9 @@ impl Encoder {
             }
         }
         if out.len() > self.limit {
-            return Err(err(format!("output_limit exceeded ({} bytes)", self.limit)));
+            return Err(err(
+                heka_pipeline::sandbox::LimitExceeded::Output(self.limit).to_string(),
+            ));
         }
         Ok(())
     }

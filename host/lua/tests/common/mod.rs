@@ -33,17 +33,17 @@ impl Scripts {
 
     pub fn filter_with(&self, source: &str, cfg: LuaConfig) -> LuaFilter {
         let path = self.write("filter.lua", source);
-        LuaFilter::load(&path, cfg).expect("load filter")
+        heka_lua::load_filter(&path, cfg).expect("load filter")
     }
 
     pub fn encoder(&self, source: &str) -> LuaEncoder {
         let path = self.write("encoder.lua", source);
-        LuaEncoder::load(&path, LuaConfig::new("TestEncoder")).expect("load encoder")
+        heka_lua::load_encoder(&path, LuaConfig::new("TestEncoder")).expect("load encoder")
     }
 
     pub fn decoder(&self, source: &str) -> LuaDecoder {
         let path = self.write("decoder.lua", source);
-        LuaDecoder::load(&path, LuaConfig::new("TestDecoder")).expect("load decoder")
+        heka_lua::load_decoder(&path, LuaConfig::new("TestDecoder")).expect("load decoder")
     }
 }
 

@@ -153,15 +153,15 @@ impl Test {
         match self {
             Test::Header { var, test } => {
                 let mut buf = [0u8; 36];
-                let s: &str = match var {
-                    StrVar::Uuid => msg.uuid_str(&mut buf).unwrap_or(""),
-                    StrVar::Type => msg.type_(),
-                    StrVar::Logger => msg.logger(),
+                let s: &[u8] = match var {
+                    StrVar::Uuid => msg.uuid_str(&mut buf).unwrap_or("").as_bytes(),
+                    StrVar::Type => msg.type_().as_bytes(),
+                    StrVar::Logger => msg.logger().as_bytes(),
                     StrVar::Payload => msg.payload(),
-                    StrVar::EnvVersion => msg.env_version(),
-                    StrVar::Hostname => msg.hostname(),
+                    StrVar::EnvVersion => msg.env_version().as_bytes(),
+                    StrVar::Hostname => msg.hostname().as_bytes(),
                 };
-                test.eval(s.as_bytes())
+                test.eval(s)
             }
             Test::Numeric { var, op, value } => {
                 let v = match var {
@@ -188,7 +188,7 @@ impl Test {
                 match (test, kind) {
                     (FieldTest::Nil { present }, _) => *present,
                     (FieldTest::Str(t), ValueType::String) => {
-                        t.eval(field.value_string[*ai].as_bytes())
+                        t.eval(&field.value_string[*ai])
                     }
                     (FieldTest::Str(t), ValueType::Bytes) => t.eval(&field.value_bytes[*ai]),
                     (FieldTest::Numeric { op, value }, ValueType::Integer) => {

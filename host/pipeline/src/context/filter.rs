@@ -22,15 +22,17 @@ use crate::ack::Ack;
 use crate::clock::stamped_message;
 use crate::pack::{Acks, Pack};
 use crate::plugin::{PluginError, PluginResult};
+use crate::sandbox::{CallKind, InjectCounter};
 use crate::settings::Settings;
 use crate::stop::StopSignal;
 
 /// Why a filter's injection was refused (Heka raises these inside the sandbox).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InjectError {
-    /// More injections in one call than `max_process_inject` / `max_timer_inject`.
-    #[error("exceeded InjectMessage count ({limit})")]
-    TooMany { limit: usize },
+    /// More injections in one call than `max_process_inject` / `max_timer_inject`
+    /// (the sandbox contract's rule and wording).
+    #[error(transparent)]
+    TooMany(crate::sandbox::LimitExceeded),
     /// The message is already `max_message_loops` injections deep.
     #[error("exceeded MaxMsgLoops ({limit})")]
     TooManyLoops { limit: usize },
@@ -75,13 +77,6 @@ pub trait Filter: Send {
     fn shutdown(&mut self) {}
 }
 
-/// Which kind of call the filter is in (the injection limit differs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Call {
-    Message,
-    Timer,
-}
-
 /// Handed to a filter for each call: injection, failure reporting and identity.
 /// It holds the filter's injection limits, the current call, held acks and pending
 /// injections.
@@ -92,14 +87,12 @@ pub struct FilterContext {
     /// The filter's own matcher: an injection it matches would loop (Heka: circular).
     matcher: Option<Matcher>,
     max_loops: u8,
-    max_process_inject: usize,
-    max_timer_inject: usize,
+    /// Heka's injection count rule, from the sandbox contract.
+    counter: InjectCounter,
     /// Raised when hekad stops at once: injections are refused as `Aborted`.
     abort: Option<StopSignal>,
 
-    call: Call,
     current_loops: u8,
-    injected_this_call: usize,
     /// The current unit (message or timer call) injected at least once.
     unit_injected: bool,
     /// Some injection happened during the current batch.
@@ -139,13 +132,6 @@ impl FilterContext {
         if self.abort.as_ref().is_some_and(StopSignal::is_raised) {
             return Err(InjectError::Aborted);
         }
-        let limit = match self.call {
-            Call::Message => self.max_process_inject,
-            Call::Timer => self.max_timer_inject,
-        };
-        if self.injected_this_call >= limit {
-            return Err(InjectError::TooMany { limit });
-        }
         if self.current_loops >= self.max_loops {
             return Err(InjectError::TooManyLoops {
                 limit: self.max_loops as usize,
@@ -154,7 +140,7 @@ impl FilterContext {
         if self.matcher.as_ref().is_some_and(|m| m.matches(&msg)) {
             return Err(InjectError::Circular);
         }
-        self.injected_this_call += 1;
+        self.counter.count(0).map_err(InjectError::TooMany)?;
         self.unit_injected = true;
         self.batch_injected = true;
         self.injected.push(Pack {
@@ -170,8 +156,7 @@ impl FilterContext {
     /// Marks the start of work on message `index` of the current batch.
     pub fn begin_message(&mut self, index: usize) {
         self.end_unit();
-        self.call = Call::Message;
-        self.injected_this_call = 0;
+        self.counter.begin(CallKind::Process);
         self.current_loops = self.batch_loops.get(index).copied().unwrap_or(0);
         if let Some(acks) = self.batch_acks.get_mut(index) {
             crate::ack::hold(&mut self.held, acks.drain(..));
@@ -234,12 +219,9 @@ impl FilterContext {
             matcher,
             // Heka: 0 is treated as 1.
             max_loops: settings.max_message_loops.max(1),
-            max_process_inject: settings.max_process_inject,
-            max_timer_inject: settings.max_timer_inject,
+            counter: InjectCounter::new(settings.max_process_inject, settings.max_timer_inject),
             abort,
-            call: Call::Message,
             current_loops: 0,
-            injected_this_call: 0,
             unit_injected: false,
             batch_injected: false,
             held: Vec::new(),
@@ -273,8 +255,7 @@ impl FilterContext {
             self.batch_acks.push(std::mem::take(&mut pack.acks));
             self.batch_loops.push(pack.loops);
         }
-        self.call = Call::Message;
-        self.injected_this_call = 0;
+        self.counter.begin(CallKind::Process);
         self.unit_injected = false;
         self.batch_injected = false;
         self.current_loops = 0;
@@ -297,8 +278,7 @@ impl FilterContext {
     /// Runner: a timer event is about to run.
     pub(crate) fn start_timer(&mut self) {
         self.end_unit();
-        self.call = Call::Timer;
-        self.injected_this_call = 0;
+        self.counter.begin(CallKind::Timer);
         self.unit_injected = false;
         // A timer's injections start a new chain (loop count 1).
         self.current_loops = 0;
@@ -311,7 +291,7 @@ impl FilterContext {
         } else {
             self.release_held();
         }
-        self.call = Call::Message;
+        self.counter.begin(CallKind::Process);
     }
 
     /// Runner: the injections of the last call, to be routed.
@@ -338,6 +318,7 @@ impl FilterContext {
 mod tests {
     use super::*;
     use crate::context::test_support::{Record, settings};
+    use crate::sandbox::LimitExceeded;
 
     fn packs(sink: &Arc<Record>, ids: &[u64], loops: u8) -> Vec<Pack> {
         ids.iter()
@@ -363,7 +344,10 @@ mod tests {
         f.start_batch(&mut batch);
         f.begin_message(0);
         assert_eq!(f.inject(typed("a")), Ok(()));
-        assert_eq!(f.inject(typed("a")), Err(InjectError::TooMany { limit: 1 }));
+        assert_eq!(f.inject(typed("a")), Err(InjectError::TooMany(LimitExceeded::InjectCount {
+                limit: 1,
+                per: "process_message"
+            })));
         f.begin_message(1);
         assert_eq!(f.inject(typed("a")), Ok(()), "the limit is per message");
         f.end_batch(false);
@@ -375,7 +359,10 @@ mod tests {
         }
         assert_eq!(
             f.inject(typed("t")),
-            Err(InjectError::TooMany { limit: 10 })
+            Err(InjectError::TooMany(LimitExceeded::InjectCount {
+                limit: 10,
+                per: "timer_event"
+            }))
         );
         f.end_timer();
         let loops: Vec<u8> = f.take_injected_packs().map(|p| p.loops).collect();

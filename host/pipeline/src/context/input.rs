@@ -285,7 +285,7 @@ impl InputContext {
         msg.add_field("decode_failure", Value::Bool(true), "");
         msg.add_field(
             "decode_error",
-            Value::String(truncate(reason, MAX_DECODE_ERROR_LEN).to_owned()),
+            Value::String(truncate(reason, MAX_DECODE_ERROR_LEN).as_bytes().to_vec()),
             "",
         );
         self.route(Pack::new(msg, ack), batch)
@@ -421,7 +421,7 @@ impl InputBatch<'_> {
         if message_bytes {
             (msg, Some(record.bytes))
         } else {
-            msg.payload = Some(record.text());
+            msg.payload = Some(record.payload());
             (msg, None)
         }
     }

@@ -175,8 +175,8 @@ pub(crate) fn terminated_message(
         }
         .to_owned(),
     );
-    msg.payload = Some(format!("{name} terminated. Error: {reason}"));
-    msg.add_field("plugin", Value::String(name.to_owned()), "");
+    msg.payload = Some(format!("{name} terminated. Error: {reason}").into_bytes());
+    msg.add_field("plugin", Value::String(name.as_bytes().to_vec()), "");
     msg
 }
 

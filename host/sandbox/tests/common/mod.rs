@@ -61,7 +61,7 @@ pub fn field<'a>(m: &'a Message, name: &str) -> Option<heka_message::FieldValue<
 
 pub fn string_field(m: &Message, name: &str) -> Option<String> {
     match field(m, name)? {
-        heka_message::FieldValue::String(s) => Some(s.to_owned()),
+        heka_message::FieldValue::String(s) => Some(String::from_utf8_lossy(s).into_owned()),
         _ => None,
     }
 }

@@ -27,7 +27,10 @@ impl Reply {
 #[derive(Debug, Clone)]
 pub struct Received {
     pub method: String,
+    /// The body as text, for messages and JSON (invalid UTF-8 shown as U+FFFD).
     pub body: String,
+    /// The body's bytes exactly as they arrived.
+    pub raw: Vec<u8>,
     pub status: u16,
     /// When the request arrived (for the Retry-After lower bound).
     pub at: Instant,
@@ -133,8 +136,9 @@ fn serve(
             Err(_) => break,
         };
         let at = Instant::now();
-        let mut body = String::new();
-        let _ = request.as_reader().read_to_string(&mut body);
+        let mut raw = Vec::new();
+        let _ = request.as_reader().read_to_end(&mut raw);
+        let body = String::from_utf8_lossy(&raw).into_owned();
         let reply = script(n);
         n += 1;
         // Recorded before answering: once the client sees the answer, the test may look.
@@ -144,6 +148,7 @@ fn serve(
             .push(Received {
                 method: request.method().to_string(),
                 body,
+                raw,
                 status: reply.status,
                 at,
             });

@@ -1,4 +1,3 @@
 //! Decoders: turn a record (or its message bytes) into messages.
 
 pub mod protobuf;
-pub mod sandbox;

@@ -2,5 +2,4 @@
 
 pub mod payload;
 pub mod protobuf;
-pub mod sandbox;
 pub mod slack;

@@ -98,7 +98,7 @@ impl Encoder for PayloadEncoder {
             format.format_into(ts, &mut self.scratch);
             out.extend_from_slice(self.scratch.as_bytes());
         }
-        out.extend_from_slice(msg.payload().as_bytes());
+        out.extend_from_slice(msg.payload());
         if self.append_newlines {
             out.push(b'\n');
         }

@@ -82,7 +82,7 @@ impl Filter for CounterFilter {
         for payload in self.tally(now_ns) {
             let mut msg = ctx.new_message();
             msg.r#type = Some(OUTPUT_TYPE.into());
-            msg.payload = Some(payload);
+            msg.payload = Some(payload.into_bytes());
             if let Err(e) = ctx.inject(msg) {
                 // Not fatal: the count goes on and the next report carries it.
                 tracing::warn!(filter = ctx.name(), error = %e, "CounterFilter: report not injected");

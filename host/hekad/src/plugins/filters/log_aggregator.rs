@@ -20,7 +20,8 @@
 //! max_lines = 100
 //! ```
 
-use heka_message::{Message, Value};
+use heka_message::Message;
+use heka_pipeline::sandbox::{SANDBOX_OUTPUT_TYPE, add_payload_fields};
 use heka_pipeline::{Filter, FilterContext, PluginError, PluginResult};
 use serde::Deserialize;
 
@@ -66,7 +67,8 @@ pub fn build(ctx: &BuildContext) -> Result<BuiltFilter, ConfigError> {
 #[derive(Debug)]
 pub struct LogAggregator {
     cfg: LogAggregatorConfig,
-    buffer: String,
+    /// Bytes: a log line is whatever the file held.
+    buffer: Vec<u8>,
     lines: u64,
 }
 
@@ -75,7 +77,7 @@ impl LogAggregator {
     pub fn new(cfg: LogAggregatorConfig) -> LogAggregator {
         LogAggregator {
             cfg,
-            buffer: String::new(),
+            buffer: Vec::new(),
             lines: 0,
         }
     }
@@ -85,20 +87,16 @@ impl LogAggregator {
             return Ok(());
         }
         let mut msg = ctx.new_message();
-        msg.r#type = Some("heka.sandbox-output".into());
+        // The shape of an `inject_payload` message, from the sandbox contract.
+        msg.r#type = Some(SANDBOX_OUTPUT_TYPE.into());
         // The next buffer grows to about the same size: give it that capacity now
         // instead of doubling its way up again.
-        let next = String::with_capacity(self.buffer.len());
+        let next = Vec::with_capacity(self.buffer.len());
         msg.payload = Some(std::mem::replace(&mut self.buffer, next));
-        msg.add_field(
-            "payload_type",
-            Value::String(self.cfg.payload_type.clone()),
-            "file-extension",
-        );
-        msg.add_field(
-            "payload_name",
-            Value::String(self.cfg.payload_name.clone()),
-            "",
+        add_payload_fields(
+            &mut msg,
+            self.cfg.payload_type.clone(),
+            self.cfg.payload_name.clone(),
         );
         self.lines = 0;
         ctx.inject(msg)
@@ -119,9 +117,9 @@ impl Filter for LogAggregator {
             self.flush(ctx)?;
         }
         if !self.buffer.is_empty() {
-            self.buffer.push_str(&self.cfg.separator);
+            self.buffer.extend_from_slice(self.cfg.separator.as_bytes());
         }
-        self.buffer.push_str(payload);
+        self.buffer.extend_from_slice(payload);
         self.lines += 1;
         if self.cfg.max_lines > 0 && self.lines >= self.cfg.max_lines {
             self.flush(ctx)?;
@@ -150,7 +148,7 @@ mod tests {
     fn payloads(ctx: &mut FilterContext) -> Vec<String> {
         ctx.take_injected()
             .into_iter()
-            .map(|m| m.payload().to_owned())
+            .map(|m| String::from_utf8_lossy(m.payload()).into_owned())
             .collect()
     }
 
@@ -168,7 +166,7 @@ mod tests {
         f.timer_event(0, &mut ctx).unwrap();
         let out = ctx.take_injected();
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].payload(), "a\nb\n");
+        assert_eq!(out[0].payload(), b"a\nb\n");
         assert_eq!(out[0].type_(), "heka.sandbox-output");
         ctx.begin_timer();
         f.timer_event(0, &mut ctx).unwrap();

@@ -2,4 +2,3 @@
 
 pub mod counter;
 pub mod log_aggregator;
-pub mod sandbox_filter;

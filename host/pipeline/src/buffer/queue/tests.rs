@@ -10,7 +10,7 @@ fn msg(i: usize) -> Message {
     Message {
         uuid: vec![1; 16],
         timestamp: i as i64,
-        payload: Some(format!("message {i:05} {}", "x".repeat(100))),
+        payload: Some(format!("message {i:05} {}", "x".repeat(100)).into()),
         ..Default::default()
     }
 }

@@ -71,7 +71,7 @@ impl OutputRunner {
                 }
             }
             None if !framing => return Ok(Some(Body::MessagePayload)),
-            None => msg.payload().as_bytes(),
+            None => msg.payload(),
         };
         self.framed.clear();
         match heka_message::frame_message(body, self.settings.max_message_size, &mut self.framed) {
@@ -126,7 +126,7 @@ impl OutputRunner {
                 Body::Bytes(bytes) => bytes,
                 Body::Encoded => &self.encoded,
                 Body::Framed => &self.framed,
-                Body::MessagePayload => msg.payload().as_bytes(),
+                Body::MessagePayload => msg.payload(),
             };
             call(|| plugin.send(msg, payload))
         };
@@ -227,7 +227,7 @@ struct PayloadOf(Arc<Message>);
 
 impl AsRef<[u8]> for PayloadOf {
     fn as_ref(&self) -> &[u8] {
-        self.0.payload().as_bytes()
+        self.0.payload()
     }
 }
 

@@ -2,24 +2,25 @@
 //! call can end to Heka's outcomes.
 //!
 //! Before each call: fuel = the call's budget ([`crate::SandboxConfig`]), the epoch
-//! deadline = the wall-clock cap, per-call state cleared. After it: a trap, an
-//! exhausted budget, a refused memory growth or a limit broken in a host call is
-//! `PluginError::Fatal(reason)`, and the runner stays terminated (a trapped instance
-//! may not be entered again; Heka closes the Lua state the same way).
+//! deadline = the wall-clock cap, the contract's [`Emitted`] told which kind of call
+//! starts. After it: a trap, an exhausted budget, a refused memory growth or a limit
+//! broken in a host call is `PluginError::Fatal(reason)` with the contract's wording
+//! ([`LimitExceeded`]), and the instance stays terminated (a trapped instance may not
+//! be entered again; Heka closes the Lua state the same way).
 
-use heka_message::Message;
 use heka_pipeline::PluginError;
+use heka_pipeline::sandbox::{CallKind, Injection, LimitExceeded, SandboxError};
 use wasmtime::component::Component;
 use wasmtime::{Store, Trap};
 
 use crate::bindings::Outcome;
 use crate::deadline::{CallClock, StoppedAtShutdown};
-use crate::host::{HostState, Injection};
+use crate::host::HostState;
 use crate::wasi::BlockingRefused;
-use crate::{LoadedComponent, SandboxConfig, SandboxEngine, SandboxError};
+use crate::{LoadedComponent, SandboxConfig, SandboxEngine};
 
 /// A store plus the typed bindings `B` of one world.
-pub(crate) struct Runner<B> {
+pub(crate) struct Instance<B> {
     pub(crate) store: Store<HostState>,
     pub(crate) bindings: B,
     cfg: SandboxConfig,
@@ -33,7 +34,7 @@ pub(crate) struct Runner<B> {
 /// Fuel for instantiation and `init` (start-up work, not per message).
 const START_FUEL: u64 = 1_000_000_000;
 
-impl<B> Runner<B> {
+impl<B> Instance<B> {
     /// Instantiates `loaded` with `instantiate` (the world's typed constructor) and
     /// calls the guest's `init` with `init`.
     pub(crate) fn new(
@@ -46,7 +47,7 @@ impl<B> Runner<B> {
             &wasmtime::component::Linker<HostState>,
         ) -> wasmtime::Result<B>,
         init: impl FnOnce(&B, &mut Store<HostState>) -> wasmtime::Result<Result<(), String>>,
-    ) -> Result<Runner<B>, SandboxError> {
+    ) -> Result<Instance<B>, SandboxError> {
         let mut store = Store::new(engine.engine(), HostState::new(&cfg));
         store.limiter(|s| &mut s.limiter);
         // Instantiation runs guest code too (static constructors), and so does `init`:
@@ -63,7 +64,7 @@ impl<B> Runner<B> {
                     reason: format!("{e:#}"),
                 }
             })?;
-        let mut runner = Runner {
+        let mut instance = Instance {
             store,
             bindings,
             cfg,
@@ -71,27 +72,19 @@ impl<B> Runner<B> {
             terminated: None,
             last_fuel_used: 0,
         };
-        let start_fuel = START_FUEL.max(runner.cfg.fuel_for(1));
-        let result = runner.call_with_fuel(start_fuel, init);
-        match result {
-            Ok(Ok(())) => Ok(runner),
-            Ok(Err(reason)) => Err(SandboxError::Init {
-                path: loaded.path.clone(),
-                reason,
-            }),
-            Err(e) => Err(SandboxError::Init {
-                path: loaded.path.clone(),
-                reason: e.to_string(),
-            }),
+        let init_error = |reason| SandboxError::Init {
+            path: loaded.path.clone(),
+            reason,
+        };
+        match instance.call_start(init) {
+            Ok(Ok(())) => Ok(instance),
+            Ok(Err(reason)) => Err(init_error(reason)),
+            Err(e) => Err(init_error(e.to_string())),
         }
     }
 
     pub(crate) fn name(&self) -> &str {
-        &self.cfg.name
-    }
-
-    pub(crate) fn cfg(&self) -> &SandboxConfig {
-        &self.cfg
+        &self.cfg.spec.name
     }
 
     /// Whether the plugin was terminated (a trap, a limit, a fatal outcome).
@@ -99,27 +92,34 @@ impl<B> Runner<B> {
         self.terminated.is_some()
     }
 
-    /// Runs a guest call with the start-up budget (state restore and save: work on
-    /// the whole state, not per message).
+    /// Bytes of linear memory the guest holds.
+    pub(crate) fn memory_used(&self) -> usize {
+        self.store.data().limiter.current
+    }
+
+    /// Runs a guest call with the start-up budget (init, state restore and save: work
+    /// on the whole state, not per message). Nothing may be injected.
     pub(crate) fn call_start<R>(
         &mut self,
         f: impl FnOnce(&B, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
         let fuel = START_FUEL.max(self.cfg.fuel_for(1));
-        self.call_with_fuel(fuel, f)
+        self.call_with_fuel(CallKind::Start, fuel, f)
     }
 
-    /// Runs one guest call worth `units` messages of budget.
+    /// Runs one guest call of `kind` worth `units` messages of budget.
     pub(crate) fn call<R>(
         &mut self,
+        kind: CallKind,
         units: usize,
         f: impl FnOnce(&B, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
-        self.call_with_fuel(self.cfg.fuel_for(units), f)
+        self.call_with_fuel(kind, self.cfg.fuel_for(units), f)
     }
 
     fn call_with_fuel<R>(
         &mut self,
+        kind: CallKind,
         fuel: u64,
         f: impl FnOnce(&B, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
@@ -128,8 +128,7 @@ impl<B> Runner<B> {
         }
         let fuel = fuel.min(i64::MAX as u64);
         let state = self.store.data_mut();
-        state.injections.clear();
-        state.fatal = None;
+        state.emitted.begin_call(kind);
         state.panic = None;
         state.limiter.exceeded = false;
         if let Err(e) = self.store.set_fuel(fuel) {
@@ -141,12 +140,9 @@ impl<B> Runner<B> {
         self.last_fuel_used = fuel.saturating_sub(self.store.get_fuel().unwrap_or(0));
         let state = self.store.data();
         let reason = if state.limiter.exceeded {
-            Some(format!(
-                "memory_limit exceeded ({} bytes)",
-                self.cfg.memory_limit
-            ))
-        } else if let Some(fatal) = &state.fatal {
-            Some(fatal.clone())
+            Some(LimitExceeded::Memory(self.cfg.spec.limits.memory_limit).to_string())
+        } else if let Some(limit) = state.emitted.fatal() {
+            Some(limit.to_string())
         } else {
             match &result {
                 Ok(_) => None,
@@ -167,16 +163,10 @@ impl<B> Runner<B> {
             return stopped.to_string();
         }
         match e.downcast_ref::<Trap>() {
-            Some(Trap::OutOfFuel) => format!(
-                "instruction_limit exceeded ({} per message × {} fuel)",
-                self.cfg.instruction_limit, self.cfg.fuel_per_instruction
-            ),
-            Some(Trap::Interrupt) => {
-                format!(
-                    "wall-clock limit exceeded ({} ms per call)",
-                    self.cfg.call_time_limit.as_millis()
-                )
+            Some(Trap::OutOfFuel) => {
+                LimitExceeded::Instructions(self.cfg.spec.limits.instruction_limit).to_string()
             }
+            Some(Trap::Interrupt) => LimitExceeded::CallTime(self.cfg.call_time_limit).to_string(),
             _ => {
                 // The trap's own text, not wasmtime's multi-line backtrace.
                 let mut reason = match e.downcast_ref::<Trap>() {
@@ -198,32 +188,63 @@ impl<B> Runner<B> {
 
     /// Marks the plugin terminated; later calls fail at once.
     pub(crate) fn terminate(&mut self, reason: String) -> PluginError {
-        tracing::error!(plugin = %self.cfg.name, %reason, "sandbox terminated");
+        tracing::error!(plugin = %self.cfg.spec.name, %reason, "sandbox terminated");
         self.terminated = Some(reason.clone());
         PluginError::Fatal(reason)
     }
 
     /// The injections of the last call.
     pub(crate) fn take_injections(&mut self) -> Vec<Injection> {
-        std::mem::take(&mut self.store.data_mut().injections)
+        self.store.data_mut().emitted.take_injections()
+    }
+
+    /// A guest outcome as the pipeline's result; `Fatal` also terminates the plugin.
+    pub(crate) fn outcome(&mut self, outcome: Outcome) -> Result<(), PluginError> {
+        match outcome {
+            Outcome::Ok => Ok(()),
+            Outcome::Failed(reason) => Err(PluginError::Failed(reason)),
+            Outcome::Skip => Err(PluginError::Skip),
+            Outcome::Fatal(reason) => Err(self.terminate(reason)),
+        }
     }
 }
 
-/// A guest outcome as the pipeline's result; `Fatal` also terminates the runner.
-pub(crate) fn outcome_result<B>(
-    runner: &mut Runner<B>,
-    outcome: Outcome,
-) -> Result<(), PluginError> {
-    match outcome {
-        Outcome::Ok => Ok(()),
-        Outcome::Failed(reason) => Err(PluginError::Failed(reason)),
-        Outcome::Skip => Err(PluginError::Skip),
-        Outcome::Fatal(reason) => Err(runner.terminate(reason)),
-    }
+/// What every wasm plugin kind forwards from the contract's [`heka_pipeline::sandbox::Engine`].
+macro_rules! forward_engine {
+    ($ty:ty) => {
+        impl heka_pipeline::sandbox::Engine for $ty {
+            fn name(&self) -> &str {
+                self.instance.name()
+            }
+            fn take_injections(&mut self) -> Vec<heka_pipeline::sandbox::Injection> {
+                self.instance.take_injections()
+            }
+            fn terminate(&mut self, reason: String) -> heka_pipeline::PluginError {
+                self.instance.terminate(reason)
+            }
+            fn is_terminated(&self) -> bool {
+                self.instance.is_terminated()
+            }
+            fn memory_used(&self) -> usize {
+                self.instance.memory_used()
+            }
+            // Every world exports `save-state` / `restore-state` (`preserve_data`);
+            // they run with the start-up budget and may not inject.
+            fn save_state(&mut self) -> Result<Option<Vec<u8>>, String> {
+                self.instance
+                    .call_start(|b, store| b.call_save_state(store))
+                    .map_err(|e| format!("save-state: {e}"))
+            }
+            fn restore_state(&mut self, data: &[u8]) -> Result<(), String> {
+                match self
+                    .instance
+                    .call_start(|b, store| b.call_restore_state(store, data))
+                {
+                    Ok(result) => result,
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        }
+    };
 }
-
-/// Decodes an injected message (`Err` is the fatal reason: Heka raises on this).
-pub(crate) fn decode_injected(bytes: &[u8]) -> Result<Message, String> {
-    heka_message::decode_message(bytes)
-        .map_err(|e| format!("inject_message: protobuf unmarshal failed: {e}"))
-}
+pub(crate) use forward_engine;

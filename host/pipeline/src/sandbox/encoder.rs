@@ -1,0 +1,84 @@
+//! [`SandboxEncoder`]: Heka's SandboxEncoder over any [`EncoderEngine`].
+//!
+//! Heka's contract: the output is the last `inject_payload` buffer or
+//! `inject_message` bytes of the call; with neither, the protobuf encoding of the
+//! message; a skip outcome means no output. Only the last output is ever held
+//! ([`super::Emitted`] drops the earlier ones as they arrive).
+
+use std::path::PathBuf;
+
+use heka_message::Message;
+
+use super::emitted::Injection;
+use super::engine::EncoderEngine;
+use super::limits::SandboxError;
+use super::preserve;
+use crate::plugin::{Encoder, PluginResult};
+
+/// A SandboxEncoder: an engine plus Heka's encoder rule.
+///
+/// `preserve_data` (a common sandbox option in Heka): restored at start, saved when
+/// the encoder is dropped at a clean stop, unless it was terminated.
+pub struct SandboxEncoder<E: EncoderEngine> {
+    engine: E,
+    preservation_file: Option<PathBuf>,
+}
+
+impl<E: EncoderEngine> SandboxEncoder<E> {
+    /// Wraps a started engine, restoring its state from `preservation_file` (see
+    /// [`super::SandboxFilter::start`]).
+    pub fn start(
+        mut engine: E,
+        path: &str,
+        preservation_file: Option<PathBuf>,
+        max_state: usize,
+    ) -> Result<SandboxEncoder<E>, SandboxError> {
+        preserve::restore_engine(&mut engine, path, preservation_file.as_deref(), max_state)?;
+        Ok(SandboxEncoder {
+            engine,
+            preservation_file,
+        })
+    }
+}
+
+impl<E: EncoderEngine> Drop for SandboxEncoder<E> {
+    fn drop(&mut self) {
+        if let Some(file) = &self.preservation_file {
+            preserve::save_engine(&mut self.engine, file);
+        }
+    }
+}
+
+impl<E: EncoderEngine> Encoder for SandboxEncoder<E> {
+    fn encode(&mut self, msg: &Message, out: &mut Vec<u8>) -> PluginResult {
+        let result = self.engine.encode(msg);
+        let last = self.engine.take_injections().pop();
+        let written = result?;
+        match last {
+            // The output is usually a whole batch of lines (the seed's Slack bodies are
+            // ~17 KB): when `out` is empty, hand it the guest's buffer instead of a copy.
+            Some(Injection::Payload { payload, .. }) => give(out, payload),
+            Some(Injection::Message { msg, .. }) => give(out, msg.into_bytes()),
+            None => heka_message::encode_message(written.as_ref().unwrap_or(msg), out),
+        }
+        Ok(())
+    }
+}
+
+/// Appends `bytes` to `out`, moving the buffer when `out` is empty.
+fn give(out: &mut Vec<u8>, bytes: Vec<u8>) {
+    if out.is_empty() {
+        *out = bytes;
+    } else {
+        out.extend_from_slice(&bytes);
+    }
+}
+
+impl<E: EncoderEngine> std::fmt::Debug for SandboxEncoder<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxEncoder")
+            .field("name", &self.engine.name())
+            .field("terminated", &self.engine.is_terminated())
+            .finish()
+    }
+}

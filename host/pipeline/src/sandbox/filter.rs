@@ -1,0 +1,198 @@
+//! [`SandboxFilter`]: Heka's SandboxFilter over any [`FilterEngine`].
+//!
+//! A batch crosses into the engine in one call (wasm) or one call per message (Lua);
+//! either way the injections (each tagged with the index of the message that made it)
+//! and the non-ok outcomes are replayed into the [`FilterContext`] in Heka's order:
+//! `begin_message(i)`, message i's injections, `message_failed(i)` when it failed. The
+//! pipeline sees exactly what a per-message plugin would have produced.
+//!
+//! Heka's filter injection rules: `inject_payload` becomes `Type=heka.sandbox-output`
+//! with `Fields[payload_type]` (representation `file-extension`) and
+//! `Fields[payload_name]`; `inject_message` gets `Type` prefixed with `heka.sandbox.`,
+//! `Logger` = the filter's name and `Hostname` = hekad's, a fresh Uuid unless it has
+//! 16 bytes, the current time unless it has a Timestamp. A refused injection (a loop,
+//! a circular reference, a bad protobuf) is fatal, as the error Heka raised inside
+//! the sandbox was.
+//!
+//! `preserve_data`: the engine's state is restored right after start and saved at a
+//! clean shutdown (never after a termination), through [`super::preserve`].
+
+use std::path::PathBuf;
+
+use heka_message::{Message, Value};
+
+use super::emitted::Injection;
+use super::engine::FilterEngine;
+use super::limits::SandboxError;
+use super::preserve;
+use crate::context::FilterContext;
+use crate::pack::Pack;
+use crate::plugin::{Filter, PluginError, PluginResult};
+
+/// Heka's `Type` for `inject_payload` output.
+pub const SANDBOX_OUTPUT_TYPE: &str = "heka.sandbox-output";
+
+/// A SandboxFilter: an engine plus Heka's filter rules.
+pub struct SandboxFilter<E> {
+    engine: E,
+    preservation_file: Option<PathBuf>,
+}
+
+impl<E: FilterEngine> SandboxFilter<E> {
+    /// Wraps a started engine; with `preservation_file`, restores what the last clean
+    /// shutdown saved there (at most `max_state` bytes, the plugin's memory limit:
+    /// a larger file cannot be the guest's own state). `path` names the plugin file
+    /// in errors.
+    pub fn start(
+        mut engine: E,
+        path: &str,
+        preservation_file: Option<PathBuf>,
+        max_state: usize,
+    ) -> Result<SandboxFilter<E>, SandboxError> {
+        preserve::restore_engine(&mut engine, path, preservation_file.as_deref(), max_state)?;
+        Ok(SandboxFilter {
+            engine,
+            preservation_file,
+        })
+    }
+
+    /// The engine (stats, tests).
+    pub fn engine(&self) -> &E {
+        &self.engine
+    }
+
+    fn run(&mut self, msgs: &[&Message], ctx: &mut FilterContext, single: bool) -> PluginResult {
+        if msgs.is_empty() {
+            return Ok(());
+        }
+        let outcomes = self.engine.process(msgs)?;
+        let mut injections = self.engine.take_injections().into_iter().peekable();
+        let mut outcomes = outcomes.into_iter().peekable();
+        for i in 0..msgs.len() {
+            if !single {
+                ctx.begin_message(i);
+            }
+            while let Some(inj) = injections.next_if(|j| j.at() as usize <= i) {
+                self.inject(inj, ctx)?;
+            }
+            if let Some((_, outcome)) = outcomes.next_if(|(at, _)| *at as usize == i) {
+                match outcome {
+                    PluginError::Skip => {}
+                    PluginError::Failed(reason) if single => {
+                        return Err(PluginError::Failed(reason));
+                    }
+                    PluginError::Failed(reason) => ctx.message_failed(i, reason),
+                    PluginError::Fatal(reason) if self.engine.is_terminated() => {
+                        return Err(PluginError::Fatal(reason));
+                    }
+                    PluginError::Fatal(reason) => return Err(self.engine.terminate(reason)),
+                }
+            }
+        }
+        // Indexes past the batch (a confused guest) still go out, in order.
+        for inj in injections {
+            self.inject(inj, ctx)?;
+        }
+        Ok(())
+    }
+
+    fn inject(&mut self, inj: Injection, ctx: &mut FilterContext) -> PluginResult {
+        let msg = match into_filter_message(inj, ctx) {
+            Ok(msg) => msg,
+            Err(reason) => return Err(self.engine.terminate(reason)),
+        };
+        ctx.inject(msg)
+            .map_err(|e| self.engine.terminate(format!("inject_message() {e}")))
+    }
+
+}
+
+/// Heka's filter injection rules (module docs): an injection as the message the
+/// filter injects.
+pub fn into_filter_message(inj: Injection, ctx: &FilterContext) -> Result<Message, String> {
+    let mut msg = ctx.new_message();
+    match inj {
+        Injection::Payload {
+            payload_type,
+            payload_name,
+            payload,
+            ..
+        } => {
+            msg.r#type = Some(SANDBOX_OUTPUT_TYPE.into());
+            msg.payload = Some(payload);
+            add_payload_fields(&mut msg, payload_type, payload_name);
+            Ok(msg)
+        }
+        Injection::Message { msg: injected, .. } => {
+            let mut m = injected.into_message()?;
+            if m.uuid.len() != 16 {
+                m.uuid = std::mem::take(&mut msg.uuid);
+            }
+            if m.timestamp == 0 {
+                m.timestamp = msg.timestamp;
+            }
+            m.r#type = Some(format!("heka.sandbox.{}", m.type_()));
+            m.logger = msg.logger.take();
+            m.hostname = msg.hostname.take();
+            if m.pid.is_none() {
+                m.pid = msg.pid;
+            }
+            Ok(m)
+        }
+    }
+}
+
+/// The two fields of an `inject_payload` message (Heka's names and representation).
+pub fn add_payload_fields(msg: &mut Message, payload_type: String, payload_name: String) {
+    msg.add_field(
+        "payload_type",
+        Value::String(payload_type.into_bytes()),
+        "file-extension",
+    );
+    msg.add_field("payload_name", Value::String(payload_name.into_bytes()), "");
+}
+
+impl<E: FilterEngine> Filter for SandboxFilter<E> {
+    fn process_message(&mut self, msg: &Message, ctx: &mut FilterContext) -> PluginResult {
+        self.run(&[msg], ctx, true)
+    }
+
+    fn process_batch(&mut self, batch: &[Pack], ctx: &mut FilterContext) -> PluginResult {
+        // A batch is at most a few hundred messages: a small vector of references.
+        let msgs: Vec<&Message> = batch.iter().map(|p| &*p.msg).collect();
+        self.run(&msgs, ctx, false)
+    }
+
+    fn timer_event(&mut self, now_ns: i64, ctx: &mut FilterContext) -> PluginResult {
+        let result = self.engine.timer_event(now_ns);
+        if matches!(result, Err(PluginError::Fatal(_))) {
+            return result;
+        }
+        for inj in self.engine.take_injections() {
+            self.inject(inj, ctx)?;
+        }
+        match result {
+            // Heka: a failing timer_event is logged, the filter lives on.
+            Err(PluginError::Failed(reason)) => {
+                tracing::warn!(plugin = %self.engine.name(), %reason, "timer_event failed");
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(file) = &self.preservation_file {
+            preserve::save_engine(&mut self.engine, file);
+        }
+    }
+}
+
+impl<E: FilterEngine> std::fmt::Debug for SandboxFilter<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxFilter")
+            .field("name", &self.engine.name())
+            .field("terminated", &self.engine.is_terminated())
+            .finish()
+    }
+}
