@@ -61,8 +61,8 @@ pub use plugin::{
     Decoder, Encoder, Output, OutputError, PluginError, PluginResult, SplitResult, Splitter,
 };
 pub use settings::{
-    DecoderFactory, EncoderFactory, FilterOptions, InputOptions, OutputOptions, RetryOptions,
-    Settings, SplitterFactory, system_hostname,
+    DecoderFactory, EncoderFactory, FILTER_BATCH, FilterOptions, InputOptions, OutputOptions,
+    RetryOptions, Settings, SplitterFactory, system_hostname,
 };
 pub use spec::{ExitStatus, PipelineError};
 pub use split::{Record, SplitOptions, SplitRunner};

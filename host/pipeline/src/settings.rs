@@ -15,6 +15,13 @@ use crate::buffer::BufferOptions;
 use crate::plugin::{Decoder, Encoder, PluginError, Splitter};
 use crate::split::SplitOptions;
 
+
+/// Most messages handed to one filter `process_batch` call: bounds the latency of a
+/// batch and the memory a filter holds at once (the sandbox bound
+/// `SandboxLimits::host_bytes` counts on it), while a backlog still crosses into a
+/// sandbox in few calls.
+pub const FILTER_BATCH: usize = 256;
+
 /// The `[hekad]` values the pipeline itself uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {

@@ -104,7 +104,7 @@ impl<B> Instance<B> {
         f: impl FnOnce(&B, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
         let fuel = START_FUEL.max(self.cfg.fuel_for(1));
-        self.call_with_fuel(CallKind::Start, fuel, f)
+        self.call_with_fuel(CallKind::Start, 1, fuel, f)
     }
 
     /// Runs one guest call of `kind` worth `units` messages of budget.
@@ -114,12 +114,13 @@ impl<B> Instance<B> {
         units: usize,
         f: impl FnOnce(&B, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
-        self.call_with_fuel(kind, self.cfg.fuel_for(units), f)
+        self.call_with_fuel(kind, units, self.cfg.fuel_for(units), f)
     }
 
     fn call_with_fuel<R>(
         &mut self,
         kind: CallKind,
+        units: usize,
         fuel: u64,
         f: impl FnOnce(&B, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
@@ -128,7 +129,7 @@ impl<B> Instance<B> {
         }
         let fuel = fuel.min(i64::MAX as u64);
         let state = self.store.data_mut();
-        state.emitted.begin_call(kind);
+        state.emitted.begin_batch(kind, units);
         state.panic = None;
         state.limiter.exceeded = false;
         if let Err(e) = self.store.set_fuel(fuel) {

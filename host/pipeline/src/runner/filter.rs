@@ -28,10 +28,9 @@ use super::{
     terminated_message,
 };
 
-/// Most messages handed to one `process_batch` call: bounds the latency of a batch
-/// and the memory a filter holds at once, while a backlog still crosses into a
-/// sandbox in few calls.
-pub(crate) const MAX_BATCH: usize = 256;
+/// Most messages handed to one `process_batch` call (the sandbox memory bound uses
+/// it too, so it lives in `settings`).
+const MAX_BATCH: usize = crate::settings::FILTER_BATCH;
 
 pub(crate) fn spawn(
     spec: FilterSpec,

@@ -43,6 +43,9 @@ pub struct InjectCounter {
     max_process: usize,
     max_timer: usize,
     kind: CallKind,
+    /// Messages in the current call (a `Process` call over a batch); an index a guest
+    /// reports is clamped below it, so a call holds at most `units × max_process`.
+    units: u32,
     /// The message index the count is for (`Process` calls over a batch).
     at: u32,
     count: usize,
@@ -54,24 +57,35 @@ impl InjectCounter {
             max_process: max_process_inject,
             max_timer: max_timer_inject,
             kind: CallKind::Process,
+            units: 1,
             at: 0,
             count: 0,
         }
     }
 
-    /// A call of `kind` starts: nothing counted yet.
+    /// A call of `kind` over one message starts: nothing counted yet.
     pub fn begin(&mut self, kind: CallKind) {
+        self.begin_batch(kind, 1);
+    }
+
+    /// A call of `kind` over `units` messages starts (a filter's batch).
+    pub fn begin_batch(&mut self, kind: CallKind, units: usize) {
         self.kind = kind;
+        self.units = u32::try_from(units.max(1)).unwrap_or(u32::MAX);
         self.at = 0;
         self.count = 0;
     }
 
     /// Counts one injection made while processing message `at` of the call (0 outside
-    /// batches); refuses it past the limit of the call's kind.
+    /// batches); refuses it past the limit of the call's kind. The count restarts only
+    /// when `at` moves forward inside the batch: a guest that reports indexes out of
+    /// order or past the batch cannot reset it (they count against the current or the
+    /// last message).
     pub fn count(&mut self, at: u32) -> Result<(), LimitExceeded> {
         let (limit, per) = match self.kind {
             CallKind::Process => {
-                if at != self.at {
+                let at = at.min(self.units - 1);
+                if at > self.at {
                     self.at = at;
                     self.count = 0;
                 }
@@ -172,9 +186,14 @@ impl Emitted {
     /// Starts a call of `kind`: the previous call's injections and refusal are cleared
     /// (the output buffer is kept, as in Heka).
     pub fn begin_call(&mut self, kind: CallKind) {
+        self.begin_batch(kind, 1);
+    }
+
+    /// Starts a call of `kind` over `units` messages (a filter's batch).
+    pub fn begin_batch(&mut self, kind: CallKind, units: usize) {
         self.injections.clear();
         self.kind = kind;
-        self.counter.begin(kind);
+        self.counter.begin_batch(kind, units);
         self.fatal = None;
     }
 
@@ -316,7 +335,7 @@ mod tests {
     #[test]
     fn process_injections_are_counted_per_message_of_a_batch() {
         let mut e = Emitted::new(&limits(100));
-        e.begin_call(CallKind::Process);
+        e.begin_batch(CallKind::Process, 2);
         e.inject_payload(0, "txt", "", b"a").unwrap();
         e.inject_payload(1, "txt", "", b"b").unwrap();
         let err = e.inject_payload(1, "txt", "", b"c").unwrap_err();
@@ -326,6 +345,22 @@ mod tests {
         );
         assert_eq!(e.fatal(), Some(&err));
         assert_eq!(e.take_injections().len(), 2);
+    }
+
+    /// A guest reports the index itself: going back, or past the batch, must not
+    /// restart the count, so a call holds at most `units × max_process_inject`.
+    #[test]
+    fn a_guest_cannot_reset_the_count_with_made_up_indexes() {
+        let mut e = Emitted::new(&limits(100));
+        e.begin_batch(CallKind::Process, 3);
+        let mut held = 0;
+        for at in [0, 1, 0, 1, 2, 7, 1_000_000, 0, u32::MAX] {
+            if e.inject_payload(at, "txt", "", b"x").is_ok() {
+                held += 1;
+            }
+        }
+        assert_eq!(held, 3);
+        assert_eq!(e.take_injections().len(), 3);
     }
 
     #[test]

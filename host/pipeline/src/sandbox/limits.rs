@@ -48,6 +48,32 @@ impl Default for SandboxLimits {
     }
 }
 
+impl SandboxLimits {
+    /// The most host memory, in bytes, one sandbox instance of `kind` can make hekad
+    /// hold, whatever its guest does (docs/sandbox.md, "Memory"; one formula, used by
+    /// the docs' bound on hekad's peak RSS and by the hostile suite that checks it):
+    ///
+    /// `S = memory_limit + output_limit + I × output_limit`, where `I`, the injections
+    /// one call may hold, is `max(B × max_process_inject, max_timer_inject)` for a
+    /// filter (`B` = 256 messages per batch call), 1 for an encoder (its last output)
+    /// and [`MAX_DECODER_INJECT`] for a decoder. Other kinds are not sandboxes: 0.
+    pub fn host_bytes(&self, kind: crate::stats::PluginKind) -> u64 {
+        use crate::stats::PluginKind;
+        let held = match kind {
+            PluginKind::Filter => (crate::settings::FILTER_BATCH
+                .saturating_mul(self.max_process_inject))
+            .max(self.max_timer_inject),
+            PluginKind::Encoder => 1,
+            PluginKind::Decoder => MAX_DECODER_INJECT,
+            _ => return 0,
+        };
+        let output = self.output_limit as u64;
+        (self.memory_limit as u64)
+            .saturating_add(output)
+            .saturating_add((held as u64).saturating_mul(output))
+    }
+}
+
 /// A `[<name>.config]` value as `read_config` returns it: Heka reads strings, bools,
 /// int64 and float64 (arrays and tables are not readable).
 #[derive(Clone, Debug, PartialEq)]
