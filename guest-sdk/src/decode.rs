@@ -286,7 +286,15 @@ pub(crate) fn decode_entry(m: &mut Message, entry: &[u8], spare: &mut Spare) -> 
     let [t, l, e, hn] = &mut spare.headers;
     header(0, &mut m.r#type, t, flags, h, entry, &mut pos)?;
     header(1, &mut m.logger, l, flags, h, entry, &mut pos)?;
-    header(2, &mut m.payload, &mut spare.payload, flags, h, entry, &mut pos)?;
+    header(
+        2,
+        &mut m.payload,
+        &mut spare.payload,
+        flags,
+        h,
+        entry,
+        &mut pos,
+    )?;
     header(3, &mut m.env_version, e, flags, h, entry, &mut pos)?;
     header(4, &mut m.hostname, hn, flags, h, entry, &mut pos)?;
     // The rest: the Fields, as protobuf.

@@ -338,8 +338,13 @@ pub fn add_to_payload(data: impl AsRef<[u8]>) -> Result {
 /// message and `max_timer_inject` per timer event (Heka's 1 and 10); past that the
 /// call fails fatally with "exceeded InjectMessage count".
 pub fn inject_payload(payload_type: &str, payload_name: &str, data: impl AsRef<[u8]>) -> Result {
-    host::inject_payload(CURRENT_INDEX.get(), payload_type, payload_name, data.as_ref())
-        .map_err(Error::fatal)
+    host::inject_payload(
+        CURRENT_INDEX.get(),
+        payload_type,
+        payload_name,
+        data.as_ref(),
+    )
+    .map_err(Error::fatal)
 }
 
 /// Heka's `inject_message`: emits a new message. A Uuid that is not 16 bytes is

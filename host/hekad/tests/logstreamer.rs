@@ -121,7 +121,10 @@ fn fields_journal_and_restart_after_rotation() {
     let log = dir.path().join("access.log");
     append(&log, 0..20);
     let got = run_until(dir.path(), journals.path(), 20, 65536);
-    let payloads: Vec<String> = got.iter().map(|m| String::from_utf8_lossy(m.payload()).into_owned()).collect();
+    let payloads: Vec<String> = got
+        .iter()
+        .map(|m| String::from_utf8_lossy(m.payload()).into_owned())
+        .collect();
     assert_eq!(payloads, lines(0..20));
     let m = &got[0];
     assert_eq!(m.logger.as_deref(), Some("web"));
@@ -142,7 +145,10 @@ fn fields_journal_and_restart_after_rotation() {
     fs::rename(&log, dir.path().join("access.log.1")).unwrap();
     append(&log, 25..30);
     let got = run_until(dir.path(), journals.path(), 10, 65536);
-    let payloads: Vec<String> = got.iter().map(|m| String::from_utf8_lossy(m.payload()).into_owned()).collect();
+    let payloads: Vec<String> = got
+        .iter()
+        .map(|m| String::from_utf8_lossy(m.payload()).into_owned())
+        .collect();
     assert_eq!(payloads, lines(20..30));
 }
 
@@ -160,6 +166,9 @@ fn over_long_line_is_skipped_and_stream_continues() {
         .unwrap();
     append(&log, 2..4);
     let got = run_until(dir.path(), journals.path(), 4, 1024);
-    let payloads: Vec<String> = got.iter().map(|m| String::from_utf8_lossy(m.payload()).into_owned()).collect();
+    let payloads: Vec<String> = got
+        .iter()
+        .map(|m| String::from_utf8_lossy(m.payload()).into_owned())
+        .collect();
     assert_eq!(payloads, lines(0..4));
 }

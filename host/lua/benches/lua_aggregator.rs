@@ -145,11 +145,7 @@ fn main() {
         println!("timer_event every {timer_every} messages:");
         let native = measure(
             "  native Rust aggregator",
-            || {
-                Box::new(NativeAggregator {
-                    buffer: Vec::new(),
-                })
-            },
+            || Box::new(NativeAggregator { buffer: Vec::new() }),
             &packs,
             100,
             timer_every,

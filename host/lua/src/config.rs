@@ -22,7 +22,11 @@ impl LuaConfig {
     }
 
     /// Adds a `[<name>.config]` entry (builder style, for tests and glue code).
-    pub fn with_config(mut self, key: &str, value: heka_pipeline::sandbox::ConfigValue) -> LuaConfig {
+    pub fn with_config(
+        mut self,
+        key: &str,
+        value: heka_pipeline::sandbox::ConfigValue,
+    ) -> LuaConfig {
         self.spec.config.insert(key.to_owned(), value);
         self
     }

@@ -10,9 +10,7 @@ use std::path::Path;
 
 use heka_message::Message;
 use heka_pipeline::PluginResult;
-use heka_pipeline::sandbox::{
-    CallKind, ConfigValue, DecoderEngine, SandboxDecoder, SandboxError,
-};
+use heka_pipeline::sandbox::{CallKind, ConfigValue, DecoderEngine, SandboxDecoder, SandboxError};
 
 use crate::LuaConfig;
 use crate::runtime::{Kind, Raw, Runtime, Slot, forward_engine};
@@ -44,8 +42,7 @@ pub fn load_decoder(path: &Path, cfg: LuaConfig) -> Result<LuaDecoder, SandboxEr
     SandboxDecoder::start(
         LuaDecoderEngine { runtime },
         &path.display().to_string(),
-        cfg.spec.preservation_file.clone(),
-        cfg.spec.limits.memory_limit,
+        &cfg.spec,
     )
 }
 

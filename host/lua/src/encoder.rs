@@ -27,8 +27,7 @@ pub fn load_encoder(path: &Path, cfg: LuaConfig) -> Result<LuaEncoder, SandboxEr
     SandboxEncoder::start(
         LuaEncoderEngine { runtime },
         &path.display().to_string(),
-        cfg.spec.preservation_file.clone(),
-        cfg.spec.limits.memory_limit,
+        &cfg.spec,
     )
 }
 

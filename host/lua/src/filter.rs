@@ -31,8 +31,7 @@ pub fn load_filter(path: &Path, cfg: LuaConfig) -> Result<LuaFilter, SandboxErro
     SandboxFilter::start(
         LuaFilterEngine { runtime },
         &path.display().to_string(),
-        cfg.spec.preservation_file.clone(),
-        cfg.spec.limits.memory_limit,
+        &cfg.spec,
     )
 }
 

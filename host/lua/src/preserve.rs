@@ -184,17 +184,16 @@ pub(crate) fn restore(lua: &Lua, text: &[u8]) -> Result<(), String> {
     let saved = saved_version(&String::from_utf8_lossy(&text));
     if saved != current {
         tracing::warn!(
-            saved, current,
+            saved,
+            current,
             "_PRESERVATION_VERSION changed: preserved data not restored, starting clean"
         );
         return Ok(());
     }
-    let limit = lua
-        .app_data_mut::<State>()
-        .map(|mut s| {
-            s.instructions = 0;
-            std::mem::replace(&mut s.instruction_limit, crate::runtime::START_INSTRUCTIONS)
-        });
+    let limit = lua.app_data_mut::<State>().map(|mut s| {
+        s.instructions = 0;
+        std::mem::replace(&mut s.instruction_limit, crate::runtime::START_INSTRUCTIONS)
+    });
     let result = lua
         .load(text)
         .set_name("=preserved data")

@@ -242,7 +242,8 @@ impl Runtime {
         // LPeg's matcher runs outside the Lua VM: its steps count as instructions.
         lua.set_app_data(heka_lpeg::StepHook(Box::new(charge_instructions)));
         if limits.memory_limit > 0 {
-            lua.set_memory_limit(limits.memory_limit).map_err(state_err)?;
+            lua.set_memory_limit(limits.memory_limit)
+                .map_err(state_err)?;
         }
         // `@path` makes Lua name the file in messages ("path:line: ...").
         let chunk = lua.load(source).set_name(format!("@{path}"));

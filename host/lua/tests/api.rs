@@ -488,7 +488,10 @@ fn write_message_in_a_decoder() {
         (m.type_(), m.logger(), m.hostname(), m.env_version()),
         ("decoded", "L", "h", "2")
     );
-    assert_eq!((m.payload(), m.severity(), m.pid()), (&b"new payload"[..], 3, 12));
+    assert_eq!(
+        (m.payload(), m.severity(), m.pid()),
+        (&b"new payload"[..], 3, 12)
+    );
     assert_eq!(m.timestamp, 1_577_836_800_000_000_000);
     assert_eq!(m.uuid[15], 1);
     assert_eq!(m.field_value("n", 0, 0), Some(FieldValue::Double(1.5)));

@@ -73,10 +73,10 @@ fn empty_bytes_field_reads_nil() {
     let mut m = payload_message("x");
     m.add_field("empty", heka_message::Value::Bytes(Vec::new()), "");
     m.add_field("full", heka_message::Value::Bytes(b"ab".to_vec()), "");
-    m.add_field("blank", heka_message::Value::String(String::new()), "");
+    m.add_field("blank", heka_message::Value::String(Vec::new()), "");
     let mut ctx = ctx();
     heka_pipeline::Filter::process_message(&mut f, &m, &mut ctx).expect("process");
-    assert_eq!(ctx.take_injected()[0].payload(), "nil|ab|[]");
+    assert_eq!(ctx.take_injected()[0].payload(), b"nil|ab|[]");
 }
 
 /// inject_message takes arrays of every value type Heka accepted.
@@ -108,7 +108,7 @@ fn inject_message_arrays_of_every_type() {
     );
     assert_eq!(
         both("strings"),
-        (Some(F::String("a")), Some(F::String("b")))
+        (Some(F::String(b"a")), Some(F::String(b"b")))
     );
     assert_eq!(both("ints"), (Some(F::Integer(7)), Some(F::Integer(8))));
     assert_eq!(m.field("ints", 0).map(|f| f.representation()), Some("ms"));

@@ -86,7 +86,7 @@ end
 fn patterns_count_toward_the_memory_limit() {
     let scripts = Scripts::new();
     let mut cfg = LuaConfig::new("Mem");
-    cfg.memory_limit = 4 * 1024 * 1024;
+    cfg.spec.limits.memory_limit = 4 * 1024 * 1024;
     // The same (interned) 100 kB string each time: without the charge Lua would see
     // almost nothing while the patterns' copies grew on the host's heap.
     let mut f = scripts.filter_with(

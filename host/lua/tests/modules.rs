@@ -119,7 +119,10 @@ fn cbufd_rows_come_in_lua_table_order_and_are_consumed() {
 fn buffers_survive_preserve_data_in_heka_s_format() {
     let scripts = Scripts::new();
     let mut cfg = LuaConfig::new("Graph");
-    cfg.spec.preservation_file = Some(heka_pipeline::sandbox::SandboxSpec::preservation_file(scripts.dir.path(), "Graph"));
+    cfg.spec.preservation_file = Some(heka_pipeline::sandbox::SandboxSpec::preservation_file(
+        scripts.dir.path(),
+        "Graph",
+    ));
     let file = cfg.spec.preservation_file.clone().expect("file");
     let source = CBUF.replace("@DELTA@", "true") + "\nsame = data\n";
     let mut f = scripts.filter_with(&source, cfg.clone());
@@ -237,7 +240,10 @@ fn struct_pack_unpack_size() {
 fn probabilistic_counters_count_and_survive_preserve_data() {
     let scripts = Scripts::new();
     let mut cfg = LuaConfig::new("Counters");
-    cfg.spec.preservation_file = Some(heka_pipeline::sandbox::SandboxSpec::preservation_file(scripts.dir.path(), "Counters"));
+    cfg.spec.preservation_file = Some(heka_pipeline::sandbox::SandboxSpec::preservation_file(
+        scripts.dir.path(),
+        "Counters",
+    ));
     let source = r#"
         require "hyperloglog"
         require "bloom_filter"
@@ -336,6 +342,6 @@ fn modules_load_once_per_sandbox_and_stay_isolated() {
         let mut ctx = ctx();
         f.process_message(&payload_message("x"), &mut ctx)
             .expect("process");
-        assert_eq!(ctx.take_injected()[0].payload(), "1 1 true");
+        assert_eq!(ctx.take_injected()[0].payload(), b"1 1 true");
     }
 }

@@ -15,7 +15,6 @@ use crate::buffer::BufferOptions;
 use crate::plugin::{Decoder, Encoder, PluginError, Splitter};
 use crate::split::SplitOptions;
 
-
 /// Most messages handed to one filter `process_batch` call: bounds the latency of a
 /// batch and the memory a filter holds at once (the sandbox bound
 /// `SandboxLimits::host_bytes` counts on it), while a backlog still crosses into a

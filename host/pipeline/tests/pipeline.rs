@@ -216,7 +216,12 @@ fn inject_typed(
 fn input_matcher_filter_injecting_output() {
     let (tx, input) = channel_input();
     let (_errors, filter) = fn_filter(Box::new(|msg, ctx, errors| {
-        inject_typed(ctx, errors, "upper", &String::from_utf8_lossy(msg.payload()).to_uppercase());
+        inject_typed(
+            ctx,
+            errors,
+            "upper",
+            &String::from_utf8_lossy(msg.payload()).to_uppercase(),
+        );
         Ok(())
     }));
     let (got, output) = collect_output(None);
@@ -340,9 +345,18 @@ fn circular_injection_and_inject_counts_are_refused() {
         *errors.lock().unwrap(),
         vec![
             InjectError::Circular,
-            InjectError::TooMany(heka_pipeline::sandbox::LimitExceeded::InjectCount { limit: 1, per: "process_message" }),
-            InjectError::TooMany(heka_pipeline::sandbox::LimitExceeded::InjectCount { limit: 10, per: "timer_event" }),
-            InjectError::TooMany(heka_pipeline::sandbox::LimitExceeded::InjectCount { limit: 10, per: "timer_event" }),
+            InjectError::TooMany(heka_pipeline::sandbox::LimitExceeded::InjectCount {
+                limit: 1,
+                per: "process_message"
+            }),
+            InjectError::TooMany(heka_pipeline::sandbox::LimitExceeded::InjectCount {
+                limit: 10,
+                per: "timer_event"
+            }),
+            InjectError::TooMany(heka_pipeline::sandbox::LimitExceeded::InjectCount {
+                limit: 10,
+                per: "timer_event"
+            }),
         ]
     );
 }
@@ -499,7 +513,9 @@ fn a_filter_holds_acks_until_its_injection_is_delivered() {
     let buffer = Arc::new(Mutex::new(String::new()));
     let b1 = buffer.clone();
     let (_errors, mut filter) = fn_filter(Box::new(move |msg, _ctx, _errors| {
-        b1.lock().unwrap().push_str(&String::from_utf8_lossy(msg.payload()));
+        b1.lock()
+            .unwrap()
+            .push_str(&String::from_utf8_lossy(msg.payload()));
         seen_tx.send(()).unwrap();
         Ok(())
     }));

@@ -48,7 +48,7 @@ impl Input for FeedInput {
                 recv(self.0) -> n => match n {
                     Ok(n) => {
                         let mut msg = ctx.new_message();
-                        msg.payload = Some(n.to_string());
+                        msg.payload = Some(n.to_string().into_bytes());
                         ctx.deliver(msg, None, None, Some(Ack::new(n, self.1.clone())))?;
                     }
                     Err(_) => return Ok(()),

@@ -242,9 +242,7 @@ fn main() {
     let native = filter_row(
         "native Rust aggregator",
         1000,
-        &mut NativeAggregator {
-            buffer: Vec::new(),
-        },
+        &mut NativeAggregator { buffer: Vec::new() },
     );
     // Wasm rows also print the guest's instructions per message (wasmtime fuel of the
     // last batch call / its size; fuel is ~1 per wasm instruction).
@@ -302,7 +300,8 @@ fn main() {
     let ne = b.measure("native Slack encoder", "call", 2_000, 100, |n| {
         run_encoder(&mut NativeSlack, &big, n, &mut out)
     });
-    let mut wenc = heka_sandbox::new_encoder(&engine, &enc, SandboxConfig::new("Slack")).expect("encoder");
+    let mut wenc =
+        heka_sandbox::new_encoder(&engine, &enc, SandboxConfig::new("Slack")).expect("encoder");
     let we = b.measure("wasm slack-encoder", "call", 2_000, 100, |n| {
         run_encoder(&mut wenc, &big, n, &mut out)
     });

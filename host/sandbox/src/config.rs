@@ -50,7 +50,11 @@ impl SandboxConfig {
     }
 
     /// Adds a `[<name>.config]` entry (builder style, for tests and glue code).
-    pub fn with_config(mut self, key: &str, value: heka_pipeline::sandbox::ConfigValue) -> SandboxConfig {
+    pub fn with_config(
+        mut self,
+        key: &str,
+        value: heka_pipeline::sandbox::ConfigValue,
+    ) -> SandboxConfig {
         self.spec.config.insert(key.to_owned(), value);
         self
     }

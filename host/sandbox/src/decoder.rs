@@ -3,15 +3,12 @@
 //! splitter uses message bytes) and hands back what it wrote; Heka's rules for
 //! injections and failures live in the contract's [`SandboxDecoder`].
 
-use std::path::Path;
-
 use heka_message::Message;
-use heka_pipeline::sandbox::{CallKind, DecoderEngine, Engine, SandboxDecoder, SandboxError};
 use heka_pipeline::PluginResult;
+use heka_pipeline::sandbox::{CallKind, DecoderEngine, Engine, SandboxDecoder};
 
 use crate::bindings::decoder::Decoder as DecoderWorld;
-use crate::instance::{Instance, forward_engine};
-use crate::{LoadedComponent, SandboxConfig, SandboxEngine};
+use crate::instance::{Instance, forward_engine, world_constructors};
 
 /// A SandboxDecoder over a wasm component.
 pub type WasmDecoder = SandboxDecoder<WasmDecoderEngine>;
@@ -24,46 +21,26 @@ pub struct WasmDecoderEngine {
 
 forward_engine!(WasmDecoderEngine);
 
-/// Loads (through the engine's cache) and starts the component at `path`.
-pub fn load_decoder(
-    engine: &SandboxEngine,
-    path: &Path,
-    cfg: SandboxConfig,
-) -> Result<WasmDecoder, SandboxError> {
-    let loaded = engine.load(path)?;
-    new_decoder(engine, &loaded, cfg)
-}
-
-/// Starts an already loaded component (decoders are instantiated per user).
-pub fn new_decoder(
-    engine: &SandboxEngine,
-    loaded: &LoadedComponent,
-    cfg: SandboxConfig,
-) -> Result<WasmDecoder, SandboxError> {
-    let preservation_file = cfg.spec.preservation_file.clone();
-    let memory_limit = cfg.spec.limits.memory_limit;
-    let instance = Instance::new(
-        engine,
-        loaded,
-        cfg,
-        |store, component, linker| DecoderWorld::instantiate(store, component, linker),
-        |b, store| b.call_init(store),
-    )?;
-    let decoder = WasmDecoderEngine {
+world_constructors!(
+    load_decoder,
+    new_decoder,
+    WasmDecoder,
+    DecoderWorld,
+    SandboxDecoder::start,
+    |instance| WasmDecoderEngine {
         instance,
         msg_bytes: Vec::new(),
-    };
-    SandboxDecoder::start(decoder, &loaded.path, preservation_file, memory_limit)
-}
+    }
+);
 
 impl DecoderEngine for WasmDecoderEngine {
     fn decode(&mut self, msg: &mut Message, raw: Option<&[u8]>) -> PluginResult {
         self.msg_bytes.clear();
         crate::wire::encode(msg, &mut self.msg_bytes);
         let bytes = std::mem::take(&mut self.msg_bytes);
-        let result = self
-            .instance
-            .call(CallKind::Decode, 1, |b, store| b.call_decode(store, &bytes, raw));
+        let result = self.instance.call(CallKind::Decode, 1, |b, store| {
+            b.call_decode(store, &bytes, raw)
+        });
         self.msg_bytes = bytes;
         let decoded = result?;
         self.instance.outcome(decoded.outcome)?;

@@ -6,15 +6,12 @@
 //! it. The Heka rules around that (replay order, injection shapes, `preserve_data`)
 //! are the contract's [`SandboxFilter`], not this file's.
 
-use std::path::Path;
-
 use heka_message::Message;
 use heka_pipeline::PluginResult;
-use heka_pipeline::sandbox::{CallKind, FilterEngine, Outcomes, SandboxError, SandboxFilter};
+use heka_pipeline::sandbox::{CallKind, FilterEngine, Outcomes, SandboxFilter};
 
 use crate::bindings::filter::Filter as FilterWorld;
-use crate::instance::{Instance, forward_engine};
-use crate::{LoadedComponent, SandboxConfig, SandboxEngine};
+use crate::instance::{Instance, forward_engine, world_constructors};
 
 /// A SandboxFilter over a wasm component.
 pub type WasmFilter = SandboxFilter<WasmFilterEngine>;
@@ -28,38 +25,17 @@ pub struct WasmFilterEngine {
 
 forward_engine!(WasmFilterEngine);
 
-/// Loads (through the engine's cache) and starts the component at `path`, restoring
-/// its preserved state when `cfg.spec.preservation_file` is set.
-pub fn load_filter(
-    engine: &SandboxEngine,
-    path: &Path,
-    cfg: SandboxConfig,
-) -> Result<WasmFilter, SandboxError> {
-    let loaded = engine.load(path)?;
-    new_filter(engine, &loaded, cfg)
-}
-
-/// Starts an already loaded component.
-pub fn new_filter(
-    engine: &SandboxEngine,
-    loaded: &LoadedComponent,
-    cfg: SandboxConfig,
-) -> Result<WasmFilter, SandboxError> {
-    let preservation_file = cfg.spec.preservation_file.clone();
-    let memory_limit = cfg.spec.limits.memory_limit;
-    let instance = Instance::new(
-        engine,
-        loaded,
-        cfg,
-        |store, component, linker| FilterWorld::instantiate(store, component, linker),
-        |b, store| b.call_init(store),
-    )?;
-    let filter = WasmFilterEngine {
+world_constructors!(
+    load_filter,
+    new_filter,
+    WasmFilter,
+    FilterWorld,
+    SandboxFilter::start,
+    |instance| WasmFilterEngine {
         instance,
         batch: Vec::new(),
-    };
-    SandboxFilter::start(filter, &loaded.path, preservation_file, memory_limit)
-}
+    }
+);
 
 impl WasmFilterEngine {
     /// Wasmtime fuel the last call consumed (to calibrate `fuel_per_instruction`).
@@ -97,9 +73,9 @@ impl FilterEngine for WasmFilterEngine {
     }
 
     fn timer_event(&mut self, now_ns: i64) -> PluginResult {
-        let outcome = self
-            .instance
-            .call(CallKind::Timer, 1, |b, store| b.call_timer_event(store, now_ns))?;
+        let outcome = self.instance.call(CallKind::Timer, 1, |b, store| {
+            b.call_timer_event(store, now_ns)
+        })?;
         self.instance.outcome(outcome)
     }
 }

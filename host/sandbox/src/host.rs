@@ -84,7 +84,6 @@ impl HostState {
             panic: None,
         }
     }
-
 }
 
 impl WasiView for HostState {
@@ -125,7 +124,9 @@ impl Host for HostState {
     }
 
     fn add_to_payload(&mut self, data: Vec<u8>) -> Result<(), String> {
-        self.emitted.add_to_payload(&data).map_err(|e| e.to_string())
+        self.emitted
+            .add_to_payload(&data)
+            .map_err(|e| e.to_string())
     }
 
     fn inject_payload(

@@ -249,3 +249,40 @@ macro_rules! forward_engine {
     };
 }
 pub(crate) use forward_engine;
+
+/// A world's two constructors, `load_<kind>` (through the engine's cache) and
+/// `new_<kind>` (an already loaded component: encoders and decoders are started per
+/// user), written once: instantiate, run the guest's `init` with the start-up
+/// budget, wrap the engine in the contract's plugin (which restores `preserve_data`).
+macro_rules! world_constructors {
+    ($load:ident, $new:ident, $plugin:ty, $world:ty, $start:path, |$inst:ident| $make:expr) => {
+        /// Loads (through the engine's cache) and starts the component at `path`,
+        /// restoring its preserved state when `cfg.spec.preservation_file` is set.
+        pub fn $load(
+            engine: &$crate::SandboxEngine,
+            path: &std::path::Path,
+            cfg: $crate::SandboxConfig,
+        ) -> Result<$plugin, heka_pipeline::sandbox::SandboxError> {
+            let loaded = engine.load(path)?;
+            $new(engine, &loaded, cfg)
+        }
+
+        /// Starts an already loaded component.
+        pub fn $new(
+            engine: &$crate::SandboxEngine,
+            loaded: &$crate::LoadedComponent,
+            cfg: $crate::SandboxConfig,
+        ) -> Result<$plugin, heka_pipeline::sandbox::SandboxError> {
+            let spec = cfg.spec.clone();
+            let $inst = $crate::instance::Instance::new(
+                engine,
+                loaded,
+                cfg,
+                |store, component, linker| <$world>::instantiate(store, component, linker),
+                |b, store| b.call_init(store),
+            )?;
+            $start($make, &loaded.path, &spec)
+        }
+    };
+}
+pub(crate) use world_constructors;

@@ -243,7 +243,8 @@ fn wrong_world_is_a_clear_load_error() {
 
 #[test]
 fn encoder_contract_last_output_wins_skip_and_fallback() {
-    let mut e = heka_sandbox::load_encoder(engine(), &testing::probe_encoder(), cfg("Enc")).unwrap();
+    let mut e =
+        heka_sandbox::load_encoder(engine(), &testing::probe_encoder(), cfg("Enc")).unwrap();
     let mut out = Vec::new();
     e.encode(&msg("hello"), &mut out).unwrap();
     assert_eq!(out, b"enc:hello");
@@ -269,7 +270,8 @@ fn encoder_contract_last_output_wins_skip_and_fallback() {
 
 #[test]
 fn decoder_write_message_and_read_back() {
-    let mut d = heka_sandbox::load_decoder(engine(), &testing::probe_decoder(), cfg("Dec")).unwrap();
+    let mut d =
+        heka_sandbox::load_decoder(engine(), &testing::probe_decoder(), cfg("Dec")).unwrap();
     let mut out = Vec::new();
     d.decode(msg("anything"), None, &mut out).unwrap();
     assert_eq!(out.len(), 1);
@@ -282,7 +284,8 @@ fn decoder_write_message_and_read_back() {
 
 #[test]
 fn decoder_injections_replace_the_message_and_inherit_headers() {
-    let mut d = heka_sandbox::load_decoder(engine(), &testing::probe_decoder(), cfg("Dec")).unwrap();
+    let mut d =
+        heka_sandbox::load_decoder(engine(), &testing::probe_decoder(), cfg("Dec")).unwrap();
     let mut out = Vec::new();
     d.decode(msg("split a b c"), None, &mut out).unwrap();
     let payloads: Vec<&[u8]> = out.iter().map(Message::payload).collect();
@@ -300,7 +303,8 @@ fn decoder_injections_replace_the_message_and_inherit_headers() {
 
 #[test]
 fn decoder_raw_and_failure() {
-    let mut d = heka_sandbox::load_decoder(engine(), &testing::probe_decoder(), cfg("Dec")).unwrap();
+    let mut d =
+        heka_sandbox::load_decoder(engine(), &testing::probe_decoder(), cfg("Dec")).unwrap();
     let mut out = Vec::new();
     d.decode(msg("raw"), Some(b"12345"), &mut out).unwrap();
     assert_eq!(field(&out[0], "raw_len"), Some(FieldValue::Integer(5)));
@@ -316,7 +320,8 @@ fn decoder_raw_and_failure() {
 #[test]
 fn json_decoder_fills_fields() {
     let cfg = cfg("Json").with_config("type", ConfigValue::String("app.json".into()));
-    let mut d = heka_sandbox::load_decoder(engine(), &heka_guest_build::json_decoder(), cfg).unwrap();
+    let mut d =
+        heka_sandbox::load_decoder(engine(), &heka_guest_build::json_decoder(), cfg).unwrap();
     let mut out = Vec::new();
     d.decode(
         msg(r#"{"status":200,"path":"/x","ok":true,"t":1.5,"n":null,"a":[1,2]}"#),
@@ -357,7 +362,8 @@ fn slack_encoder_builds_the_seed_json() {
         .with_config("channel", ConfigValue::String("#ops".into()))
         .with_config("username", ConfigValue::String("hekad".into()))
         .with_config("icon_emoji", ConfigValue::String(":fire:".into()));
-    let mut e = heka_sandbox::load_encoder(engine(), &heka_guest_build::slack_encoder(), cfg).unwrap();
+    let mut e =
+        heka_sandbox::load_encoder(engine(), &heka_guest_build::slack_encoder(), cfg).unwrap();
     let mut out = Vec::new();
     e.encode(&msg("é ✓"), &mut out).unwrap();
     assert_eq!(
@@ -434,7 +440,8 @@ fn log_aggregator_separator_and_early_flush() {
     let cfg = cfg("Agg")
         .with_config("separator", ConfigValue::String("|".into()))
         .with_config("max_lines", ConfigValue::Integer(2));
-    let mut f = heka_sandbox::load_filter(engine(), &heka_guest_build::log_aggregator(), cfg).unwrap();
+    let mut f =
+        heka_sandbox::load_filter(engine(), &heka_guest_build::log_aggregator(), cfg).unwrap();
     let mut ctx = common::ctx("Agg");
     f.process_batch(&packs(&["a", "b", "c", "d", "e"]), &mut ctx)
         .unwrap();
@@ -449,7 +456,8 @@ fn log_aggregator_separator_and_early_flush() {
     assert_eq!(ctx.take_injected()[0].payload(), b"e");
 
     let cfg = cfg_bytes(5);
-    let mut f = heka_sandbox::load_filter(engine(), &heka_guest_build::log_aggregator(), cfg).unwrap();
+    let mut f =
+        heka_sandbox::load_filter(engine(), &heka_guest_build::log_aggregator(), cfg).unwrap();
     let mut ctx = common::ctx("Agg");
     f.process_batch(&packs(&["aa", "bb", "cc"]), &mut ctx)
         .unwrap();

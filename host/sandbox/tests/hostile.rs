@@ -11,19 +11,19 @@ use std::time::Duration;
 
 use common::*;
 use heka_pipeline::{Filter, PluginError};
-use heka_sandbox::{ConfigValue, SandboxConfig, SandboxEngine, SandboxError, WasmFilter};
+use heka_sandbox::{ConfigValue, SandboxConfig, SandboxEngine, SandboxError};
 
 fn hostile() -> PathBuf {
     heka_guest_build::plugin_path("hostile")
 }
 
 fn mode(name: &str, mode: &str) -> SandboxConfig {
-    cfg(name).with_config("mode", ConfigValue::Text(mode.into()))
+    cfg(name).with_config("mode", ConfigValue::String(mode.into()))
 }
 
 /// The fatal reason of one batch of `payloads` through a `mode` guest.
 fn run(mode_name: &str, c: SandboxConfig) -> String {
-    let mut f = WasmFilter::load(engine(), &hostile(), c).expect("load");
+    let mut f = heka_sandbox::load_filter(engine(), &hostile(), c).expect("load");
     let mut ctx = ctx(mode_name);
     // Alive before the attack.
     f.process_batch(&packs(&["healthy"]), &mut ctx)
@@ -59,7 +59,7 @@ fn polling_guest_is_refused_at_once_naming_the_import() {
 fn sleep_is_refused_even_without_any_wall_clock_cap() {
     // Nothing else would stop it: no instruction limit, no wall-clock cap.
     let mut c = mode("Sleeper", "sleep");
-    c.instruction_limit = 0;
+    c.spec.limits.instruction_limit = 0;
     c.call_time_limit = Duration::ZERO;
     let reason = run("sleep", c);
     assert!(reason.contains("refused"), "{reason}");
@@ -81,7 +81,7 @@ fn unreachable_is_a_trap() {
 
 #[test]
 fn a_loop_in_init_fails_the_load_with_the_instruction_limit() {
-    match WasmFilter::load(engine(), &hostile(), mode("InitLoop", "init-loop")) {
+    match heka_sandbox::load_filter(engine(), &hostile(), mode("InitLoop", "init-loop")) {
         Err(SandboxError::Init { reason, .. }) => {
             assert!(reason.contains("instruction_limit exceeded"), "{reason}")
         }
@@ -96,9 +96,9 @@ fn a_loop_without_limits_is_stopped_once_the_engine_stops_calls() {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache");
     let engine = SandboxEngine::new(Some(&dir)).expect("engine");
     let mut c = mode("Spinner", "loop");
-    c.instruction_limit = 0;
+    c.spec.limits.instruction_limit = 0;
     c.call_time_limit = Duration::ZERO;
-    let mut f = WasmFilter::load(&engine, &hostile(), c).expect("load");
+    let mut f = heka_sandbox::load_filter(&engine, &hostile(), c).expect("load");
     let stopper = {
         let engine = engine.clone();
         std::thread::spawn(move || {
@@ -117,7 +117,7 @@ fn a_loop_without_limits_is_stopped_once_the_engine_stops_calls() {
     }
     // A later call on a healthy sandbox of the stopped engine still runs (a final
     // timer event, a drain): only its time is capped.
-    let mut healthy = WasmFilter::load(&engine, &hostile(), mode("Healthy", "none")).expect("load");
+    let mut healthy = heka_sandbox::load_filter(&engine, &hostile(), mode("Healthy", "none")).expect("load");
     healthy
         .process_batch(&packs(&["healthy"]), &mut ctx("Healthy"))
         .expect("a short call after the stop runs");

@@ -39,7 +39,8 @@ fn fatal_reason(r: Result<(), PluginError>) -> String {
 
 #[test]
 fn infinite_loop_hits_instruction_limit() {
-    let mut f = heka_sandbox::load_filter(engine(), &testing::infinite_loop(), cfg("Loop")).unwrap();
+    let mut f =
+        heka_sandbox::load_filter(engine(), &testing::infinite_loop(), cfg("Loop")).unwrap();
     let reason = fatal_reason(f.process_batch(&packs(&["x"]), &mut common::ctx("Loop")));
     assert!(reason.starts_with("instruction_limit exceeded"), "{reason}");
     // Terminated for good: later calls fail at once with the same reason.
@@ -61,7 +62,8 @@ fn infinite_loop_without_instruction_limit_hits_wall_clock_cap() {
 
 #[test]
 fn unbounded_allocation_hits_memory_limit() {
-    let mut f = heka_sandbox::load_filter(engine(), &testing::unbounded_alloc(), cfg("Hog")).unwrap();
+    let mut f =
+        heka_sandbox::load_filter(engine(), &testing::unbounded_alloc(), cfg("Hog")).unwrap();
     let reason = fatal_reason(f.process_batch(&packs(&["x"]), &mut common::ctx("Hog")));
     assert_eq!(reason, "memory_limit exceeded (8388608 bytes)");
     assert_neighbour_works();
@@ -69,7 +71,8 @@ fn unbounded_allocation_hits_memory_limit() {
 
 #[test]
 fn output_flood_hits_output_limit_even_when_the_guest_ignores_errors() {
-    let mut f = heka_sandbox::load_filter(engine(), &testing::output_flood(), cfg("Flood")).unwrap();
+    let mut f =
+        heka_sandbox::load_filter(engine(), &testing::output_flood(), cfg("Flood")).unwrap();
     let mut ctx = common::ctx("Flood");
     let reason = fatal_reason(f.process_batch(&packs(&["x"]), &mut ctx));
     assert_eq!(reason, "output_limit exceeded (64512 bytes)");
@@ -113,7 +116,8 @@ fn instruction_budget_scales_with_the_batch() {
     // 1,000 instructions × 10 fuel per message is plenty for the aggregator...
     let mut c = cfg("Agg");
     c.spec.limits.instruction_limit = 1_000;
-    let mut f = heka_sandbox::load_filter(engine(), &heka_guest_build::log_aggregator(), c).unwrap();
+    let mut f =
+        heka_sandbox::load_filter(engine(), &heka_guest_build::log_aggregator(), c).unwrap();
     let payloads: Vec<String> = (0..500)
         .map(|i| {
             format!("line {i} of a typical log record, about a hundred bytes long ............\n")
@@ -131,7 +135,8 @@ fn instruction_budget_scales_with_the_batch() {
     // ...but 10 instructions per message is not.
     let mut c = cfg("Agg");
     c.spec.limits.instruction_limit = 10;
-    let mut f = heka_sandbox::load_filter(engine(), &heka_guest_build::log_aggregator(), c).unwrap();
+    let mut f =
+        heka_sandbox::load_filter(engine(), &heka_guest_build::log_aggregator(), c).unwrap();
     let reason = fatal_reason(f.process_batch(&packs(&refs), &mut common::ctx("Agg")));
     assert!(reason.starts_with("instruction_limit exceeded"), "{reason}");
 }

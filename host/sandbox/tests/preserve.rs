@@ -96,7 +96,8 @@ fn a_plugin_without_state_writes_no_file() {
     let file = heka_pipeline::sandbox::SandboxSpec::preservation_file(dir.path(), "Agg");
     let mut cfg = cfg("Agg");
     cfg.spec.preservation_file = Some(file.clone());
-    let mut f = heka_sandbox::load_filter(engine(), &heka_guest_build::log_aggregator(), cfg).unwrap();
+    let mut f =
+        heka_sandbox::load_filter(engine(), &heka_guest_build::log_aggregator(), cfg).unwrap();
     f.process_batch(&packs(&["x\n"]), &mut common::ctx("Agg"))
         .unwrap();
     f.shutdown();

@@ -93,7 +93,7 @@ fn wait_for_graph(daemon: &Daemon, out: &Path, expected: &str) {
         read_back(out)
             .into_iter()
             .rev()
-            .find(|m| m.payload() == expected)
+            .find(|m| m.payload() == expected.as_bytes())
     });
     let Some(m) = found else {
         let last = read_back(out).last().map(|m| m.payload().to_owned());
@@ -105,11 +105,11 @@ fn wait_for_graph(daemon: &Daemon, out: &Path, expected: &str) {
     assert_eq!(m.logger(), "HttpStatus");
     assert_eq!(
         m.field_value("payload_type", 0, 0),
-        Some(heka_message::FieldValue::String("cbuf"))
+        Some(heka_message::FieldValue::String(b"cbuf"))
     );
     assert_eq!(
         m.field_value("payload_name", 0, 0),
-        Some(heka_message::FieldValue::String("HTTP Status"))
+        Some(heka_message::FieldValue::String(b"HTTP Status"))
     );
 }
 
@@ -258,7 +258,7 @@ fn heka_fields(m: &Message) -> Vec<(String, String, String)> {
         .iter()
         .map(|f| {
             let value = match f.value(0) {
-                Some(heka_message::FieldValue::String(s)) => format!("string:{s}"),
+                Some(heka_message::FieldValue::String(s)) => format!("string:{}", String::from_utf8_lossy(s)),
                 Some(heka_message::FieldValue::Double(d)) => format!("double:{d}"),
                 other => format!("{other:?}"),
             };

@@ -24,11 +24,11 @@ impl Decoder for Flood {
     }
 
     fn decode(&mut self, msg: &Message) -> Result {
-        if msg.payload().starts_with("healthy") {
+        if msg.payload().starts_with(b"healthy") {
             return Ok(());
         }
         let m = Message {
-            payload: Some("x".repeat(self.size)),
+            payload: Some(vec![b'x'; self.size]),
             ..Default::default()
         };
         for _ in 0..self.count {

@@ -26,7 +26,7 @@ impl Encoder for Flood {
     }
 
     fn encode(&mut self, msg: &Message) -> Result {
-        if msg.payload().starts_with("healthy") {
+        if msg.payload().starts_with(b"healthy") {
             return heka_sdk::inject_payload("txt", "", msg.payload());
         }
         let data = "x".repeat(self.size);

@@ -82,7 +82,7 @@ impl Filter for Hostile {
     }
 
     fn process_message(&mut self, msg: &Message) -> Result {
-        if msg.payload().starts_with("healthy") {
+        if msg.payload().starts_with(b"healthy") {
             return Ok(());
         }
         match self.mode.as_str() {
@@ -94,7 +94,7 @@ impl Filter for Hostile {
             }
             "inject-message-flood" => {
                 let m = Message {
-                    payload: Some("x".repeat(self.size)),
+                    payload: Some(vec![b'x'; self.size]),
                     ..Default::default()
                 };
                 for _ in 0..self.count {

@@ -68,9 +68,10 @@ impl Encoder {
             }
         }
         if out.len() > self.limit {
-            return Err(err(
-                heka_pipeline::sandbox::LimitExceeded::Output(self.limit).to_string(),
-            ));
+            return Err(err(heka_pipeline::sandbox::LimitExceeded::Output(
+                self.limit,
+            )
+            .to_string()));
         }
         Ok(())
     }

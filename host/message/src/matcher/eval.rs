@@ -187,9 +187,7 @@ impl Test {
                 }
                 match (test, kind) {
                     (FieldTest::Nil { present }, _) => *present,
-                    (FieldTest::Str(t), ValueType::String) => {
-                        t.eval(&field.value_string[*ai])
-                    }
+                    (FieldTest::Str(t), ValueType::String) => t.eval(&field.value_string[*ai]),
                     (FieldTest::Str(t), ValueType::Bytes) => t.eval(&field.value_bytes[*ai]),
                     (FieldTest::Numeric { op, value }, ValueType::Integer) => {
                         compare_f64(field.value_integer[*ai] as f64, *op, *value)

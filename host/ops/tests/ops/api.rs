@@ -86,7 +86,7 @@ fn the_live_tail_streams_exactly_the_matching_messages() {
             for i in 0..5 {
                 feed.send(typed("b")).unwrap();
                 let mut a = typed("a");
-                a.payload = Some(format!("a{i}"));
+                a.payload = Some(format!("a{i}").into());
                 feed.send(a).unwrap();
             }
         }

@@ -21,7 +21,7 @@ pub fn matcher(expr: &str) -> Matcher {
 pub fn typed(type_: &str) -> Message {
     Message {
         r#type: Some(type_.into()),
-        payload: Some(format!("a {type_} message")),
+        payload: Some(format!("a {type_} message").into()),
         ..Default::default()
     }
 }

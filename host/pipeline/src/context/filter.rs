@@ -344,10 +344,13 @@ mod tests {
         f.start_batch(&mut batch);
         f.begin_message(0);
         assert_eq!(f.inject(typed("a")), Ok(()));
-        assert_eq!(f.inject(typed("a")), Err(InjectError::TooMany(LimitExceeded::InjectCount {
+        assert_eq!(
+            f.inject(typed("a")),
+            Err(InjectError::TooMany(LimitExceeded::InjectCount {
                 limit: 1,
                 per: "process_message"
-            })));
+            }))
+        );
         f.begin_message(1);
         assert_eq!(f.inject(typed("a")), Ok(()), "the limit is per message");
         f.end_batch(false);

@@ -507,14 +507,14 @@ mod tests {
             out: &mut Vec<Message>,
         ) -> crate::PluginResult {
             match msg.payload() {
-                "bad" => return Err(PluginError::Failed("not a comma list".into())),
-                "fatal" => return Err(PluginError::Fatal("decoder state lost".into())),
-                "" => return Ok(()),
+                b"bad" => return Err(PluginError::Failed("not a comma list".into())),
+                b"fatal" => return Err(PluginError::Fatal("decoder state lost".into())),
+                b"" => return Ok(()),
                 _ => {}
             }
-            for part in msg.payload().split(',') {
+            for part in msg.payload().split(|&b| b == b',') {
                 let mut m = msg.clone();
-                m.payload = Some(part.to_owned());
+                m.payload = Some(part.to_vec());
                 out.push(m);
             }
             Ok(())
@@ -559,8 +559,8 @@ mod tests {
         )
         .unwrap();
         let packs: Vec<Pack> = rx.try_iter().collect();
-        let payloads: Vec<&str> = packs.iter().map(|p| p.msg.payload()).collect();
-        assert_eq!(payloads, vec!["a", "b", "c"]);
+        let payloads: Vec<&[u8]> = packs.iter().map(|p| p.msg.payload()).collect();
+        assert_eq!(payloads, vec![b"a", b"b", b"c"]);
         let mut packs = packs.into_iter();
         packs.next().unwrap().done();
         packs.next().unwrap().done();
@@ -605,14 +605,14 @@ mod tests {
         )
         .unwrap();
         let pack = rx.try_recv().unwrap();
-        assert_eq!(pack.msg.payload(), "bad");
+        assert_eq!(pack.msg.payload(), b"bad");
         assert_eq!(
             pack.msg.field_value("decode_failure", 0, 0),
             Some(FieldValue::Bool(true))
         );
         assert_eq!(
             pack.msg.field_value("decode_error", 0, 0),
-            Some(FieldValue::String("not a comma list"))
+            Some(FieldValue::String(b"not a comma list"))
         );
 
         let err = ctx.deliver(
@@ -640,7 +640,7 @@ mod tests {
         ctx.deliver(record(&ctx, "x"), Some(b"\xff\xff garbage"), None, None)
             .unwrap();
         let failed = rx.try_recv().unwrap();
-        assert_eq!(failed.msg.payload(), "x");
+        assert_eq!(failed.msg.payload(), b"x");
         assert_eq!(
             failed.msg.field_value("decode_failure", 0, 0),
             Some(FieldValue::Bool(true))
@@ -704,8 +704,8 @@ mod tests {
         batch.route().unwrap();
         assert!(batch.is_empty());
         let packs: Vec<Pack> = rx.try_iter().collect();
-        let payloads: Vec<&str> = packs.iter().map(|p| p.msg.payload()).collect();
-        assert_eq!(payloads, vec!["aaaaa\n", "bbbbb\n", "ccccc\n"]);
+        let payloads: Vec<&[u8]> = packs.iter().map(|p| p.msg.payload()).collect();
+        assert_eq!(payloads, vec![&b"aaaaa\n"[..], b"bbbbb\n", b"ccccc\n"]);
         for p in &packs {
             assert_eq!(p.msg.logger(), "stream");
             assert_eq!(p.msg.r#type.as_deref(), Some("logfile"));
@@ -742,13 +742,13 @@ mod tests {
         assert_eq!(rx.len(), MAX_ROUTE_BATCH, "a full batch is routed at once");
         assert_eq!(batch.len(), 3);
         drop(batch);
-        let payloads: Vec<String> = rx.try_iter().map(|p| p.msg.payload().to_owned()).collect();
+        let payloads: Vec<Vec<u8>> = rx.try_iter().map(|p| p.msg.payload().to_owned()).collect();
         assert_eq!(
             payloads.len(),
             MAX_ROUTE_BATCH + 3,
             "dropping routes the rest"
         );
-        assert_eq!(payloads.last().map(String::as_str), Some("258"));
+        assert_eq!(payloads.last().map(Vec::as_slice), Some(&b"258"[..]));
     }
 
     #[test]
@@ -776,8 +776,8 @@ mod tests {
         assert_eq!(n, 2);
         batch.route().unwrap();
         let packs: Vec<Pack> = rx.try_iter().collect();
-        let payloads: Vec<&str> = packs.iter().map(|p| p.msg.payload()).collect();
-        assert_eq!(payloads, vec!["x", "y\n", "z"]);
+        let payloads: Vec<&[u8]> = packs.iter().map(|p| p.msg.payload()).collect();
+        assert_eq!(payloads, vec![&b"x"[..], b"y\n", b"z"]);
         assert_eq!(packs[0].msg.logger(), "in");
         assert_eq!(packs[0].msg.hostname(), "override");
         assert_eq!(packs[0].msg.r#type, None);

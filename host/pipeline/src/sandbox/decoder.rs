@@ -6,15 +6,13 @@
 //! Severity, Pid; a fresh Uuid unless one was given). A failure drops the record with
 //! `Failed parsing: <reason> payload: <payload>`.
 
-use std::path::PathBuf;
-
 use heka_message::Message;
 
 use super::emitted::Injection;
 use super::engine::DecoderEngine;
 use super::filter::add_payload_fields;
-use super::limits::SandboxError;
-use super::preserve;
+use super::limits::{SandboxError, SandboxSpec};
+use super::preserve::Preserved;
 use crate::plugin::{Decoder, PluginError, PluginResult};
 
 /// A SandboxDecoder: an engine plus Heka's decoder rules.
@@ -24,32 +22,25 @@ use crate::plugin::{Decoder, PluginError, PluginResult};
 /// terminated. Each stream has its own decoder, so the last one to stop wins, as in
 /// Heka, where every decoder of a section wrote the same file.
 pub struct SandboxDecoder<E: DecoderEngine> {
-    engine: E,
-    preservation_file: Option<PathBuf>,
+    inner: Preserved<E>,
 }
 
 impl<E: DecoderEngine> SandboxDecoder<E> {
-    /// Wraps a started engine, restoring its state from `preservation_file` (see
+    /// Wraps a started engine, restoring its preserved state (see
     /// [`super::SandboxFilter::start`]).
     pub fn start(
-        mut engine: E,
+        engine: E,
         path: &str,
-        preservation_file: Option<PathBuf>,
-        max_state: usize,
+        spec: &SandboxSpec,
     ) -> Result<SandboxDecoder<E>, SandboxError> {
-        preserve::restore_engine(&mut engine, path, preservation_file.as_deref(), max_state)?;
-        Ok(SandboxDecoder {
-            engine,
-            preservation_file,
-        })
+        let inner = Preserved::restore(engine, path, spec)?;
+        Ok(SandboxDecoder { inner })
     }
 }
 
 impl<E: DecoderEngine> Drop for SandboxDecoder<E> {
     fn drop(&mut self) {
-        if let Some(file) = &self.preservation_file {
-            preserve::save_engine(&mut self.engine, file);
-        }
+        self.inner.save();
     }
 }
 
@@ -60,8 +51,8 @@ impl<E: DecoderEngine> Decoder for SandboxDecoder<E> {
         raw: Option<&[u8]>,
         out: &mut Vec<Message>,
     ) -> PluginResult {
-        let result = self.engine.decode(&mut msg, raw);
-        let injections = self.engine.take_injections();
+        let result = self.inner.engine.decode(&mut msg, raw);
+        let injections = self.inner.engine.take_injections();
         match result {
             Ok(()) => {}
             Err(PluginError::Failed(reason)) => {
@@ -82,7 +73,7 @@ impl<E: DecoderEngine> Decoder for SandboxDecoder<E> {
             let m = match inj {
                 Injection::Message { msg: injected, .. } => match injected.into_message() {
                     Ok(m) => m,
-                    Err(reason) => return Err(self.engine.terminate(reason)),
+                    Err(reason) => return Err(self.inner.engine.terminate(reason)),
                 },
                 Injection::Payload {
                     payload_type,
@@ -135,8 +126,8 @@ pub fn inherit_headers(mut m: Message, original: &Message) -> Message {
 impl<E: DecoderEngine> std::fmt::Debug for SandboxDecoder<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SandboxDecoder")
-            .field("name", &self.engine.name())
-            .field("terminated", &self.engine.is_terminated())
+            .field("name", &self.inner.engine.name())
+            .field("terminated", &self.inner.engine.is_terminated())
             .finish()
     }
 }

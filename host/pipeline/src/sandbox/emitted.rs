@@ -383,7 +383,9 @@ mod tests {
             assert!(e.bytes_held() <= 4);
         }
         let last = e.take_injections();
-        assert!(matches!(&last[..], [Injection::Payload { payload, .. }] if payload == &999u32.to_le_bytes()));
+        assert!(
+            matches!(&last[..], [Injection::Payload { payload, .. }] if payload == &999u32.to_le_bytes())
+        );
     }
 
     #[test]

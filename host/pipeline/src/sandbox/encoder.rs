@@ -5,14 +5,12 @@
 //! message; a skip outcome means no output. Only the last output is ever held
 //! ([`super::Emitted`] drops the earlier ones as they arrive).
 
-use std::path::PathBuf;
-
 use heka_message::Message;
 
 use super::emitted::Injection;
 use super::engine::EncoderEngine;
-use super::limits::SandboxError;
-use super::preserve;
+use super::limits::{SandboxError, SandboxSpec};
+use super::preserve::Preserved;
 use crate::plugin::{Encoder, PluginResult};
 
 /// A SandboxEncoder: an engine plus Heka's encoder rule.
@@ -20,39 +18,32 @@ use crate::plugin::{Encoder, PluginResult};
 /// `preserve_data` (a common sandbox option in Heka): restored at start, saved when
 /// the encoder is dropped at a clean stop, unless it was terminated.
 pub struct SandboxEncoder<E: EncoderEngine> {
-    engine: E,
-    preservation_file: Option<PathBuf>,
+    inner: Preserved<E>,
 }
 
 impl<E: EncoderEngine> SandboxEncoder<E> {
-    /// Wraps a started engine, restoring its state from `preservation_file` (see
+    /// Wraps a started engine, restoring its preserved state (see
     /// [`super::SandboxFilter::start`]).
     pub fn start(
-        mut engine: E,
+        engine: E,
         path: &str,
-        preservation_file: Option<PathBuf>,
-        max_state: usize,
+        spec: &SandboxSpec,
     ) -> Result<SandboxEncoder<E>, SandboxError> {
-        preserve::restore_engine(&mut engine, path, preservation_file.as_deref(), max_state)?;
-        Ok(SandboxEncoder {
-            engine,
-            preservation_file,
-        })
+        let inner = Preserved::restore(engine, path, spec)?;
+        Ok(SandboxEncoder { inner })
     }
 }
 
 impl<E: EncoderEngine> Drop for SandboxEncoder<E> {
     fn drop(&mut self) {
-        if let Some(file) = &self.preservation_file {
-            preserve::save_engine(&mut self.engine, file);
-        }
+        self.inner.save();
     }
 }
 
 impl<E: EncoderEngine> Encoder for SandboxEncoder<E> {
     fn encode(&mut self, msg: &Message, out: &mut Vec<u8>) -> PluginResult {
-        let result = self.engine.encode(msg);
-        let last = self.engine.take_injections().pop();
+        let result = self.inner.engine.encode(msg);
+        let last = self.inner.engine.take_injections().pop();
         let written = result?;
         match last {
             // The output is usually a whole batch of lines (the seed's Slack bodies are
@@ -77,8 +68,8 @@ fn give(out: &mut Vec<u8>, bytes: Vec<u8>) {
 impl<E: EncoderEngine> std::fmt::Debug for SandboxEncoder<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SandboxEncoder")
-            .field("name", &self.engine.name())
-            .field("terminated", &self.engine.is_terminated())
+            .field("name", &self.inner.engine.name())
+            .field("terminated", &self.inner.engine.is_terminated())
             .finish()
     }
 }

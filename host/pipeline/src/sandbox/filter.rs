@@ -17,56 +17,48 @@
 //! `preserve_data`: the engine's state is restored right after start and saved at a
 //! clean shutdown (never after a termination), through [`super::preserve`].
 
-use std::path::PathBuf;
-
 use heka_message::{Message, Value};
 
 use super::emitted::Injection;
 use super::engine::FilterEngine;
-use super::limits::SandboxError;
-use super::preserve;
-use crate::context::FilterContext;
+use super::limits::{SandboxError, SandboxSpec};
+use super::preserve::Preserved;
+use crate::context::{Filter, FilterContext};
 use crate::pack::Pack;
-use crate::plugin::{Filter, PluginError, PluginResult};
+use crate::plugin::{PluginError, PluginResult};
 
 /// Heka's `Type` for `inject_payload` output.
 pub const SANDBOX_OUTPUT_TYPE: &str = "heka.sandbox-output";
 
 /// A SandboxFilter: an engine plus Heka's filter rules.
 pub struct SandboxFilter<E> {
-    engine: E,
-    preservation_file: Option<PathBuf>,
+    inner: Preserved<E>,
 }
 
 impl<E: FilterEngine> SandboxFilter<E> {
-    /// Wraps a started engine; with `preservation_file`, restores what the last clean
-    /// shutdown saved there (at most `max_state` bytes, the plugin's memory limit:
-    /// a larger file cannot be the guest's own state). `path` names the plugin file
-    /// in errors.
+    /// Wraps a started engine, restoring what the last clean shutdown saved in
+    /// `spec`'s preservation file (at most `memory_limit` bytes: a larger file cannot be
+    /// the guest's own state). `path` names the plugin file in errors.
     pub fn start(
-        mut engine: E,
+        engine: E,
         path: &str,
-        preservation_file: Option<PathBuf>,
-        max_state: usize,
+        spec: &SandboxSpec,
     ) -> Result<SandboxFilter<E>, SandboxError> {
-        preserve::restore_engine(&mut engine, path, preservation_file.as_deref(), max_state)?;
-        Ok(SandboxFilter {
-            engine,
-            preservation_file,
-        })
+        let inner = Preserved::restore(engine, path, spec)?;
+        Ok(SandboxFilter { inner })
     }
 
     /// The engine (stats, tests).
     pub fn engine(&self) -> &E {
-        &self.engine
+        &self.inner.engine
     }
 
     fn run(&mut self, msgs: &[&Message], ctx: &mut FilterContext, single: bool) -> PluginResult {
         if msgs.is_empty() {
             return Ok(());
         }
-        let outcomes = self.engine.process(msgs)?;
-        let mut injections = self.engine.take_injections().into_iter().peekable();
+        let outcomes = self.inner.engine.process(msgs)?;
+        let mut injections = self.inner.engine.take_injections().into_iter().peekable();
         let mut outcomes = outcomes.into_iter().peekable();
         for i in 0..msgs.len() {
             if !single {
@@ -82,10 +74,10 @@ impl<E: FilterEngine> SandboxFilter<E> {
                         return Err(PluginError::Failed(reason));
                     }
                     PluginError::Failed(reason) => ctx.message_failed(i, reason),
-                    PluginError::Fatal(reason) if self.engine.is_terminated() => {
+                    PluginError::Fatal(reason) if self.inner.engine.is_terminated() => {
                         return Err(PluginError::Fatal(reason));
                     }
-                    PluginError::Fatal(reason) => return Err(self.engine.terminate(reason)),
+                    PluginError::Fatal(reason) => return Err(self.inner.engine.terminate(reason)),
                 }
             }
         }
@@ -99,12 +91,11 @@ impl<E: FilterEngine> SandboxFilter<E> {
     fn inject(&mut self, inj: Injection, ctx: &mut FilterContext) -> PluginResult {
         let msg = match into_filter_message(inj, ctx) {
             Ok(msg) => msg,
-            Err(reason) => return Err(self.engine.terminate(reason)),
+            Err(reason) => return Err(self.inner.engine.terminate(reason)),
         };
         ctx.inject(msg)
-            .map_err(|e| self.engine.terminate(format!("inject_message() {e}")))
+            .map_err(|e| self.inner.engine.terminate(format!("inject_message() {e}")))
     }
-
 }
 
 /// Heka's filter injection rules (module docs): an injection as the message the
@@ -164,17 +155,17 @@ impl<E: FilterEngine> Filter for SandboxFilter<E> {
     }
 
     fn timer_event(&mut self, now_ns: i64, ctx: &mut FilterContext) -> PluginResult {
-        let result = self.engine.timer_event(now_ns);
+        let result = self.inner.engine.timer_event(now_ns);
         if matches!(result, Err(PluginError::Fatal(_))) {
             return result;
         }
-        for inj in self.engine.take_injections() {
+        for inj in self.inner.engine.take_injections() {
             self.inject(inj, ctx)?;
         }
         match result {
             // Heka: a failing timer_event is logged, the filter lives on.
             Err(PluginError::Failed(reason)) => {
-                tracing::warn!(plugin = %self.engine.name(), %reason, "timer_event failed");
+                tracing::warn!(plugin = %self.inner.engine.name(), %reason, "timer_event failed");
                 Ok(())
             }
             other => other,
@@ -182,17 +173,15 @@ impl<E: FilterEngine> Filter for SandboxFilter<E> {
     }
 
     fn shutdown(&mut self) {
-        if let Some(file) = &self.preservation_file {
-            preserve::save_engine(&mut self.engine, file);
-        }
+        self.inner.save();
     }
 }
 
 impl<E: FilterEngine> std::fmt::Debug for SandboxFilter<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SandboxFilter")
-            .field("name", &self.engine.name())
-            .field("terminated", &self.engine.is_terminated())
+            .field("name", &self.inner.engine.name())
+            .field("terminated", &self.inner.engine.is_terminated())
             .finish()
     }
 }

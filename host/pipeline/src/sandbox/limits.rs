@@ -200,7 +200,11 @@ mod tests {
     #[test]
     fn limit_wordings() {
         assert_eq!(
-            LimitExceeded::InjectCount { limit: 1, per: "process_message" }.to_string(),
+            LimitExceeded::InjectCount {
+                limit: 1,
+                per: "process_message"
+            }
+            .to_string(),
             "exceeded InjectMessage count (1 per process_message)"
         );
         assert_eq!(

@@ -38,6 +38,6 @@ pub use engine::{DecoderEngine, EncoderEngine, Engine, FilterEngine, Outcomes};
 pub use filter::{SANDBOX_OUTPUT_TYPE, SandboxFilter, add_payload_fields, into_filter_message};
 pub use limits::{
     ConfigValue, DEFAULT_INSTRUCTION_LIMIT, DEFAULT_MAX_PROCESS_INJECT, DEFAULT_MAX_TIMER_INJECT,
-    DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, LimitExceeded, MAX_DECODER_INJECT,
-    SandboxError, SandboxLimits, SandboxSpec, sanitize_name,
+    DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, LimitExceeded, MAX_DECODER_INJECT, SandboxError,
+    SandboxLimits, SandboxSpec, sanitize_name,
 };

@@ -6,10 +6,10 @@
 //! removes the file (the plugin has nothing to keep).
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::engine::Engine;
-use super::limits::SandboxError;
+use super::limits::{SandboxError, SandboxSpec};
 
 /// Why a state file could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -19,15 +19,9 @@ pub enum PreserveError {
     #[error("the file holds {size} bytes, more than the plugin's memory_limit ({limit} bytes)")]
     TooLarge { size: u64, limit: usize },
     #[error("cannot create {dir}: {source}")]
-    CreateDir {
-        dir: String,
-        source: std::io::Error,
-    },
+    CreateDir { dir: String, source: std::io::Error },
     #[error("cannot write {tmp}: {source} (the previous state file is kept)")]
-    Write {
-        tmp: String,
-        source: std::io::Error,
-    },
+    Write { tmp: String, source: std::io::Error },
     #[error("cannot remove the old state file: {0}")]
     Remove(std::io::Error),
 }
@@ -82,9 +76,38 @@ pub fn write(file: &Path, state: Option<&[u8]>) -> Result<(), PreserveError> {
     })
 }
 
+/// A started engine with its `preserve_data` file, the part the three generic
+/// plugins share: restored when wrapped, saved when the plugin stops cleanly.
+pub(crate) struct Preserved<E> {
+    pub(crate) engine: E,
+    file: Option<PathBuf>,
+}
+
+impl<E: Engine> Preserved<E> {
+    /// Wraps `engine`, restoring what the last clean stop saved in `spec`'s
+    /// preservation file (at most `memory_limit` bytes: a larger file cannot be the
+    /// guest's own state). `path` names the plugin file in errors.
+    pub(crate) fn restore(
+        mut engine: E,
+        path: &str,
+        spec: &SandboxSpec,
+    ) -> Result<Preserved<E>, SandboxError> {
+        let file = spec.preservation_file.clone();
+        restore_engine(&mut engine, path, file.as_deref(), spec.limits.memory_limit)?;
+        Ok(Preserved { engine, file })
+    }
+
+    /// Saves the state when `preserve_data` is on (see [`save_engine`]).
+    pub(crate) fn save(&mut self) {
+        if let Some(file) = &self.file {
+            save_engine(&mut self.engine, file);
+        }
+    }
+}
+
 /// Restores `engine`'s preserved state from `file` (when set and present). `path`
 /// names the plugin in errors; `max` bounds the file (the plugin's memory limit).
-pub(crate) fn restore_engine<E: Engine>(
+fn restore_engine<E: Engine>(
     engine: &mut E,
     path: &str,
     file: Option<&Path>,
@@ -108,7 +131,7 @@ pub(crate) fn restore_engine<E: Engine>(
 /// Saves `engine`'s state to `file` at a clean stop; never after a termination (the
 /// guest's state is gone, as Heka's Lua state was). A failure is logged and leaves
 /// the previous file whole.
-pub(crate) fn save_engine<E: Engine>(engine: &mut E, file: &Path) {
+fn save_engine<E: Engine>(engine: &mut E, file: &Path) {
     let plugin = engine.name().to_owned();
     if engine.is_terminated() {
         tracing::info!(plugin, "terminated: global data not preserved");
@@ -137,7 +160,10 @@ mod tests {
         // A directory where the temporary file should go makes the write fail.
         std::fs::create_dir(dir.path().join("x.data.tmp")).unwrap();
         let err = write(&file, Some(b"new")).unwrap_err();
-        assert!(err.to_string().contains("previous state file is kept"), "{err}");
+        assert!(
+            err.to_string().contains("previous state file is kept"),
+            "{err}"
+        );
         assert_eq!(std::fs::read(&file).unwrap(), b"old");
     }
 
@@ -147,7 +173,10 @@ mod tests {
         let file = dir.path().join("y.data");
         assert!(read(&file, 10).unwrap().is_none());
         write(&file, Some(&[0xff; 11])).unwrap();
-        assert!(matches!(read(&file, 10), Err(PreserveError::TooLarge { size: 11, .. })));
+        assert!(matches!(
+            read(&file, 10),
+            Err(PreserveError::TooLarge { size: 11, .. })
+        ));
         assert_eq!(read(&file, 11).unwrap().unwrap(), vec![0xff; 11]);
         write(&file, None).unwrap();
         assert!(!file.exists());

@@ -30,7 +30,7 @@ mod wasm;
 use std::path::{Path, PathBuf};
 
 use heka_pipeline::sandbox::{ConfigValue, SandboxLimits, SandboxSpec};
-use heka_pipeline::{DecoderFactory, EncoderFactory, Filter};
+use heka_pipeline::{DecoderFactory, EncoderFactory};
 use serde::Deserialize;
 
 use crate::config::ConfigError;
@@ -114,7 +114,10 @@ fn parse(ctx: &BuildContext, kind: Kind) -> Result<Parsed, ConfigError> {
         return Err(ctx.invalid(Some("timer_event_on_shutdown"), "a filter option only"));
     }
     if opts.script_type != "lua" {
-        return Err(ctx.invalid(Some("script_type"), "only \"lua\" is supported (Heka's only value)"));
+        return Err(ctx.invalid(
+            Some("script_type"),
+            "only \"lua\" is supported (Heka's only value)",
+        ));
     }
     if opts.profile {
         tracing::warn!(plugin = ctx.name, "profile is not supported yet; ignored");
@@ -141,10 +144,7 @@ fn parse(ctx: &BuildContext, kind: Kind) -> Result<Parsed, ConfigError> {
         spec.config.insert(key.clone(), v);
     }
     if opts.preserve_data {
-        spec.preservation_file = Some(SandboxSpec::preservation_file(
-            &ctx.base_path(""),
-            ctx.name,
-        ));
+        spec.preservation_file = Some(SandboxSpec::preservation_file(&ctx.base_path(""), ctx.name));
     }
     Ok(Parsed {
         path: ctx.share_path(&opts.filename),

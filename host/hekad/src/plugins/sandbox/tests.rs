@@ -6,36 +6,36 @@ use heka_pipeline::{Filter, FilterContext, Pack, Settings};
 use super::*;
 use crate::config;
 
-    /// Builds section `name` of a config whose `share_dir` holds the built guests.
-    fn build_section(body: &str, name: &str) -> Result<Box<dyn Filter>, ConfigError> {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("hekad.toml");
-        let text = format!(
-            "[hekad]\nbase_dir = {:?}\nshare_dir = {:?}\n\n{body}",
-            dir.path().display().to_string(),
-            heka_guest_build::PLUGINS_DIR
-        );
-        std::fs::write(&file, text).unwrap();
-        let cfg = config::load(&file).unwrap_or_else(|e| panic!("config: {e}"));
-        let section = cfg.section(name).expect("section");
-        super::filter(&BuildContext::new(&cfg, section)).map(|b| b.filter)
-    }
+/// Builds section `name` of a config whose `share_dir` holds the built guests.
+fn build_section(body: &str, name: &str) -> Result<Box<dyn Filter>, ConfigError> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hekad.toml");
+    let text = format!(
+        "[hekad]\nbase_dir = {:?}\nshare_dir = {:?}\n\n{body}",
+        dir.path().display().to_string(),
+        heka_guest_build::PLUGINS_DIR
+    );
+    std::fs::write(&file, text).unwrap();
+    let cfg = config::load(&file).unwrap_or_else(|e| panic!("config: {e}"));
+    let section = cfg.section(name).expect("section");
+    super::filter(&BuildContext::new(&cfg, section)).map(|b| b.filter)
+}
 
-    #[test]
-    fn wasm_filter_builds_with_config_table() {
-        let f = build_section(
-            "[Agg]\ntype = \"SandboxFilter\"\nmessage_matcher = \"TRUE\"\nfilename = \"log-aggregator.wasm\"\nmemory_limit = 16777216\n[Agg.config]\nseparator = \"|\"\nmax_lines = 10\n",
-            "Agg",
-        );
-        assert!(f.is_ok(), "{:?}", f.err());
-    }
+#[test]
+fn wasm_filter_builds_with_config_table() {
+    let f = build_section(
+        "[Agg]\ntype = \"SandboxFilter\"\nmessage_matcher = \"TRUE\"\nfilename = \"log-aggregator.wasm\"\nmemory_limit = 16777216\n[Agg.config]\nseparator = \"|\"\nmax_lines = 10\n",
+        "Agg",
+    );
+    assert!(f.is_ok(), "{:?}", f.err());
+}
 
-    #[test]
-    fn preserve_data_keeps_a_wasm_filters_state_under_base_dir() {
-        use heka_pipeline::{FilterContext, Pack, Settings};
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("hekad.toml");
-        std::fs::write(
+#[test]
+fn preserve_data_keeps_a_wasm_filters_state_under_base_dir() {
+    use heka_pipeline::{FilterContext, Pack, Settings};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hekad.toml");
+    std::fs::write(
             &file,
             format!(
                 "[hekad]\nbase_dir = {:?}\nshare_dir = {:?}\n\n[Count]\ntype = \"SandboxFilter\"\nmessage_matcher = \"TRUE\"\nfilename = \"stateful.wasm\"\npreserve_data = true\n",
@@ -44,43 +44,45 @@ use crate::config;
             ),
         )
         .unwrap();
-        let cfg = config::load(&file).unwrap_or_else(|e| panic!("config: {e}"));
-        let section = cfg.section("Count").expect("section");
-        let settings = Settings::default();
-        let msg = || Pack::new(heka_message::Message::default(), None);
-        let mut f = super::filter(&BuildContext::new(&cfg, section)).unwrap().filter;
-        let mut ctx = FilterContext::standalone("Count", &settings, None);
-        f.process_batch(&[msg(), msg()], &mut ctx).unwrap();
-        f.shutdown();
-        let data = dir.path().join("sandbox_preservation/Count.data");
-        assert_eq!(std::fs::read_to_string(&data).unwrap(), "2");
-        let mut f = super::filter(&BuildContext::new(&cfg, section)).unwrap().filter;
-        ctx.begin_timer();
-        f.timer_event(0, &mut ctx).unwrap();
-        assert_eq!(ctx.take_injected()[0].payload(), b"count=2");
-    }
+    let cfg = config::load(&file).unwrap_or_else(|e| panic!("config: {e}"));
+    let section = cfg.section("Count").expect("section");
+    let settings = Settings::default();
+    let msg = || Pack::new(heka_message::Message::default(), None);
+    let mut f = super::filter(&BuildContext::new(&cfg, section))
+        .unwrap()
+        .filter;
+    let mut ctx = FilterContext::standalone("Count", &settings, None);
+    f.process_batch(&[msg(), msg()], &mut ctx).unwrap();
+    f.shutdown();
+    let data = dir.path().join("sandbox_preservation/Count.data");
+    assert_eq!(std::fs::read_to_string(&data).unwrap(), "2");
+    let mut f = super::filter(&BuildContext::new(&cfg, section))
+        .unwrap()
+        .filter;
+    ctx.begin_timer();
+    f.timer_event(0, &mut ctx).unwrap();
+    assert_eq!(ctx.take_injected()[0].payload(), b"count=2");
+}
 
-    #[test]
-    fn lua_and_unknown_keys_are_clear_errors() {
-        let err = build_section(
-            "[Agg]\ntype = \"SandboxFilter\"\nmessage_matcher = \"TRUE\"\nfilename = \"x.lua\"\n",
-            "Agg",
-        )
-        .err()
-        .expect("lua refused");
-        // With the `lua` feature the script is looked for (and missing here);
-        // without it the feature is named. Either way the file is.
-        assert!(err.to_string().contains("x.lua"), "{err}");
-        let err = build_section(
+#[test]
+fn lua_and_unknown_keys_are_clear_errors() {
+    let err = build_section(
+        "[Agg]\ntype = \"SandboxFilter\"\nmessage_matcher = \"TRUE\"\nfilename = \"x.lua\"\n",
+        "Agg",
+    )
+    .err()
+    .expect("lua refused");
+    // With the `lua` feature the script is looked for (and missing here);
+    // without it the feature is named. Either way the file is.
+    assert!(err.to_string().contains("x.lua"), "{err}");
+    let err = build_section(
             "[Agg]\ntype = \"SandboxFilter\"\nmessage_matcher = \"TRUE\"\nfilename = \"log-aggregator.wasm\"\nmemroy_limit = 1\n",
             "Agg",
         )
         .err()
         .expect("typo refused");
-        assert!(err.to_string().contains("memroy_limit"), "{err}");
-    }
-
-
+    assert!(err.to_string().contains("memroy_limit"), "{err}");
+}
 
 #[cfg(feature = "lua")]
 mod lua {
@@ -248,5 +250,4 @@ mod lua {
         assert_eq!(parse(&lua_body), parse(&wasm_body));
         assert!(String::from_utf8_lossy(&lua_body).contains("on \\/var"));
     }
-
 }
