@@ -22,7 +22,7 @@ use heka_pipeline::PluginError;
 use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Value, VmState};
 
 use heka_pipeline::sandbox::{
-    CallKind, ConfigValue, Emitted, Injection, LimitExceeded, SandboxError,
+    CallKind, ConfigValue, Emitted, Injection, LimitExceeded, SandboxError, SandboxLimits,
 };
 
 use crate::LuaConfig;
@@ -177,7 +177,7 @@ pub(crate) struct Runtime {
     lua: Lua,
     name: String,
     path: String,
-    memory_limit: usize,
+    limits: SandboxLimits,
     kind: Kind,
     terminated: Option<String>,
     /// Entry points looked up once: (name, function).
@@ -260,7 +260,7 @@ impl Runtime {
             lua,
             name: cfg.spec.name.clone(),
             path: path.to_owned(),
-            memory_limit: limits.memory_limit,
+            limits: limits.clone(),
             kind,
             terminated: None,
             entries: Vec::new(),
@@ -288,6 +288,24 @@ impl Runtime {
 
     pub(crate) fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The plugin's limits.
+    pub(crate) fn limits(&self) -> &SandboxLimits {
+        &self.limits
+    }
+
+    /// The last call's largest output and the share of `instruction_limit` its last
+    /// message used (0 when unlimited).
+    pub(crate) fn last_call(&self) -> (usize, f64) {
+        let Some(s) = self.lua.app_data_ref::<State>() else {
+            return (0, 0.0);
+        };
+        let budget = match self.limits.instruction_limit {
+            0 => 0.0,
+            limit => s.instructions as f64 / limit as f64,
+        };
+        (s.emitted.largest_output(), budget.min(1.0))
     }
 
     pub(crate) fn is_terminated(&self) -> bool {
@@ -389,7 +407,7 @@ impl Runtime {
             return fatal;
         }
         if is_memory_error(e) {
-            return LimitExceeded::Memory(self.memory_limit).to_string();
+            return LimitExceeded::Memory(self.limits.memory_limit).to_string();
         }
         let text = error_text(e);
         if func.is_empty() {
@@ -475,6 +493,17 @@ macro_rules! forward_engine {
             }
             fn memory_used(&self) -> usize {
                 self.runtime.lua().used_memory()
+            }
+            fn identity(
+                &self,
+            ) -> (
+                heka_pipeline::stats::Engine,
+                &heka_pipeline::sandbox::SandboxLimits,
+            ) {
+                (heka_pipeline::stats::Engine::Lua, self.runtime.limits())
+            }
+            fn last_call(&self) -> (usize, f64) {
+                self.runtime.last_call()
             }
             // Heka's Lua data file (global variables as a script), for every kind.
             fn save_state(&mut self) -> Result<Option<Vec<u8>>, String> {

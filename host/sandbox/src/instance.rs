@@ -29,6 +29,8 @@ pub(crate) struct Instance<B> {
     terminated: Option<String>,
     /// Fuel the last call consumed (measurements, tests).
     pub(crate) last_fuel_used: u64,
+    /// Fuel the last call was given (`u64::MAX`: no instruction limit).
+    last_fuel_budget: u64,
 }
 
 /// Fuel for instantiation and `init` (start-up work, not per message).
@@ -71,6 +73,7 @@ impl<B> Instance<B> {
             clock,
             terminated: None,
             last_fuel_used: 0,
+            last_fuel_budget: 0,
         };
         let init_error = |reason| SandboxError::Init {
             path: loaded.path.clone(),
@@ -90,6 +93,20 @@ impl<B> Instance<B> {
     /// Whether the plugin was terminated (a trap, a limit, a fatal outcome).
     pub(crate) fn is_terminated(&self) -> bool {
         self.terminated.is_some()
+    }
+
+    /// The plugin's limits.
+    pub(crate) fn limits(&self) -> &heka_pipeline::sandbox::SandboxLimits {
+        &self.cfg.spec.limits
+    }
+
+    /// The last call's largest output and the share of its fuel it burnt.
+    pub(crate) fn last_call(&self) -> (usize, f64) {
+        let budget = match self.last_fuel_budget {
+            b if b == 0 || b >= i64::MAX as u64 => 0.0,
+            b => self.last_fuel_used as f64 / b as f64,
+        };
+        (self.store.data().emitted.largest_output(), budget)
     }
 
     /// Bytes of linear memory the guest holds.
@@ -139,6 +156,7 @@ impl<B> Instance<B> {
 
         let result = f(&self.bindings, &mut self.store);
         self.last_fuel_used = fuel.saturating_sub(self.store.get_fuel().unwrap_or(0));
+        self.last_fuel_budget = if kind == CallKind::Start { 0 } else { fuel };
         let state = self.store.data();
         let reason = if state.limiter.exceeded {
             Some(LimitExceeded::Memory(self.cfg.spec.limits.memory_limit).to_string())
@@ -228,6 +246,17 @@ macro_rules! forward_engine {
             }
             fn memory_used(&self) -> usize {
                 self.instance.memory_used()
+            }
+            fn identity(
+                &self,
+            ) -> (
+                heka_pipeline::stats::Engine,
+                &heka_pipeline::sandbox::SandboxLimits,
+            ) {
+                (heka_pipeline::stats::Engine::Wasm, self.instance.limits())
+            }
+            fn last_call(&self) -> (usize, f64) {
+                self.instance.last_call()
             }
             // Every world exports `save-state` / `restore-state` (`preserve_data`);
             // they run with the start-up budget and may not inject.

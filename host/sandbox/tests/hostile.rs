@@ -117,7 +117,8 @@ fn a_loop_without_limits_is_stopped_once_the_engine_stops_calls() {
     }
     // A later call on a healthy sandbox of the stopped engine still runs (a final
     // timer event, a drain): only its time is capped.
-    let mut healthy = heka_sandbox::load_filter(&engine, &hostile(), mode("Healthy", "none")).expect("load");
+    let mut healthy =
+        heka_sandbox::load_filter(&engine, &hostile(), mode("Healthy", "none")).expect("load");
     healthy
         .process_batch(&packs(&["healthy"]), &mut ctx("Healthy"))
         .expect("a short call after the stop runs");

@@ -258,7 +258,9 @@ fn heka_fields(m: &Message) -> Vec<(String, String, String)> {
         .iter()
         .map(|f| {
             let value = match f.value(0) {
-                Some(heka_message::FieldValue::String(s)) => format!("string:{}", String::from_utf8_lossy(s)),
+                Some(heka_message::FieldValue::String(s)) => {
+                    format!("string:{}", String::from_utf8_lossy(s))
+                }
                 Some(heka_message::FieldValue::Double(d)) => format!("double:{d}"),
                 other => format!("{other:?}"),
             };

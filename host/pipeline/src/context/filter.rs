@@ -24,6 +24,7 @@ use crate::pack::{Acks, Pack};
 use crate::plugin::{PluginError, PluginResult};
 use crate::sandbox::{CallKind, InjectCounter};
 use crate::settings::Settings;
+use crate::stats::PluginStats;
 use crate::stop::StopSignal;
 
 /// Why a filter's injection was refused (Heka raises these inside the sandbox).
@@ -75,6 +76,10 @@ pub trait Filter: Send {
     /// Called once when the filter stops cleanly (after the final timer event), e.g.
     /// to preserve state. Not called after a fatal error.
     fn shutdown(&mut self) {}
+
+    /// Called once by the runner before the first call with the plugin's stats;
+    /// sandboxes keep them to report their gauges after each call.
+    fn attach_stats(&mut self, _stats: &Arc<PluginStats>) {}
 }
 
 /// Handed to a filter for each call: injection, failure reporting and identity.

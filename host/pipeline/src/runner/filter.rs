@@ -43,7 +43,7 @@ pub(crate) fn spawn(
 ) -> Result<FilterHandle, PipelineError> {
     let FilterSpec {
         name,
-        plugin,
+        mut plugin,
         options,
     } = spec;
     let name: Arc<str> = Arc::from(name);
@@ -51,6 +51,7 @@ pub(crate) fn spawn(
     let alive = Arc::new(AtomicBool::new(true));
     let stats = shared.registry.plugin(&name, PluginKind::Filter);
     stats.set_state(PluginState::Running);
+    plugin.attach_stats(&stats);
     let ctx = FilterContext::new(
         name.clone(),
         settings,

@@ -169,6 +169,8 @@ pub struct Emitted {
     kind: CallKind,
     counter: InjectCounter,
     fatal: Option<LimitExceeded>,
+    /// The largest injection of the current call, bytes (stats).
+    largest: usize,
 }
 
 impl Emitted {
@@ -180,6 +182,7 @@ impl Emitted {
             kind: CallKind::Start,
             counter: InjectCounter::new(limits.max_process_inject, limits.max_timer_inject),
             fatal: None,
+            largest: 0,
         }
     }
 
@@ -195,11 +198,17 @@ impl Emitted {
         self.kind = kind;
         self.counter.begin_batch(kind, units);
         self.fatal = None;
+        self.largest = 0;
     }
 
     /// The plugin's `output_limit` (other bounded outputs, e.g. `cjson.encode`).
     pub fn output_limit(&self) -> usize {
         self.limits.output_limit
+    }
+
+    /// The largest injection (payload or encoded message) of the current call, bytes.
+    pub fn largest_output(&self) -> usize {
+        self.largest
     }
 
     /// The first limit the guest broke in this call, if any.
@@ -316,6 +325,15 @@ impl Emitted {
         if let Err(limit) = self.counter.count(injection.at()) {
             return Err(self.refuse(limit));
         }
+        let size = match &injection {
+            Injection::Payload { payload, .. } => payload.len(),
+            Injection::Message {
+                msg: InjectedMessage::Encoded(b),
+                ..
+            } => b.len(),
+            Injection::Message { .. } => 0,
+        };
+        self.largest = self.largest.max(size);
         self.injections.push(injection);
         Ok(())
     }

@@ -5,6 +5,7 @@
 use heka_message::Message;
 
 use super::emitted::Injection;
+use super::limits::SandboxLimits;
 use crate::plugin::{PluginError, PluginResult};
 
 /// The non-ok outcomes of a batch, by index in the batch, in order. Processing stops at
@@ -27,6 +28,13 @@ pub trait Engine: Send {
 
     /// Bytes of memory the guest holds now (Heka's `Memory` report field).
     fn memory_used(&self) -> usize;
+
+    /// Which engine this is, and the plugin's limits (the stats' labels and limits).
+    fn identity(&self) -> (crate::stats::Engine, &SandboxLimits);
+
+    /// What the last call used: its largest output in bytes and the share of its
+    /// work budget (instructions or fuel) it spent, 0 to 1 (0 when unlimited).
+    fn last_call(&self) -> (usize, f64);
 
     /// `preserve_data`, saving: the state to keep (`None`: nothing to keep).
     fn save_state(&mut self) -> Result<Option<Vec<u8>>, String> {

@@ -17,6 +17,8 @@
 //! `preserve_data`: the engine's state is restored right after start and saved at a
 //! clean shutdown (never after a termination), through [`super::preserve`].
 
+use std::sync::Arc;
+
 use heka_message::{Message, Value};
 
 use super::emitted::Injection;
@@ -26,6 +28,7 @@ use super::preserve::Preserved;
 use crate::context::{Filter, FilterContext};
 use crate::pack::Pack;
 use crate::plugin::{PluginError, PluginResult};
+use crate::stats::PluginStats;
 
 /// Heka's `Type` for `inject_payload` output.
 pub const SANDBOX_OUTPUT_TYPE: &str = "heka.sandbox-output";
@@ -33,6 +36,8 @@ pub const SANDBOX_OUTPUT_TYPE: &str = "heka.sandbox-output";
 /// A SandboxFilter: an engine plus Heka's filter rules.
 pub struct SandboxFilter<E> {
     inner: Preserved<E>,
+    /// The plugin's stats, once the runner attached them (sandbox gauges).
+    stats: Option<Arc<PluginStats>>,
 }
 
 impl<E: FilterEngine> SandboxFilter<E> {
@@ -45,7 +50,7 @@ impl<E: FilterEngine> SandboxFilter<E> {
         spec: &SandboxSpec,
     ) -> Result<SandboxFilter<E>, SandboxError> {
         let inner = Preserved::restore(engine, path, spec)?;
-        Ok(SandboxFilter { inner })
+        Ok(SandboxFilter { inner, stats: None })
     }
 
     /// The engine (stats, tests).
@@ -57,7 +62,9 @@ impl<E: FilterEngine> SandboxFilter<E> {
         if msgs.is_empty() {
             return Ok(());
         }
-        let outcomes = self.inner.engine.process(msgs)?;
+        let outcomes = self.inner.engine.process(msgs);
+        self.record_call();
+        let outcomes = outcomes?;
         let mut injections = self.inner.engine.take_injections().into_iter().peekable();
         let mut outcomes = outcomes.into_iter().peekable();
         for i in 0..msgs.len() {
@@ -86,6 +93,16 @@ impl<E: FilterEngine> SandboxFilter<E> {
             self.inject(inj, ctx)?;
         }
         Ok(())
+    }
+
+    /// After a guest call: the sandbox gauges (memory, largest output, budget share).
+    fn record_call(&self) {
+        if let Some(stats) = &self.stats {
+            let engine = &self.inner.engine;
+            let (output, budget) = engine.last_call();
+            let sandbox = stats.sandbox();
+            sandbox.record_call(engine.memory_used() as u64, output as u64, budget);
+        }
     }
 
     fn inject(&mut self, inj: Injection, ctx: &mut FilterContext) -> PluginResult {
@@ -156,6 +173,7 @@ impl<E: FilterEngine> Filter for SandboxFilter<E> {
 
     fn timer_event(&mut self, now_ns: i64, ctx: &mut FilterContext) -> PluginResult {
         let result = self.inner.engine.timer_event(now_ns);
+        self.record_call();
         if matches!(result, Err(PluginError::Fatal(_))) {
             return result;
         }
@@ -174,6 +192,17 @@ impl<E: FilterEngine> Filter for SandboxFilter<E> {
 
     fn shutdown(&mut self) {
         self.inner.save();
+    }
+
+    fn attach_stats(&mut self, stats: &Arc<PluginStats>) {
+        let (engine, limits) = self.inner.engine.identity();
+        stats.sandbox().set_limits(
+            engine,
+            limits.memory_limit as u64,
+            limits.output_limit as u64,
+            limits.instruction_limit,
+        );
+        self.stats = Some(stats.clone());
     }
 }
 
