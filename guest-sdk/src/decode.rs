@@ -484,9 +484,12 @@ mod tests {
             let _ = decode_into(&mut m, &bytes[..cut], &mut spare);
         }
         let mut m = Message::default();
-        // Payload (tag 6) with invalid UTF-8.
+        // Payload (tag 6) is bytes: invalid UTF-8 is kept as it is.
+        assert_eq!(decode_into(&mut m, &[0x32, 1, 0xff], &mut spare), Ok(()));
+        assert_eq!(m.payload(), &[0xff]);
+        // Type (tag 3) is text.
         assert_eq!(
-            decode_into(&mut m, &[0x32, 1, 0xff], &mut spare),
+            decode_into(&mut m, &[0x1a, 1, 0xff], &mut spare),
             Err(BAD_UTF8)
         );
         assert_eq!(

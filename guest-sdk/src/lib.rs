@@ -115,7 +115,7 @@ extern crate self as heka_sdk;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 
-pub use heka_message::{Field, FieldValue, Message, Value, ValueType};
+pub use heka_message::{Field, FieldValue, Message, Value, ValueType, json_text};
 
 mod decode;
 mod write;

@@ -243,7 +243,10 @@ fn inject_message_table_with_heka_filter_rules() {
 #[test]
 fn inject_message_fields_in_array_form_and_protobuf_strings() {
     let scripts = Scripts::new();
-    let mut f = scripts.filter(
+    // Two injections per message: Heka's default `max_process_inject` is 1.
+    let mut cfg = LuaConfig::new("TestFilter");
+    cfg.spec.limits.max_process_inject = 2;
+    let mut f = scripts.filter_with(
         r#"function process_message()
             local m = decode_message(read_message("raw"))
             m.Type = "copy"
@@ -252,6 +255,7 @@ fn inject_message_fields_in_array_form_and_protobuf_strings() {
             inject_message(read_message("raw"))    -- a protobuf string
             return 0
         end"#,
+        cfg,
     );
     let mut ctx = ctx();
     let original = sample();
@@ -303,7 +307,7 @@ fn injection_limits_of_the_pipeline_are_fatal() {
     let mut ctx = heka_pipeline::FilterContext::standalone("F", &settings, None);
     let err = f.process_message(&sample(), &mut ctx).unwrap_err();
     assert!(
-        matches!(&err, PluginError::Fatal(r) if r.contains("inject")),
+        matches!(&err, PluginError::Fatal(r) if r.contains("exceeded InjectMessage count (1 per process_message)")),
         "{err:?}"
     );
 }
@@ -632,7 +636,7 @@ fn unknown_module_at_load_names_it() {
     let err = heka_lua::load_filter(&path, LuaConfig::new("X"))
         .unwrap_err()
         .to_string();
-    assert!(err.contains("x.lua: initialisation failed"), "{err}");
+    assert!(err.contains("x.lua: plugin init failed"), "{err}");
     assert!(err.contains("module 'no_such_module' not found"), "{err}");
 }
 

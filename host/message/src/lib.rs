@@ -5,6 +5,7 @@
 //! - `codec`: protobuf encode/decode (byte-compatible with Heka) and `max_message_size`.
 //! - `framing`: Heka's stream framing (`0x1E len Header 0x1F message`) both ways.
 //! - `json`: the JSON form of a message used on the command line and in tests (feature `json`).
+//! - [`json_text`]: JSON string literals from bytes (every JSON body we write, the guests' too).
 //! - `matcher`: Heka's `message_matcher` language (feature `matcher`).
 //! - `signing`: HMAC signatures of framed records, both ways (feature `signing`).
 //!
@@ -32,6 +33,7 @@ mod codec;
 mod framing;
 #[cfg(feature = "json")]
 mod json;
+pub mod json_text;
 #[cfg(feature = "matcher")]
 mod matcher;
 mod message;

@@ -248,7 +248,7 @@ impl SandboxEngine {
         let component =
             Component::new(&self.inner.engine, bytes).map_err(|e| SandboxError::Compile {
                 path: path.to_owned(),
-                reason: format!("{e:#}"),
+                reason: format!("not a valid WebAssembly component: {e:#}"),
             })?;
         self.inner.compiled.fetch_add(1, Ordering::Relaxed);
         if let Some(file) = &disk {

@@ -56,7 +56,7 @@ fn infinite_loop_without_instruction_limit_hits_wall_clock_cap() {
     c.call_time_limit = Duration::from_millis(200);
     let mut f = heka_sandbox::load_filter(engine(), &testing::infinite_loop(), c).unwrap();
     let reason = fatal_reason(f.process_batch(&packs(&["x"]), &mut common::ctx("Loop")));
-    assert_eq!(reason, "wall-clock limit exceeded (200 ms per call)");
+    assert_eq!(reason, "call_time_limit exceeded (200 ms per call)");
     assert_neighbour_works();
 }
 

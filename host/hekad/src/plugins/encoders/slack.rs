@@ -22,7 +22,7 @@
 use std::sync::Arc;
 
 use heka_message::Message;
-use heka_pipeline::{Encoder, EncoderFactory, PluginError, PluginResult};
+use heka_pipeline::{Encoder, EncoderFactory, PluginResult};
 use serde::Deserialize;
 
 use crate::config::ConfigError;
@@ -80,10 +80,9 @@ impl SlackEncoder {
     }
 }
 
-/// Appends `s` as a JSON string literal.
+/// Appends `s` as a JSON string literal (the one escaper, shared with the guest).
 fn push_json_string(out: &mut Vec<u8>, s: &str) {
-    // Writing a &str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
+    heka_message::json_text::push_json_string(out, s.as_bytes());
 }
 
 impl Encoder for SlackEncoder {
@@ -92,8 +91,7 @@ impl Encoder for SlackEncoder {
         // Plain text grows by a few escapes; reserve once.
         out.reserve(self.head.len() + payload.len() + payload.len() / 16 + self.tail.len() + 2);
         out.extend_from_slice(&self.head);
-        serde_json::to_writer(&mut *out, payload)
-            .map_err(|e| PluginError::Failed(format!("cannot encode Payload: {e}")))?;
+        heka_message::json_text::push_json_string(out, payload);
         out.extend_from_slice(&self.tail);
         Ok(())
     }
