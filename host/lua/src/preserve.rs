@@ -181,7 +181,7 @@ pub(crate) fn restore(lua: &Lua, text: &[u8]) -> Result<(), String> {
         Ok(Value::Number(n)) => n,
         _ => 0.0,
     };
-    let saved = saved_version(&String::from_utf8_lossy(&text));
+    let saved = saved_version(&String::from_utf8_lossy(text));
     if saved != current {
         tracing::warn!(
             saved,

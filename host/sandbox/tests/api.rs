@@ -222,9 +222,8 @@ fn process_message_single_call_returns_failures() {
 #[test]
 fn init_error_fails_the_load_with_the_reason() {
     let cfg = cfg("Probe").with_config("fail_init", ConfigValue::Boolean(true));
-    let err = heka_sandbox::load_filter(engine(), &testing::api_probe(), cfg)
-        .err()
-        .expect("must fail");
+    let err =
+        heka_sandbox::load_filter(engine(), &testing::api_probe(), cfg).expect_err("must fail");
     let text = err.to_string();
     assert!(text.contains("init refused by config"), "{text}");
 }
@@ -232,8 +231,7 @@ fn init_error_fails_the_load_with_the_reason() {
 #[test]
 fn wrong_world_is_a_clear_load_error() {
     let err = heka_sandbox::load_filter(engine(), &heka_guest_build::slack_encoder(), cfg("X"))
-        .err()
-        .expect("must fail");
+        .expect_err("must fail");
     let text = err.to_string();
     assert!(
         text.contains("cannot instantiate") && text.contains("slack-encoder"),

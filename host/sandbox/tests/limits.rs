@@ -93,8 +93,7 @@ fn panic_is_a_trap_with_the_panic_message() {
 #[test]
 fn forbidden_import_fails_at_load_naming_the_import() {
     let err = heka_sandbox::load_filter(engine(), &testing::forbidden_import(), cfg("Spy"))
-        .err()
-        .expect("must fail");
+        .expect_err("must fail");
     assert!(matches!(err, SandboxError::Instantiate { .. }), "{err}");
     let text = err.to_string();
     println!("load error: {text}");

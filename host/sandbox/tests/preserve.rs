@@ -61,7 +61,7 @@ fn a_refused_restore_fails_the_start_naming_the_file() {
     let file = data_file(dir.path());
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, "not a number").unwrap();
-    let err = start(&file).err().expect("restore refused").to_string();
+    let err = start(&file).expect_err("restore refused").to_string();
     assert!(err.contains("cannot restore preserved data"), "{err}");
     assert!(err.contains(&file.display().to_string()), "{err}");
     assert!(err.contains("not a count"), "{err}");
