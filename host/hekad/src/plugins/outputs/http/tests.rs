@@ -412,6 +412,10 @@ mod pipelined {
         let server = tiny_http::Server::http("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let port = server.server_addr().to_ip().expect("an IP listener").port();
         let (peers_tx, peers) = std::sync::mpsc::channel();
+        // The server answers the next request only once the outcome of the previous
+        // answer arrived: the workers run concurrently, so answers sent back to back
+        // could come out in any order.
+        let (next_tx, next_rx) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::spawn(move || {
             // Holds three requests at once (so three were in flight), then answers the
             // last first: 200, then 429 with Retry-After, then 200.
@@ -428,7 +432,10 @@ mod pipelined {
                 }
             }
             held.sort_by(|a, b| b.0.cmp(&a.0));
-            for (body, request) in held {
+            for (i, (body, request)) in held.into_iter().enumerate() {
+                if i > 0 && next_rx.recv_timeout(Duration::from_secs(20)).is_err() {
+                    return;
+                }
                 let response = match body.as_str() {
                     "2" => tiny_http::Response::from_string("slow down")
                         .with_status_code(429)
@@ -451,8 +458,11 @@ mod pipelined {
         }
         let got: Vec<_> = (0..3)
             .map(|_| {
-                rx.recv_timeout(Duration::from_secs(20))
-                    .expect("an outcome")
+                let outcome = rx
+                    .recv_timeout(Duration::from_secs(20))
+                    .expect("an outcome");
+                let _ = next_tx.send(());
+                outcome
             })
             .collect();
         assert_eq!(got[0].ticket, Ticket(3));
