@@ -176,3 +176,27 @@ fn garbage_is_a_compile_error_not_a_panic() {
         "{err}"
     );
 }
+
+/// The sandbox gauges (docs/sandbox.md, "What a sandbox reports"): attached stats
+/// get the limits at once and the memory, largest output and budget share after a call.
+#[test]
+fn a_sandbox_filter_reports_its_gauges_after_each_call() {
+    use heka_pipeline::stats::{Engine, PluginKind, Registry};
+    let mut c = cfg("Gauges");
+    c.spec.limits.memory_limit = 16 << 20;
+    c.spec.limits.output_limit = 1000;
+    let mut f = heka_sandbox::load_filter(engine(), &testing::output_flood(), c).unwrap();
+    let registry = Registry::new();
+    let stats = registry.plugin("Gauges", PluginKind::Filter);
+    f.attach_stats(&stats);
+    let sandbox = stats.sandbox();
+    assert_eq!(sandbox.engine(), Some(Engine::Wasm));
+    assert_eq!(sandbox.memory_limit_bytes.get(), 16 << 20);
+    assert_eq!(sandbox.output_limit_bytes.get(), 1000);
+    assert_eq!(sandbox.memory_bytes.get(), 0, "nothing recorded before a call");
+    // The flood breaks output_limit: the call still reports what it used.
+    let _ = f.process_batch(&packs(&["x"]), &mut common::ctx("Gauges"));
+    assert!(sandbox.memory_bytes.get() > 0, "linear memory is reported");
+    assert!(sandbox.memory_max_bytes.get() >= sandbox.memory_bytes.get());
+    assert!(sandbox.call_budget_max_ratio.get() > 0.0, "fuel was spent");
+}
