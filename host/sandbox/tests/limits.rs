@@ -193,7 +193,11 @@ fn a_sandbox_filter_reports_its_gauges_after_each_call() {
     assert_eq!(sandbox.engine(), Some(Engine::Wasm));
     assert_eq!(sandbox.memory_limit_bytes.get(), 16 << 20);
     assert_eq!(sandbox.output_limit_bytes.get(), 1000);
-    assert_eq!(sandbox.memory_bytes.get(), 0, "nothing recorded before a call");
+    assert_eq!(
+        sandbox.memory_bytes.get(),
+        0,
+        "nothing recorded before a call"
+    );
     // The flood breaks output_limit: the call still reports what it used.
     let _ = f.process_batch(&packs(&["x"]), &mut common::ctx("Gauges"));
     assert!(sandbox.memory_bytes.get() > 0, "linear memory is reported");
