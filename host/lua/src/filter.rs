@@ -37,7 +37,7 @@ pub fn load_filter(path: &Path, cfg: LuaConfig) -> Result<LuaFilter, SandboxErro
 
 impl FilterEngine for LuaFilterEngine {
     fn process(&mut self, msgs: &[&Message]) -> PluginResult<Outcomes> {
-        self.runtime.begin(CallKind::Process);
+        self.runtime.begin_batch(CallKind::Process, msgs.len());
         let mut outcomes = Outcomes::new();
         for (i, &msg) in msgs.iter().enumerate() {
             self.runtime.state().at = i as u32;

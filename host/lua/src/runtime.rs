@@ -463,8 +463,14 @@ impl Runtime {
 
     /// Starts a call (or a batch of calls) of `kind`: see [`Emitted::begin_call`].
     pub(crate) fn begin(&mut self, kind: CallKind) {
+        self.begin_batch(kind, 1);
+    }
+
+    /// Starts a call of `kind` over `units` messages (a filter's batch: injections are
+    /// counted per message, `at` being the message's index).
+    pub(crate) fn begin_batch(&mut self, kind: CallKind, units: usize) {
         let mut s = self.state();
-        s.emitted.begin_call(kind);
+        s.emitted.begin_batch(kind, units);
         s.at = 0;
     }
 

@@ -708,3 +708,33 @@ fn inject_payload_empty_type_is_txt() {
         Some(FieldValue::String(b""))
     );
 }
+
+/// `max_process_inject` is per message even when a batch of messages reaches the
+/// script in one call (the bench's Lua aggregator injects from process_message).
+#[test]
+fn one_injection_per_message_of_a_batch_is_allowed() {
+    let scripts = Scripts::new();
+    let mut f = scripts.filter(
+        r#"function process_message()
+            inject_payload("txt", "", read_message("Payload"))
+            return 0
+        end"#,
+    );
+    let mut ctx = ctx();
+    let packs: Vec<Pack> = ["a", "b", "c"]
+        .iter()
+        .map(|p| {
+            let mut m = sample();
+            m.payload = Some(p.as_bytes().to_vec());
+            Pack::new(m, None)
+        })
+        .collect();
+    f.process_batch(&packs, &mut ctx)
+        .expect("one injection per message");
+    let out: Vec<Vec<u8>> = ctx
+        .take_injected()
+        .iter()
+        .map(|m| m.payload().to_vec())
+        .collect();
+    assert_eq!(out, vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
+}
