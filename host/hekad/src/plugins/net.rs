@@ -94,6 +94,11 @@ pub fn is_timeout(e: &io::Error) -> bool {
     )
 }
 
+/// Heka's default `keep_alive_period` for TcpInput and TcpOutput: 7200 s.
+pub fn default_keep_alive_period() -> u64 {
+    7200
+}
+
 /// Turns on TCP keep-alive with `period` as the idle time before the first probe
 /// and between probes (Heka's `keep_alive_period`, in seconds).
 pub fn set_keep_alive(stream: &TcpStream, period: Duration) -> io::Result<()> {

@@ -64,7 +64,7 @@ pub struct TcpInputConfig {
     #[serde(default)]
     pub keep_alive: bool,
     /// Keep-alive idle time and probe interval, seconds.
-    #[serde(default = "default_keep_alive_period")]
+    #[serde(default = "crate::plugins::net::default_keep_alive_period")]
     pub keep_alive_period: u64,
     /// Write delivery acknowledgements back to the sender (hekad-rs's TcpOutput with
     /// `delivery_acks = true`; Heka's TcpOutput never reads them).
@@ -74,10 +74,6 @@ pub struct TcpInputConfig {
 
 fn default_net() -> String {
     "tcp".into()
-}
-
-fn default_keep_alive_period() -> u64 {
-    7200
 }
 
 /// The runtime input.

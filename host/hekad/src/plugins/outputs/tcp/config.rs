@@ -38,7 +38,7 @@ pub struct TcpOutputConfig {
     #[serde(default)]
     pub keep_alive: bool,
     /// Keep-alive idle time and probe interval, seconds (Heka: 7200).
-    #[serde(default = "default_keep_alive_period")]
+    #[serde(default = "crate::plugins::net::default_keep_alive_period")]
     pub keep_alive_period: u64,
     /// Reconnect after this many messages (spreads agents over load-balanced
     /// aggregators); 0 = never.
@@ -83,10 +83,6 @@ fn default_hmac_hash() -> String {
 
 fn default_address() -> String {
     "localhost:9125".into()
-}
-
-fn default_keep_alive_period() -> u64 {
-    7200
 }
 
 fn default_ack_timeout() -> String {
