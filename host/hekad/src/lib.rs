@@ -10,7 +10,8 @@
 //!   gets) and [`plugins::BuiltFilter`] (what a filter constructor returns).
 //! - `assemble`: the one pass from a loaded config to a pipeline ready to start:
 //!   types, templates, references, matchers, every problem collected. Start here.
-//! - `run`: the daemon (signals, pid file); `tools`: `hekad validate` / `hekad match`.
+//! - `run`: the daemon (signals, pid file); `tools`: `hekad validate` / `hekad match`;
+//!   `plugin_test`: `hekad test`, plugin tests over the same constructors.
 //! - `timefmt`: the strftime subset encoders use.
 //!
 //! The binary (`main.rs`) only parses the command line and calls into `run`/`tools`.
@@ -19,6 +20,7 @@ pub mod assemble;
 pub mod config;
 pub mod ops;
 pub mod ops_cli;
+pub mod plugin_test;
 pub mod plugins;
 pub mod registry;
 pub mod reload;

@@ -72,6 +72,18 @@ enum Command {
         #[command(flatten)]
         ops: OpsTarget,
     },
+    /// Run plugin tests (`*.test.toml` specs, docs/plugin-tests.md); exit 0 all
+    /// passed, 1 a case failed, 2 a spec could not run.
+    Test {
+        /// Spec files, or directories searched for `*.test.toml` (default: ".").
+        paths: Vec<PathBuf>,
+        /// (Re)write the golden files that differ or are missing.
+        #[arg(long)]
+        bless: bool,
+        /// Also write the results as JUnit XML to FILE.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+    },
 }
 
 /// Where the ops listener of the running hekad is.
@@ -110,9 +122,10 @@ fn heka_argv(args: impl IntoIterator<Item = String>) -> Vec<String> {
         .collect()
 }
 
-fn init_logging() {
+/// Logs to stderr at `default` unless `RUST_LOG` says otherwise.
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -123,7 +136,10 @@ fn init_logging() {
 
 fn main() -> ExitCode {
     let cli = Cli::parse_from(heka_argv(std::env::args()));
-    init_logging();
+    // `hekad test` prints its own report; plugins' warnings (a failed message's
+    // reason) still show.
+    let quiet = matches!(cli.command, Some(Command::Test { .. }));
+    init_logging(if quiet { "warn" } else { "info" });
     match cli.command {
         None => match hekad::run::run(&cli.config) {
             Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
@@ -159,7 +175,29 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some(Command::Test {
+            paths,
+            bless,
+            junit,
+        }) => plugin_tests(paths, bless, junit),
         Some(command) => ops_command(command),
+    }
+}
+
+/// `hekad test`.
+fn plugin_tests(paths: Vec<PathBuf>, bless: bool, junit: Option<PathBuf>) -> ExitCode {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths
+    };
+    let opts = hekad::plugin_test::Options { bless, junit };
+    match hekad::plugin_test::run(&paths, &opts, &mut std::io::stdout()) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("hekad test: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -180,7 +218,7 @@ fn ops_command(command: Command) -> ExitCode {
             Ok(outcome) => Err(outcome.errors.join("\n")),
             Err(e) => Err(e),
         },
-        Command::Validate { .. } | Command::Match { .. } => Ok(()),
+        Command::Validate { .. } | Command::Match { .. } | Command::Test { .. } => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,6 +7,7 @@ mod dashboard;
 mod hostile;
 mod lua_modules;
 mod ops;
+mod plugin_tests;
 mod seed;
 mod stdin_pipe;
 mod tcp_agent;

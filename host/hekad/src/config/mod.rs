@@ -31,7 +31,7 @@ pub use common::{
 pub use de::{KeyError, from_table};
 pub use error::{ConfigError, ConfigErrors, ErrorKind, Location};
 pub use globals::{Globals, GlobalsConfig};
-pub use load::find_line;
+pub use load::{find_line, line_of};
 pub use suggest::closest;
 
 /// A Go duration option (`"250ms"`, `"1m30s"`), parsed by the workspace's one parser
@@ -198,6 +198,46 @@ pub fn load_all(
         sources,
     };
     (Some(config), errors)
+}
+
+/// One TOML document, already parsed, as a configuration of its own: `hekad test`
+/// reads a spec's `[hekad]` and plugin sections this way, so a problem in them is
+/// reported by the same rules, located in the spec (`path`, `text`). No `%ENV[]`
+/// substitution (a spec is a test fixture, not a deployment).
+pub fn from_document(path: &Path, text: &str, doc: toml::Table) -> (Config, Vec<ConfigError>) {
+    let sources = vec![Source {
+        path: path.to_path_buf(),
+        text: text.to_owned(),
+    }];
+    let mut errors = Vec::new();
+    let mut merged = BTreeMap::new();
+    for (name, value) in doc {
+        let toml::Value::Table(table) = value else {
+            errors.push(
+                ConfigError::new(path, ErrorKind::NotASection)
+                    .line(find_line(text, None, Some(&name)))
+                    .key(name),
+            );
+            continue;
+        };
+        let key_sources = table.keys().map(|k| (k.clone(), 0)).collect();
+        let entry = load::Merged {
+            table,
+            key_sources,
+            source: 0,
+        };
+        merged.insert(name, entry);
+    }
+    let globals = load::globals(&mut merged, &sources, &mut errors);
+    let mut sections = load::sections(merged, &sources, &mut errors);
+    sections.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+    let config = Config {
+        path: path.to_path_buf(),
+        globals,
+        sections,
+        sources,
+    };
+    (config, errors)
 }
 
 #[cfg(test)]

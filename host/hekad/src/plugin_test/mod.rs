@@ -1,0 +1,278 @@
+//! `hekad test [PATHS...]`: plugin tests written as TOML specs (`*.test.toml`) beside
+//! the plugin, run through the daemon's own plugin code. The spec format is in
+//! `docs/plugin-tests.md`.
+//!
+//! - `spec`: reading a spec (the plugin's hekad.toml section, cases, inputs,
+//!   expectations); every problem names the file and key (exit code 2).
+//! - `subject`: the plugin built by its registered constructor and driven through the
+//!   pipeline's plugin traits, with a virtual clock for `timer_event`.
+//! - `check`: expectations against outputs, as readable diffs; golden files and
+//!   `--bless`.
+//! - `junit`: `--junit FILE`.
+//!
+//! Exit codes: 0 every case passed, 1 a case failed, 2 a spec could not run (or no
+//! spec was found).
+
+mod check;
+mod junit;
+mod spec;
+mod subject;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use heka_message::Message;
+
+pub use spec::{Spec, SpecError, TEST_HOSTNAME};
+
+use spec::{Case, Step};
+use subject::Subject;
+
+/// How `hekad test` runs.
+#[derive(Debug, Default, Clone)]
+pub struct Options {
+    /// Write the golden files that differ or are missing instead of failing.
+    pub bless: bool,
+    /// Also write the reports as JUnit XML here.
+    pub junit: Option<PathBuf>,
+}
+
+/// Why `hekad test` could not do its job at all (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum TestError {
+    #[error("no *.test.toml spec found under {0}")]
+    NoSpecs(String),
+    #[error("cannot read {path}: {error}")]
+    Walk { path: String, error: std::io::Error },
+    #[error("cannot write {path}: {error}")]
+    Write { path: String, error: std::io::Error },
+    #[error("cannot make a temporary base_dir: {0}")]
+    TempDir(std::io::Error),
+}
+
+/// One case's result.
+#[derive(Debug)]
+pub struct CaseReport {
+    pub name: String,
+    /// Empty when the case passed.
+    pub problems: Vec<String>,
+    pub blessed: Vec<PathBuf>,
+    pub elapsed: Duration,
+    /// Filters: peak sandbox memory (bytes) and the worst call's budget share.
+    pub figures: Option<(u64, f64)>,
+    /// Inputs the filter's message_matcher did not select.
+    pub unmatched: usize,
+}
+
+impl CaseReport {
+    /// "peak memory 1.2 MiB, worst budget 0.4%" for sandboxed filters.
+    pub fn figures_note(&self) -> Option<String> {
+        let (memory, budget) = self.figures?;
+        Some(format!(
+            "peak memory {:.1} KiB, worst call budget {:.2}%",
+            memory as f64 / 1024.0,
+            budget * 100.0
+        ))
+    }
+}
+
+/// One spec's result: its cases, or why it could not run.
+#[derive(Debug)]
+pub struct SpecReport {
+    pub path: PathBuf,
+    pub outcome: Result<Vec<CaseReport>, SpecError>,
+    pub elapsed: Duration,
+}
+
+/// Runs every spec under `paths`, prints a report to `out` and returns the exit code.
+pub fn run(paths: &[PathBuf], opts: &Options, out: &mut dyn Write) -> Result<u8, TestError> {
+    let mut specs = Vec::new();
+    for path in paths {
+        find_specs(path, &mut specs)?;
+    }
+    if specs.is_empty() {
+        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(TestError::NoSpecs(shown.join(", ")));
+    }
+    let base = tempfile::Builder::new()
+        .prefix("hekad-test-")
+        .tempdir()
+        .map_err(TestError::TempDir)?;
+    let mut reports = Vec::new();
+    for (i, path) in specs.iter().enumerate() {
+        let report = run_spec(path, &base.path().join(i.to_string()), opts.bless);
+        print_spec(&report, out);
+        reports.push(report);
+    }
+    let code = summary(&reports, out);
+    if let Some(file) = &opts.junit {
+        std::fs::write(file, junit::junit_xml(&reports)).map_err(|error| TestError::Write {
+            path: file.display().to_string(),
+            error,
+        })?;
+    }
+    Ok(code)
+}
+
+/// `path` itself when it is a file, else every `*.test.toml` below it (hidden
+/// directories and `target` left out), in name order.
+fn find_specs(path: &Path, found: &mut Vec<PathBuf>) -> Result<(), TestError> {
+    let walk = |error| TestError::Walk {
+        path: path.display().to_string(),
+        error,
+    };
+    if !path.is_dir() {
+        std::fs::metadata(path).map_err(walk)?;
+        found.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(walk)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for entry in entries {
+        let name = entry
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if entry.is_dir() {
+            if !name.starts_with('.') && name != "target" {
+                find_specs(&entry, found)?;
+            }
+        } else if name.ends_with(".test.toml") {
+            found.push(entry);
+        }
+    }
+    Ok(())
+}
+
+/// Loads and runs one spec; `base_dir` is its own (preserved state lives there).
+pub fn run_spec(path: &Path, base_dir: &Path, bless: bool) -> SpecReport {
+    let started = Instant::now();
+    let outcome = spec::load(path).and_then(|mut spec| {
+        spec.config.globals.base_dir = base_dir.to_path_buf();
+        spec.cases
+            .iter()
+            .map(|case| run_case(&spec, case, bless))
+            .collect::<Result<Vec<_>, _>>()
+    });
+    SpecReport {
+        path: path.to_path_buf(),
+        outcome,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// Runs one case on a fresh instance (and fresh preserved state).
+fn run_case(spec: &Spec, case: &Case, bless: bool) -> Result<CaseReport, SpecError> {
+    let started = Instant::now();
+    let preserved = spec.config.globals.base_dir.join("sandbox_preservation");
+    // Nothing to remove is the usual case; anything else shows when the plugin starts.
+    let _ = std::fs::remove_dir_all(&preserved);
+    let mut subject = Subject::build(&spec.config, &spec.plugin)?;
+    let mut clock = case.start_time;
+    let mut batch: Vec<Message> = Vec::new();
+    for step in &case.steps {
+        match step {
+            Step::Message(m) => {
+                batch.push(stamped(m, clock));
+                if batch.len() >= heka_pipeline::FILTER_BATCH {
+                    subject.deliver(std::mem::take(&mut batch));
+                }
+            }
+            Step::Tick(ns) => {
+                subject.deliver(std::mem::take(&mut batch));
+                clock = *ns;
+                subject.tick(clock);
+            }
+            Step::Restart => {
+                subject.deliver(std::mem::take(&mut batch));
+                subject.stop(clock, true)?;
+            }
+        }
+    }
+    subject.deliver(batch);
+    subject.stop(clock, false)?;
+    let figures = subject.figures();
+    let found = check::check_case(case, &subject.outputs, &subject.tally, figures, bless);
+    Ok(CaseReport {
+        name: case.name.clone(),
+        problems: found.problems,
+        blessed: found.blessed,
+        elapsed: started.elapsed(),
+        figures,
+        unmatched: subject.tally.unmatched,
+    })
+}
+
+/// An input message as an input would hand it on: a Uuid and the (virtual) time when
+/// the spec gave none.
+fn stamped(m: &Message, clock: i64) -> Message {
+    let mut m = m.clone();
+    if m.uuid.is_empty() {
+        m.uuid = uuid::Uuid::new_v4().as_bytes().to_vec();
+    }
+    if m.timestamp == 0 {
+        m.timestamp = clock;
+    }
+    m
+}
+
+fn print_spec(report: &SpecReport, out: &mut dyn Write) {
+    let path = report.path.display();
+    let cases = match &report.outcome {
+        Err(e) => {
+            let _ = writeln!(out, "BAD  {path}\n{e}");
+            return;
+        }
+        Ok(cases) => cases,
+    };
+    for c in cases {
+        let status = if c.problems.is_empty() {
+            "PASS"
+        } else {
+            "FAIL"
+        };
+        let mut notes = vec![format!("{} ms", c.elapsed.as_millis())];
+        notes.extend(c.figures_note());
+        if c.unmatched > 0 {
+            notes.push(format!(
+                "{} inputs not matched by message_matcher",
+                c.unmatched
+            ));
+        }
+        let _ = writeln!(out, "{status} {path}: {} ({})", c.name, notes.join(", "));
+        for p in &c.problems {
+            let _ = writeln!(out, "  {p}");
+        }
+        for b in &c.blessed {
+            let _ = writeln!(out, "  blessed {}", b.display());
+        }
+    }
+}
+
+/// Prints the totals; returns the exit code.
+fn summary(reports: &[SpecReport], out: &mut dyn Write) -> u8 {
+    let bad = reports.iter().filter(|r| r.outcome.is_err()).count();
+    let cases: Vec<&CaseReport> = reports
+        .iter()
+        .filter_map(|r| r.outcome.as_ref().ok())
+        .flatten()
+        .collect();
+    let failed = cases.iter().filter(|c| !c.problems.is_empty()).count();
+    let _ = writeln!(
+        out,
+        "\n{} specs, {} cases: {} passed, {failed} failed, {bad} bad specs",
+        reports.len(),
+        cases.len(),
+        cases.len() - failed
+    );
+    match (bad, failed) {
+        (0, 0) => 0,
+        (0, _) => 1,
+        _ => 2,
+    }
+}
