@@ -187,16 +187,8 @@ pub fn load_all(
         Err(e) => return (None, vec![e]),
     };
     let mut errors = Vec::new();
-    let (sources, mut merged) = load::read_all(&files, lookup, &mut errors);
-    let globals = load::globals(&mut merged, &sources, &mut errors);
-    let mut sections = load::sections(merged, &sources, &mut errors);
-    sections.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
-    let config = Config {
-        path: path.to_path_buf(),
-        globals,
-        sections,
-        sources,
-    };
+    let (sources, merged) = load::read_all(&files, lookup, &mut errors);
+    let config = from_merged(path, sources, merged, &mut errors);
     (Some(config), errors)
 }
 
@@ -228,16 +220,26 @@ pub fn from_document(path: &Path, text: &str, doc: toml::Table) -> (Config, Vec<
         };
         merged.insert(name, entry);
     }
-    let globals = load::globals(&mut merged, &sources, &mut errors);
-    let mut sections = load::sections(merged, &sources, &mut errors);
+    let config = from_merged(path, sources, merged, &mut errors);
+    (config, errors)
+}
+
+/// `[hekad]` and the sections of the merged tables, in Heka's load order.
+fn from_merged(
+    path: &Path,
+    sources: Vec<Source>,
+    mut merged: BTreeMap<String, load::Merged>,
+    errors: &mut Vec<ConfigError>,
+) -> Config {
+    let globals = load::globals(&mut merged, &sources, errors);
+    let mut sections = load::sections(merged, &sources, errors);
     sections.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
-    let config = Config {
+    Config {
         path: path.to_path_buf(),
         globals,
         sections,
         sources,
-    };
-    (config, errors)
+    }
 }
 
 #[cfg(test)]

@@ -135,10 +135,20 @@ impl<'a> Subject<'a> {
                 result
             }
             Plugin::Encoder(encoder) => {
-                encode_all(encoder.as_mut(), msgs, &mut self.outputs, &mut self.tally)
+                call_each(msgs, &mut self.outputs, &mut self.tally, |msg, outputs| {
+                    let mut out = Vec::new();
+                    encoder.encode(&msg, &mut out)?;
+                    outputs.push(Output::Bytes(out));
+                    Ok(())
+                })
             }
             Plugin::Decoder(decoder) => {
-                decode_all(decoder.as_mut(), msgs, &mut self.outputs, &mut self.tally)
+                call_each(msgs, &mut self.outputs, &mut self.tally, |msg, outputs| {
+                    let mut out = Vec::new();
+                    decoder.decode(msg, None, &mut out)?;
+                    outputs.extend(out.into_iter().map(|m| Output::Message(Box::new(m))));
+                    Ok(())
+                })
             }
         };
         self.settle(result);
@@ -277,35 +287,17 @@ fn collect(ctx: &mut FilterContext, outputs: &mut Vec<Output>) {
     );
 }
 
-fn encode_all(
-    encoder: &mut dyn Encoder,
+/// One call per message (encoders, decoders): outputs kept, failures counted, a
+/// fatal outcome returned (the later messages are not delivered).
+fn call_each(
     msgs: Vec<Message>,
     outputs: &mut Vec<Output>,
     tally: &mut Tally,
+    mut call: impl FnMut(Message, &mut Vec<Output>) -> Result<(), PluginError>,
 ) -> Result<(), PluginError> {
     for msg in msgs {
-        let mut out = Vec::new();
-        match encoder.encode(&msg, &mut out) {
-            Ok(()) => outputs.push(Output::Bytes(out)),
-            Err(PluginError::Skip) => {}
-            Err(PluginError::Failed(reason)) => tally.failures.push(reason),
-            Err(fatal) => return Err(fatal),
-        }
-    }
-    Ok(())
-}
-
-fn decode_all(
-    decoder: &mut dyn Decoder,
-    msgs: Vec<Message>,
-    outputs: &mut Vec<Output>,
-    tally: &mut Tally,
-) -> Result<(), PluginError> {
-    for msg in msgs {
-        let mut out = Vec::new();
-        match decoder.decode(msg, None, &mut out) {
-            Ok(()) => outputs.extend(out.into_iter().map(|m| Output::Message(Box::new(m)))),
-            Err(PluginError::Skip) => {}
+        match call(msg, outputs) {
+            Ok(()) | Err(PluginError::Skip) => {}
             Err(PluginError::Failed(reason)) => tally.failures.push(reason),
             Err(fatal) => return Err(fatal),
         }
