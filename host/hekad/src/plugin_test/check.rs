@@ -225,7 +225,7 @@ pub fn text_diff(what: &str, want: &[u8], got: &[u8]) -> String {
 /// The lines of both sides marked ' ' (in both), '-' (expected only) or '+' (actual
 /// only), by a longest-common-subsequence table; past `LCS_CELLS` (a bound on its
 /// memory) the sides are compared line by line at the same positions instead.
-fn line_diff<'a>(want: &[&'a str], got: &[&'a str]) -> Vec<(char, &'a str)> {
+pub(super) fn line_diff<'a>(want: &[&'a str], got: &[&'a str]) -> Vec<(char, &'a str)> {
     const LCS_CELLS: usize = 1 << 20;
     let (n, m) = (want.len(), got.len());
     let mut out = Vec::new();

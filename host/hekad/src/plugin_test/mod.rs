@@ -17,6 +17,8 @@ mod check;
 mod junit;
 mod spec;
 mod subject;
+#[cfg(test)]
+mod tests;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -263,15 +263,18 @@ fn pick_section(path: &Path, config: &Config, plugin: Option<String>) -> Result<
     };
     match section.kind {
         PluginKind::Filter | PluginKind::Encoder | PluginKind::Decoder => Ok(name),
-        other => Err(invalid(
-            path,
-            "plugin",
-            format!(
-                "[{name}] is {} plugin; hekad test runs filters, encoders and decoders",
-                other.as_str()
-            ),
-        )
-        .into()),
+        other => {
+            let kind = other.as_str();
+            let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
+            let message = format!(
+                "[{name}] is {article} {kind} plugin; hekad test runs filters, encoders and decoders"
+            );
+            Err(invalid(path, "plugin", message).into())
+        }
     }
 }
 

@@ -1,0 +1,235 @@
+//! Unit tests of `hekad test`: spec errors name file and key, diffs read well, and
+//! specs run through the real Lua engine (the e2e tests in `tests/tests/e2e/
+//! plugin_tests.rs` drive the binary, wasm included).
+
+use std::path::{Path, PathBuf};
+
+use heka_message::{Message, Value};
+
+use super::check::{line_diff, text_diff};
+use super::{run_spec, spec};
+
+/// The seed's Lua scripts (no wasm to compile: fast).
+fn lua(name: &str) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/lua");
+    dir.join(name).display().to_string()
+}
+
+fn write_spec(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("x.test.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn aggregator(cases: &str) -> String {
+    format!(
+        "[Agg]\ntype = \"SandboxFilter\"\nmessage_matcher = \"Logger != 'Agg'\"\nfilename = {:?}\n{cases}",
+        lua("log_aggregator.lua")
+    )
+}
+
+/// The error text of loading `text` as a spec.
+fn spec_error(text: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_spec(dir.path(), text);
+    match spec::load(&path) {
+        Ok(_) => panic!("loaded:\n{text}"),
+        Err(e) => e.to_string().replace(&path.display().to_string(), "SPEC"),
+    }
+}
+
+#[test]
+fn spec_errors_name_the_key() {
+    let cases = [
+        (
+            "[[case]]\nname = \"a\"\ninput = [{ tick = 1, line = \"x\" }]\n",
+            "SPEC: case[0].input[0]: invalid value: give exactly one of",
+        ),
+        (
+            "[[case]]\nname = \"a\"\ninput = [{ lin = \"x\" }]\n",
+            "SPEC: case[0].input[0].lin: unknown config setting",
+        ),
+        (
+            "[[case]]\nname = \"a\"\n[[case]]\nnam = \"b\"\n",
+            "SPEC: case[1].nam: unknown config setting",
+        ),
+        (
+            "[[case]]\nname = \"a\"\nexpect = [{ matcher = \"Type ==\" }]\n",
+            "SPEC: case[0].expect[0].matcher: invalid value:",
+        ),
+        (
+            "[[case]]\nname = \"a\"\nexpect = [{ fields = { x = { y = 1 } } }]\n",
+            "SPEC: case[0].expect[0].fields.x: invalid value:",
+        ),
+        (
+            "[[case]]\nname = \"a\"\ninput = [{ message = { typ = \"x\" } }]\n",
+            "SPEC: case[0].input[0].message: invalid value: invalid message JSON at $.typ",
+        ),
+        (
+            "[[case]]\nname = \"a\"\ninput = [{ lines_file = \"nope.log\" }]\n",
+            "SPEC: case[0].input[0].lines_file: invalid value: nope.log:",
+        ),
+        (
+            "[[case]]\nname = \"a\"\ninput = [{ tick = 1, logger = \"L\" }]\n",
+            "SPEC: case[0].input[0].logger: invalid value: only for line and lines_file",
+        ),
+        (
+            "",
+            "SPEC: case: invalid value: a spec needs at least one [[case]]",
+        ),
+        (
+            "plugin = \"Nope\"\n[[case]]\nname = \"a\"\n",
+            "SPEC: plugin: invalid value: no section [Nope] (sections: Agg)",
+        ),
+    ];
+    for (text, want) in cases {
+        // Top-level keys go before the section.
+        let spec = if text.starts_with("plugin") {
+            format!("{text}{}", aggregator(""))
+        } else {
+            aggregator(text)
+        };
+        let got = spec_error(&spec);
+        assert!(
+            got.starts_with(want),
+            "{text}\n  got:  {got}\n  want: {want}"
+        );
+    }
+}
+
+#[test]
+fn kind_specific_keys_are_refused() {
+    let encoder = format!(
+        "[Enc]\ntype = \"SandboxEncoder\"\nfilename = {:?}\n[[case]]\nname = \"a\"\n",
+        lua("slack_encoder.lua")
+    );
+    let got = spec_error(&format!("{encoder}expect = [{{ type = \"x\" }}]\n"));
+    assert!(
+        got.contains("case[0].expect[0]: invalid value: an encoder's output is bytes"),
+        "{got}"
+    );
+    let got = spec_error(&format!("{encoder}max_memory = 1\n"));
+    assert!(
+        got.contains("case[0].max_memory: invalid value: only filters"),
+        "{got}"
+    );
+    let output =
+        "[Out]\ntype = \"LogOutput\"\nmessage_matcher = \"TRUE\"\n[[case]]\nname = \"a\"\n";
+    let got = spec_error(output);
+    assert!(
+        got.contains("plugin: invalid value: [Out] is an output plugin"),
+        "{got}"
+    );
+}
+
+#[test]
+fn line_diff_keeps_common_lines_in_place() {
+    let want = ["a\n", "b\n", "c\n"];
+    let got = ["a\n", "c\n", "d\n"];
+    let marks: String = line_diff(&want, &got).iter().map(|(m, _)| *m).collect();
+    assert_eq!(marks, " - +");
+    let text = text_diff("Payload", b"a\nb\n", b"a\nx\n");
+    assert_eq!(
+        text,
+        "Payload differs (- expected, + actual):\n        \"a\\n\"\n      - \"b\\n\"\n      + \"x\\n\""
+    );
+    assert_eq!(
+        text_diff("Payload", b"ab", b"ac"),
+        "Payload:\n      expected \"ab\"\n      actual   \"ac\""
+    );
+}
+
+fn run(text: &str) -> super::SpecReport {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_spec(dir.path(), text);
+    run_spec(&path, &dir.path().join("base"), false)
+}
+
+fn problems(report: &super::SpecReport) -> Vec<String> {
+    let cases = report.outcome.as_ref().unwrap_or_else(|e| panic!("{e}"));
+    cases.iter().flat_map(|c| c.problems.clone()).collect()
+}
+
+#[test]
+fn message_diffs_name_each_header_and_field() {
+    let report = run(&aggregator(
+        r#"
+[[case]]
+name = "a"
+input = [{ line = "x\n" }, { tick = 5 }]
+[[case.expect]]
+type = "other"
+hostname = "h"
+severity = 3
+fields = { payload_type = ["txt", "more"], payload_name = 1, absent = true }
+json = { a = 1 }
+matcher = "Fields[payload_type] == 'csv'"
+"#,
+    ));
+    let got = problems(&report).join("\n");
+    for want in [
+        "output 0 (Type \"heka.sandbox-output\"):",
+        "Type: expected \"other\", actual \"heka.sandbox-output\"",
+        "Hostname: expected \"h\", actual \"hekad-test\"",
+        "Severity: expected 3, actual (unset)",
+        "Fields[payload_type]: expected [\"txt\", \"more\"], actual [\"txt\"]",
+        "Fields[payload_name]: expected 1, actual [\"\"]",
+        "Fields[absent]: expected true, actual missing",
+        "Payload is not JSON",
+        "does not match \"Fields[payload_type] == 'csv'\"",
+    ] {
+        assert!(got.contains(want), "missing {want:?} in:\n{got}");
+    }
+}
+
+#[test]
+fn counts_failures_terminations_and_extra_outputs() {
+    let report = run(&aggregator(
+        r#"
+[[case]]
+name = "extra"
+input = [{ line = "x\n" }, { tick = 5 }, { line = "y\n" }, { tick = 6 }]
+expect = [{ payload = "x\n" }]
+failures = 1
+terminated = "memory"
+"#,
+    ));
+    let got = problems(&report).join("\n");
+    for want in [
+        "failed messages: expected 1, actual 0",
+        "expected a termination with a reason containing \"memory\"; the plugin ran on",
+        "outputs: expected 1, actual 2",
+        "output 1 not expected: {",
+    ] {
+        assert!(got.contains(want), "missing {want:?} in:\n{got}");
+    }
+}
+
+#[test]
+fn timer_event_on_shutdown_runs_at_the_end_and_at_restarts() {
+    let report = run(&aggregator(
+        r#"timer_event_on_shutdown = true
+[[case]]
+name = "final ticks"
+start_time = 7
+input = [{ line = "a\n" }, { restart = true }, { line = "b\n" }]
+expect = [{ payload = "a\n" }, { payload = "b\n" }]
+"#,
+    ));
+    assert_eq!(problems(&report), Vec::<String>::new());
+}
+
+#[test]
+fn messages_get_a_uuid_and_the_virtual_time() {
+    let m = Message {
+        payload: Some(b"x".to_vec()),
+        ..Default::default()
+    };
+    let stamped = super::stamped(&m, 42);
+    assert_eq!(stamped.uuid.len(), 16);
+    assert_eq!(stamped.timestamp, 42);
+    let mut given = m.clone();
+    given.timestamp = 1;
+    given.add_field("f", Value::Integer(1), "");
+    assert_eq!(super::stamped(&given, 42).timestamp, 1);
+}
