@@ -18,6 +18,9 @@ mod options;
 #[cfg(test)]
 mod tests;
 
+/// A splitter section's `SplitOptions` (also `hekad test`'s streams).
+pub(crate) use options::split as split_options;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;

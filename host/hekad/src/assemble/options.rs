@@ -20,7 +20,7 @@ fn max_record_size(max_message_size: usize) -> usize {
 }
 
 /// A splitter section's options (its type's buffer size unless it sets one).
-pub(super) fn split(config: &Config, section: &Section, reg: &Registration) -> SplitOptions {
+pub(crate) fn split(config: &Config, section: &Section, reg: &Registration) -> SplitOptions {
     let mut options = SplitOptions {
         max_record_size: max_record_size(config.globals.max_message_size),
         min_buffer_size: reg.min_buffer_size,

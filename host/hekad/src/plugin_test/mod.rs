@@ -14,8 +14,10 @@
 //! spec was found).
 
 mod check;
+mod input;
 mod junit;
 mod spec;
+mod stream;
 mod subject;
 #[cfg(test)]
 mod tests;
@@ -29,7 +31,8 @@ use heka_message::Message;
 pub use spec::{Spec, SpecError, TEST_HOSTNAME};
 
 use spec::{Case, Step};
-use subject::Subject;
+use stream::{Record, Stream};
+use subject::{Input, Subject};
 
 /// How `hekad test` runs.
 #[derive(Debug, Default, Clone)]
@@ -175,27 +178,37 @@ fn run_case(spec: &Spec, case: &Case, bless: bool) -> Result<CaseReport, SpecErr
     // Nothing to remove is the usual case; anything else shows when the plugin starts.
     let _ = std::fs::remove_dir_all(&preserved);
     let mut subject = Subject::build(&spec.config, &spec.plugin)?;
+    let mut stream = match &spec.splitter {
+        Some(name) => Some(Stream::build(&spec.config, name)?),
+        None => None,
+    };
     let mut clock = case.start_time;
-    let mut batch: Vec<Message> = Vec::new();
+    let mut batch: Vec<Input> = Vec::new();
     for step in &case.steps {
         match step {
-            Step::Message(m) => {
-                batch.push(stamped(m, clock));
-                if batch.len() >= heka_pipeline::FILTER_BATCH {
-                    subject.deliver(std::mem::take(&mut batch));
-                }
+            Step::Message(m) => batch.push(input(Record::Payload((**m).clone()), clock)),
+            Step::Data(bytes) => {
+                let records = stream.as_mut().map(|s| s.push(bytes)).unwrap_or_default();
+                batch.extend(records.into_iter().map(|r| input(r, clock)));
             }
+            Step::Tick(_) | Step::Restart => subject.deliver(std::mem::take(&mut batch)),
+        }
+        // Filters get what came in as the runner would: batches of at most FILTER_BATCH.
+        while batch.len() >= heka_pipeline::FILTER_BATCH {
+            let rest = batch.split_off(heka_pipeline::FILTER_BATCH);
+            subject.deliver(std::mem::replace(&mut batch, rest));
+        }
+        match step {
             Step::Tick(ns) => {
-                subject.deliver(std::mem::take(&mut batch));
                 clock = *ns;
                 subject.tick(clock);
             }
-            Step::Restart => {
-                subject.deliver(std::mem::take(&mut batch));
-                subject.stop(clock, true)?;
-            }
+            Step::Restart => subject.stop(clock, true)?,
+            Step::Message(_) | Step::Data(_) => {}
         }
     }
+    let last = stream.as_mut().map(Stream::finish).unwrap_or_default();
+    batch.extend(last.into_iter().map(|r| input(r, clock)));
     subject.deliver(batch);
     subject.stop(clock, false)?;
     let figures = subject.figures();
@@ -208,6 +221,21 @@ fn run_case(spec: &Spec, case: &Case, bless: bool) -> Result<CaseReport, SpecErr
         figures,
         unmatched: subject.tally.unmatched,
     })
+}
+
+/// A record as an input hands it on: a message with a Uuid and the (virtual) time
+/// when it has none.
+fn input(record: Record, clock: i64) -> Input {
+    match record {
+        Record::Payload(m) => Input {
+            msg: stamped(&m, clock),
+            raw: None,
+        },
+        Record::MessageBytes(raw) => Input {
+            msg: stamped(&Message::default(), clock),
+            raw: Some(raw),
+        },
+    }
 }
 
 /// An input message as an input would hand it on: a Uuid and the (virtual) time when

@@ -8,8 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use heka_message::{Matcher, Message, message_from_json};
+use heka_message::{Matcher, Message};
 use serde::Deserialize;
+
+use super::input;
 
 use crate::config::{self, Config, ConfigError, ConfigErrors, ErrorKind, PluginKind, from_table};
 
@@ -38,6 +40,8 @@ pub struct Spec {
     /// The section under test.
     pub plugin: String,
     pub kind: PluginKind,
+    /// The splitter section `data` inputs go through.
+    pub splitter: Option<String>,
     pub cases: Vec<Case>,
 }
 
@@ -64,6 +68,8 @@ pub struct Case {
 pub enum Step {
     /// A message for the plugin (Uuid and Timestamp filled in when unset).
     Message(Box<Message>),
+    /// Bytes for the spec's splitter; each record it finds is delivered.
+    Data(Vec<u8>),
     /// A `timer_event` at this time (ns); the virtual clock moves there.
     Tick(i64),
     /// Stop the plugin cleanly (state saved) and start a fresh one (state restored).
@@ -121,27 +127,13 @@ struct CaseToml {
     max_budget_ratio: Option<f64>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InputToml {
-    message: Option<toml::Table>,
-    message_file: Option<String>,
-    line: Option<String>,
-    lines_file: Option<String>,
-    tick: Option<i64>,
-    #[serde(default)]
-    restart: bool,
-    /// `line` / `lines_file`: the Logger an input would give the records.
-    logger: Option<String>,
-}
-
 /// An "invalid value" error at `key` of the spec file.
 pub fn invalid(path: &Path, key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::new(path, ErrorKind::InvalidValue(message.into())).key(key)
 }
 
 /// Parses `table` into `T`, naming `prefix.<key>` on error.
-fn parse<T: serde::de::DeserializeOwned>(
+pub(super) fn parse<T: serde::de::DeserializeOwned>(
     path: &Path,
     prefix: &str,
     table: &toml::Table,
@@ -166,6 +158,7 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let plugin = take_string(path, &mut doc, "plugin")?;
     let external = take_string(path, &mut doc, "config")?;
+    let splitter = take_string(path, &mut doc, "splitter")?;
     let cases = match doc.remove("case") {
         Some(toml::Value::Array(cases)) if !cases.is_empty() => cases,
         _ => return Err(invalid(path, "case", "a spec needs at least one [[case]]").into()),
@@ -175,13 +168,16 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
         None => inline_config(path, &dir, &text, doc)?,
     };
     let plugin = pick_section(path, &config, plugin)?;
+    if let Some(name) = &splitter {
+        check_splitter(path, &config, name)?;
+    }
     let kind = config
         .section(&plugin)
         .map_or(PluginKind::Filter, |s| s.kind);
     let mut errors = Vec::new();
     let mut parsed = Vec::new();
     for (i, case) in cases.iter().enumerate() {
-        match parse_case(path, &dir, kind, i, case) {
+        match parse_case(path, &dir, (kind, splitter.is_some()), i, case) {
             Ok(c) => parsed.push(c),
             Err(e) => errors.push(e),
         }
@@ -195,6 +191,7 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
         config,
         plugin,
         kind,
+        splitter,
         cases: parsed,
     })
 }
@@ -240,9 +237,14 @@ fn inline_config(
 
 /// The section under test: `plugin`, or the only section there is.
 fn pick_section(path: &Path, config: &Config, plugin: Option<String>) -> Result<String, SpecError> {
+    let testable: Vec<_> = config
+        .sections
+        .iter()
+        .filter(|s| s.kind != PluginKind::Splitter)
+        .collect();
     let name = match plugin {
         Some(name) => name,
-        None if config.sections.len() == 1 => config.sections[0].name.clone(),
+        None if testable.len() == 1 => testable[0].name.clone(),
         None => {
             return Err(invalid(
                 path,
@@ -278,10 +280,24 @@ fn pick_section(path: &Path, config: &Config, plugin: Option<String>) -> Result<
     }
 }
 
+/// `splitter` names a splitter section of the spec's configuration.
+fn check_splitter(path: &Path, config: &Config, name: &str) -> Result<(), SpecError> {
+    match config.section(name) {
+        Some(s) if s.kind == PluginKind::Splitter => Ok(()),
+        Some(s) => Err(invalid(
+            path,
+            "splitter",
+            format!("[{name}] is not a splitter ({})", s.type_name),
+        )
+        .into()),
+        None => Err(invalid(path, "splitter", format!("no section [{name}]")).into()),
+    }
+}
+
 fn parse_case(
     path: &Path,
     dir: &Path,
-    kind: PluginKind,
+    (kind, splitter): (PluginKind, bool),
     i: usize,
     case: &toml::Value,
 ) -> Result<Case, ConfigError> {
@@ -311,14 +327,13 @@ fn parse_case(
     }
     let mut steps = Vec::new();
     for (j, input) in c.input.iter().enumerate() {
-        parse_input(
+        let at = input::At {
             path,
             dir,
             kind,
-            &format!("{prefix}.input[{j}]"),
-            input,
-            &mut steps,
-        )?;
+            splitter,
+        };
+        input::parse_input(&at, &format!("{prefix}.input[{j}]"), input, &mut steps)?;
     }
     let expect = match (c.expect, c.no_output) {
         (Some(list), _) => Some(
@@ -342,77 +357,6 @@ fn parse_case(
         max_memory: c.max_memory,
         max_budget_ratio: c.max_budget_ratio,
     })
-}
-
-fn parse_input(
-    path: &Path,
-    dir: &Path,
-    kind: PluginKind,
-    key: &str,
-    table: &toml::Table,
-    steps: &mut Vec<Step>,
-) -> Result<(), ConfigError> {
-    let input: InputToml = parse(path, key, table)?;
-    let given = [
-        input.message.is_some(),
-        input.message_file.is_some(),
-        input.line.is_some(),
-        input.lines_file.is_some(),
-        input.tick.is_some(),
-        input.restart,
-    ];
-    if given.iter().filter(|g| **g).count() != 1 {
-        return Err(invalid(
-            path,
-            key,
-            "give exactly one of message, message_file, line, lines_file, tick, restart",
-        ));
-    }
-    if input.logger.is_some() && input.line.is_none() && input.lines_file.is_none() {
-        return Err(invalid(
-            path,
-            &format!("{key}.logger"),
-            "only for line and lines_file",
-        ));
-    }
-    let payload = |p: Vec<u8>| {
-        Step::Message(Box::new(Message {
-            payload: Some(p),
-            logger: input.logger.clone(),
-            ..Default::default()
-        }))
-    };
-    if let Some(table) = input.message {
-        let json = serde_json::to_string(&table).map_err(|e| invalid(path, key, e.to_string()))?;
-        let msg = message_from_json(&json)
-            .map_err(|e| invalid(path, &format!("{key}.message"), e.to_string()))?;
-        steps.push(Step::Message(Box::new(msg)));
-    } else if let Some(file) = input.message_file {
-        let msg = crate::tools::read_message(&dir.join(file))
-            .map_err(|e| invalid(path, &format!("{key}.message_file"), e.to_string()))?;
-        steps.push(Step::Message(Box::new(msg)));
-    } else if let Some(line) = input.line {
-        steps.push(payload(line.into_bytes()));
-    } else if let Some(file) = input.lines_file {
-        let bytes = std::fs::read(dir.join(&file))
-            .map_err(|e| invalid(path, &format!("{key}.lines_file"), format!("{file}: {e}")))?;
-        // One record per line, its "\n" kept (what a LogstreamerInput delivers).
-        for line in bytes.split_inclusive(|b| *b == b'\n') {
-            steps.push(payload(line.to_vec()));
-        }
-    } else if let Some(ns) = input.tick {
-        if kind != PluginKind::Filter {
-            return Err(invalid(
-                path,
-                &format!("{key}.tick"),
-                "only filters have timer_event",
-            ));
-        }
-        steps.push(Step::Tick(ns));
-    } else {
-        steps.push(Step::Restart);
-    }
-    Ok(())
 }
 
 fn parse_expect(

@@ -29,6 +29,15 @@ pub enum Output {
     Bytes(Vec<u8>),
 }
 
+/// One message for the plugin, with the record's bytes when a splitter of whole
+/// framed messages found it (a decoder gets them as `raw`; other kinds get the
+/// message they hold).
+#[derive(Debug)]
+pub struct Input {
+    pub msg: Message,
+    pub raw: Option<Vec<u8>>,
+}
+
 /// How a call went, beyond its outputs.
 #[derive(Debug, Default)]
 pub struct Tally {
@@ -98,7 +107,7 @@ impl<'a> Subject<'a> {
 
     /// Delivers `msgs` as the runners would: one batch to a filter (those its matcher
     /// selects), one call per message to an encoder or decoder.
-    pub fn deliver(&mut self, msgs: Vec<Message>) {
+    pub fn deliver(&mut self, inputs: Vec<Input>) {
         let Some(plugin) = self
             .plugin
             .as_mut()
@@ -106,6 +115,32 @@ impl<'a> Subject<'a> {
         else {
             return;
         };
+        if let Plugin::Decoder(decoder) = plugin {
+            let result = call_each(
+                inputs,
+                &mut self.outputs,
+                &mut self.tally,
+                |input, outputs| {
+                    let mut out = Vec::new();
+                    decoder.decode(input.msg, input.raw.as_deref(), &mut out)?;
+                    outputs.extend(out.into_iter().map(|m| Output::Message(Box::new(m))));
+                    Ok(())
+                },
+            );
+            return self.settle(result);
+        }
+        // Filters and encoders get messages: a framed record is the message it holds.
+        let mut msgs = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            match input.raw.map(|raw| heka_message::decode_message(&raw)) {
+                None => msgs.push(input.msg),
+                Some(Ok(m)) => msgs.push(m),
+                Some(Err(e)) => self
+                    .tally
+                    .failures
+                    .push(format!("record is not a Heka message: {e}")),
+            }
+        }
         let result = match plugin {
             Plugin::Filter {
                 filter,
@@ -142,14 +177,7 @@ impl<'a> Subject<'a> {
                     Ok(())
                 })
             }
-            Plugin::Decoder(decoder) => {
-                call_each(msgs, &mut self.outputs, &mut self.tally, |msg, outputs| {
-                    let mut out = Vec::new();
-                    decoder.decode(msg, None, &mut out)?;
-                    outputs.extend(out.into_iter().map(|m| Output::Message(Box::new(m))));
-                    Ok(())
-                })
-            }
+            Plugin::Decoder(_) => Ok(()),
         };
         self.settle(result);
     }
@@ -289,11 +317,11 @@ fn collect(ctx: &mut FilterContext, outputs: &mut Vec<Output>) {
 
 /// One call per message (encoders, decoders): outputs kept, failures counted, a
 /// fatal outcome returned (the later messages are not delivered).
-fn call_each(
-    msgs: Vec<Message>,
+fn call_each<T>(
+    msgs: Vec<T>,
     outputs: &mut Vec<Output>,
     tally: &mut Tally,
-    mut call: impl FnMut(Message, &mut Vec<Output>) -> Result<(), PluginError>,
+    mut call: impl FnMut(T, &mut Vec<Output>) -> Result<(), PluginError>,
 ) -> Result<(), PluginError> {
     for msg in msgs {
         match call(msg, outputs) {

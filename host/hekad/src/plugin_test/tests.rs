@@ -233,3 +233,61 @@ fn messages_get_a_uuid_and_the_virtual_time() {
     given.add_field("f", Value::Integer(1), "");
     assert_eq!(super::stamped(&given, 42).timestamp, 1);
 }
+
+#[test]
+fn data_goes_through_the_named_splitter() {
+    // Lines, a record split across two inputs, and a partial last record that the
+    // stream's end drops (deliver_incomplete_final is off by default).
+    let spec = format!(
+        "splitter = \"Lines\"\n{}[Lines]\ntype = \"TokenSplitter\"\n",
+        aggregator(
+            r#"
+[[case]]
+name = "lines"
+input = [{ data = "a\nb" }, { data = "c\nd" }, { tick = 1 }]
+expect = [{ payload = "a\nbc\n" }]
+"#
+        )
+    );
+    assert_eq!(problems(&run(&spec)), Vec::<String>::new());
+}
+
+#[test]
+fn framed_records_reach_a_filter_as_the_messages_they_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut framed = Vec::new();
+    for payload in ["one\n", "two\n"] {
+        let msg = Message {
+            uuid: vec![7; 16],
+            payload: Some(payload.as_bytes().to_vec()),
+            logger: Some("Framed".into()),
+            ..Default::default()
+        };
+        let mut bytes = Vec::new();
+        heka_message::encode_message(&msg, &mut bytes);
+        heka_message::frame_message(&bytes, 65536, &mut framed).unwrap();
+    }
+    framed.extend_from_slice(b"\x1enot a record");
+    std::fs::write(dir.path().join("stream.bin"), &framed).unwrap();
+    let spec = format!(
+        "splitter = \"Framed\"\n{}[Framed]\ntype = \"HekaFramingSplitter\"\n",
+        aggregator(
+            r#"
+[[case]]
+name = "framed"
+input = [{ data_file = "stream.bin" }, { tick = 1 }]
+expect = [{ payload = "one\ntwo\n" }]
+"#
+        )
+    );
+    let path = write_spec(dir.path(), &spec);
+    let report = run_spec(&path, &dir.path().join("base"), false);
+    assert_eq!(problems(&report), Vec::<String>::new());
+    let got = spec_error(&aggregator(
+        "[[case]]\nname = \"a\"\ninput = [{ data = \"x\" }]\n",
+    ));
+    assert!(
+        got.contains("case[0].input[0]: invalid value: data needs a splitter"),
+        "{got}"
+    );
+}
