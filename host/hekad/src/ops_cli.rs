@@ -6,6 +6,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::time::Duration;
 
+use heka_ops::percent_encode;
 use heka_ops::status::{PluginStatus, Status};
 
 /// How to reach the listener.
@@ -191,18 +192,6 @@ pub fn reload(target: &Target) -> Result<heka_ops::ReloadOutcome, String> {
     serde_json::from_str(&body).map_err(|_| format!("HTTP {}: {body}", resp.status()))
 }
 
-/// Query-string encoding of a matcher (unreserved characters stay).
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests {

@@ -74,17 +74,23 @@ function sparkline(values, color) {
   return svg;
 }
 
-// One chart per quantity (small multiples): lines share an axis only when their
-// units and scales agree. `lines`: [{values, color, label}], `limit`: a dashed line.
-function drawChart(canvas, lines, opts) {
+// A canvas sized to its box at the screen's pixel ratio, cleared white: {g, w, h}.
+function blankCanvas(canvas, defaultW, defaultH) {
   const dpr = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth || 380, h = canvas.clientHeight || 140;
+  const w = canvas.clientWidth || defaultW, h = canvas.clientHeight || defaultH;
   canvas.width = w * dpr;
   canvas.height = h * dpr;
   const g = canvas.getContext("2d");
   g.scale(dpr, dpr);
   g.fillStyle = "#fff";
   g.fillRect(0, 0, w, h);
+  return { g, w, h };
+}
+
+// One chart per quantity (small multiples): lines share an axis only when their
+// units and scales agree. `lines`: [{values, color, label}], `limit`: a dashed line.
+function drawChart(canvas, lines, opts) {
+  const { g, w, h } = blankCanvas(canvas, 380, 140);
   const left = 48, bottom = 16, top = 6, right = 6;
   const all = lines.flatMap((l) => l.values);
   let max = Math.max(opts.limit || 0, ...all, opts.minMax || 1e-9);
@@ -317,6 +323,7 @@ function route() {
   if (!state.status) return;
   if (h.startsWith("#/plugin/")) renderDetail(view, decodeURIComponent(h.slice(9)));
   else if (h === "#/terminations") renderTerminations(view);
+  else if (h === "#/outputs") renderOutputs(view);
   else if (h === "#/tail") { if (!$("#tail-match")) renderTail(view); }
   else if ($("#overview")) renderOverviewTable(); else renderOverview(view);
 }

@@ -7,11 +7,13 @@ use axum::response::IntoResponse;
 
 const INDEX: &str = include_str!("../assets/index.html");
 const SCRIPT: &str = include_str!("../assets/app.js");
+const OUTPUTS_SCRIPT: &str = include_str!("../assets/outputs.js");
 const STYLE: &str = include_str!("../assets/app.css");
 const FAVICON: &str = include_str!("../assets/favicon.svg");
 
 /// The size of everything served from here.
-pub const TOTAL_BYTES: usize = INDEX.len() + SCRIPT.len() + STYLE.len() + FAVICON.len();
+pub const TOTAL_BYTES: usize =
+    INDEX.len() + SCRIPT.len() + OUTPUTS_SCRIPT.len() + STYLE.len() + FAVICON.len();
 
 // The budget is checked when the crate compiles: the build fails past 100 KB.
 const _: () = assert!(TOTAL_BYTES < 100 * 1024, "dashboard assets over 100 KB");
@@ -24,6 +26,13 @@ pub(crate) async fn script() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         SCRIPT,
+    )
+}
+
+pub(crate) async fn outputs_script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        OUTPUTS_SCRIPT,
     )
 }
 

@@ -12,6 +12,8 @@
 //! - `history`: `GET /api/v1/history`, a bounded ring of per-second samples so graphs
 //!   draw on first load.
 //! - `tail`: `GET /api/v1/tail?match=EXPR`, a live tail over server-sent events.
+//! - `outputs`: `GET /api/v1/sandbox_outputs[/{plugin}/{name}]`, each sandbox
+//!   filter's latest `inject_payload` per name (Heka's DashboardOutput files).
 //! - `report`: Heka's text report (SIGUSR1, `POST /api/v1/report`).
 //! - `assets`: the dashboard (our own HTML, JS and CSS, embedded; no CDN).
 //! - `routes`: the axum router, the token check and the small JSON errors.
@@ -25,6 +27,7 @@ mod config;
 mod health;
 pub mod history;
 pub mod metrics;
+pub mod outputs;
 mod procfs;
 pub mod report;
 mod routes;
@@ -39,6 +42,7 @@ use std::thread::JoinHandle;
 use heka_pipeline::Registry;
 
 pub use config::{DEFAULT_ADDRESS, OpsConfig};
+pub use outputs::percent_encode;
 pub use routes::{ReloadHook, ReloadOutcome};
 
 /// Why the listener could not start.

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
-use axum::extract::{Query, State as AxState};
+use axum::extract::{Path, Query, State as AxState};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +19,7 @@ use heka_pipeline::Registry;
 use serde::{Deserialize, Serialize};
 
 use crate::history::Ring;
-use crate::{Hooks, OpsConfig, assets, health, metrics, report, status, tail};
+use crate::{Hooks, OpsConfig, assets, health, metrics, outputs, report, status, tail};
 
 /// The outcome of `POST /api/v1/reload`: 200 applied, 422 invalid (the old pipeline
 /// keeps running), 409 another reload under way, 503 valid but not running (it could
@@ -100,6 +100,7 @@ pub(crate) fn router(state: State) -> axum::Router {
     axum::Router::new()
         .route("/", get(assets::index))
         .route("/app.js", get(assets::script))
+        .route("/outputs.js", get(assets::outputs_script))
         .route("/app.css", get(assets::style))
         .route("/favicon.svg", get(assets::favicon))
         .route("/favicon.ico", get(assets::favicon))
@@ -110,6 +111,9 @@ pub(crate) fn router(state: State) -> axum::Router {
         .route("/api/v1/history", get(history_json))
         .route("/api/v1/terminations", get(terminations_json))
         .route("/api/v1/tail", get(tail_events))
+        .route("/api/v1/sandbox_outputs", get(outputs_json))
+        .route("/api/v1/sandbox_outputs/{plugin}/", get(unnamed_output))
+        .route("/api/v1/sandbox_outputs/{plugin}/{name}", get(named_output))
         .route("/api/v1/report", post(report_log))
         .route("/api/v1/reload", post(reload).get(reload_status))
         .layer(axum::middleware::map_response_with_state(
@@ -301,6 +305,59 @@ async fn tail_events(
 #[derive(Deserialize)]
 struct TokenQuery {
     token: Option<String>,
+}
+
+async fn outputs_json(AxState(state): AxState<State>) -> Json<Vec<outputs::OutputEntry>> {
+    Json(outputs::list(&state.0.registry))
+}
+
+async fn named_output(
+    AxState(state): AxState<State>,
+    headers: HeaderMap,
+    Path((plugin, name)): Path<(String, String)>,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    output_bytes(&state, &headers, q.token.as_deref(), &plugin, &name)
+}
+
+async fn unnamed_output(
+    AxState(state): AxState<State>,
+    headers: HeaderMap,
+    Path(plugin): Path<String>,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    output_bytes(&state, &headers, q.token.as_deref(), &plugin, "")
+}
+
+/// One payload, its bytes as injected (message data: the token check applies).
+fn output_bytes(
+    state: &State,
+    headers: &HeaderMap,
+    token: Option<&str>,
+    plugin: &str,
+    name: &str,
+) -> Response {
+    if let Some(denied) = refused(state, headers, token) {
+        return denied;
+    }
+    let found = state
+        .0
+        .registry
+        .find(plugin)
+        .and_then(|p| p.sandbox_outputs().get(name));
+    match found {
+        Some(out) => {
+            let content_type = outputs::content_type(&out.payload_type);
+            // The body is a copy: the slot is free again at once for the filter to
+            // reuse (one copy per request in flight, each at most `output_limit`).
+            let body = axum::body::Body::from(out.payload.clone());
+            ([(header::CONTENT_TYPE, content_type)], body).into_response()
+        }
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!("no sandbox output {name:?} from plugin {plugin:?}"),
+        ),
+    }
 }
 
 async fn report_log(

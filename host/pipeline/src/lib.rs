@@ -19,6 +19,8 @@
 //!   [`PipelineError`], [`ExitStatus`].
 //! - `sandbox`: Heka's sandbox contract, once for every engine (limits, injections,
 //!   `preserve_data`, the generic SandboxFilter/Encoder/Decoder).
+//! - `sandbox_outputs`: each sandbox filter's latest `inject_payload` per name, kept
+//!   beside its stats for the dashboard (bounded per filter).
 //! - `stop`: [`StopSignal`].
 //! - `stats`: [`Registry`], every plugin's counters and gauges, read out of band by
 //!   the ops listener (`heka-ops`); `tap`: live-tail copies of routed messages.
@@ -38,6 +40,7 @@ mod plugin;
 mod router;
 mod runner;
 pub mod sandbox;
+pub mod sandbox_outputs;
 mod settings;
 mod spec;
 pub mod split;
@@ -59,6 +62,7 @@ pub use pipeline::{Pipeline, PipelineBuilder, PipelineHandle};
 pub use pipelined::{Delivery, Outcome, Outcomes, PipelinedOutput, Ticket};
 pub use plugin::{
     Decoder, Encoder, Output, OutputError, PluginError, PluginResult, SplitResult, Splitter,
+    StatsSource,
 };
 pub use settings::{
     DecoderFactory, EncoderFactory, FILTER_BATCH, FilterOptions, InputOptions, OutputOptions,

@@ -18,6 +18,11 @@ use std::time::Duration;
 use heka_message::Message;
 
 use crate::pipelined::PipelinedOutput;
+use crate::stats::PluginStats;
+
+/// How a decoder or encoder gets its section's stats: the entry is made on the first
+/// call, so one that reports nothing (a native plugin) adds no row to the dashboard.
+pub type StatsSource<'a> = &'a dyn Fn() -> Arc<PluginStats>;
 
 /// How a plugin call ended when it did not simply succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -81,6 +86,10 @@ pub trait Decoder: Send {
     /// uses message bytes (framed protobuf), else `None`. Decoded messages are pushed
     /// onto `out` (an empty `out` with `Ok` drops the record on purpose).
     fn decode(&mut self, msg: Message, raw: Option<&[u8]>, out: &mut Vec<Message>) -> PluginResult;
+
+    /// Called once after the decoder is made (sandbox decoders take their stats for
+    /// the memory, output and budget gauges). Every instance of a section shares them.
+    fn attach_stats(&mut self, _stats: StatsSource<'_>) {}
 }
 
 /// Serialises a message for an output (Heka's encoders).
@@ -88,6 +97,9 @@ pub trait Encoder: Send {
     /// Appends the encoded form of `msg` to `out` (which the caller cleared).
     /// `Err(PluginError::Skip)` means "no output for this message".
     fn encode(&mut self, msg: &Message, out: &mut Vec<u8>) -> PluginResult;
+
+    /// Called once after the encoder is made (see [`Decoder::attach_stats`]).
+    fn attach_stats(&mut self, _stats: StatsSource<'_>) {}
 }
 
 /// Why an output could not deliver.

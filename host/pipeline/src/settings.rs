@@ -38,6 +38,9 @@ pub struct Settings {
     pub max_timer_inject: usize,
     /// Largest message, encoded (default 65536).
     pub max_message_size: usize,
+    /// Sandbox outputs kept per filter for the dashboard (`[hekad]
+    /// max_sandbox_outputs`; the bound is in `sandbox_outputs`).
+    pub max_sandbox_outputs: usize,
 }
 
 impl Default for Settings {
@@ -50,6 +53,7 @@ impl Default for Settings {
             max_process_inject: 1,
             max_timer_inject: 10,
             max_message_size: heka_message::DEFAULT_MAX_MESSAGE_SIZE,
+            max_sandbox_outputs: crate::sandbox_outputs::DEFAULT_MAX_NAMES,
         }
     }
 }
@@ -106,6 +110,9 @@ pub struct InputOptions {
     pub split: SplitOptions,
     /// The decoder template (`decoder`), if any.
     pub decoder: Option<DecoderFactory>,
+    /// The decoder's section name and Heka type (its stats entry, for decoders that
+    /// report).
+    pub decoder_section: Option<(String, String)>,
     /// When false (the default for inputs), the input ending stops hekad.
     pub can_exit: bool,
     /// Route messages that failed to decode, marked with `Fields[decode_failure]`.
@@ -123,6 +130,7 @@ impl InputOptions {
             splitter,
             split,
             decoder: None,
+            decoder_section: None,
             can_exit: false,
             send_decode_failures: false,
             log_decode_failures: true,
@@ -172,6 +180,9 @@ pub struct OutputOptions {
     pub message_signer: Option<Arc<str>>,
     /// The encoder template (`encoder`); without one the Payload is sent.
     pub encoder: Option<EncoderFactory>,
+    /// The encoder's section name and Heka type (its stats entry, for encoders that
+    /// report).
+    pub encoder_section: Option<(String, String)>,
     /// Wrap each encoded message in Heka's stream framing.
     pub use_framing: bool,
     /// `ticker_interval` (None = no timer events).
@@ -192,6 +203,7 @@ impl OutputOptions {
             matcher,
             message_signer: None,
             encoder: None,
+            encoder_section: None,
             use_framing: false,
             ticker_interval: None,
             can_exit: false,

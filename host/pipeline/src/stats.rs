@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::sandbox_outputs::SandboxOutputs;
 use crate::tap::Taps;
 
 /// Termination records kept (the newest win): bounds the ring's memory.
@@ -329,6 +330,7 @@ pub struct PluginStats {
     queue: OnceLock<QueueProbe>,
     last_error: Mutex<Option<String>>,
     sandbox: SandboxStats,
+    outputs: SandboxOutputs,
     /// Whether liveness watches this plugin's calls (filters; outputs block on sinks).
     watched: AtomicBool,
 }
@@ -390,6 +392,7 @@ impl PluginStats {
             queue: OnceLock::new(),
             last_error: Mutex::new(None),
             sandbox: SandboxStats::default(),
+            outputs: SandboxOutputs::default(),
             watched: AtomicBool::new(kind == PluginKind::Filter),
         }
     }
@@ -427,6 +430,11 @@ impl PluginStats {
     /// The sandbox figures (all zero for a native plugin).
     pub fn sandbox(&self) -> &SandboxStats {
         &self.sandbox
+    }
+
+    /// The latest `inject_payload` per name (sandbox filters; empty otherwise).
+    pub fn sandbox_outputs(&self) -> &SandboxOutputs {
+        &self.outputs
     }
 
     fn mono_ns(&self) -> u64 {
@@ -693,6 +701,20 @@ impl Registry {
             })
             .collect()
     }
+}
+
+/// The stats entry of a decoder or encoder section (made on first use; every
+/// instance of the section shares it), labelled and running.
+pub fn section_stats(
+    registry: &Registry,
+    name: &str,
+    type_name: &str,
+    kind: PluginKind,
+) -> Arc<PluginStats> {
+    let stats = registry.plugin(name, kind);
+    stats.set_type_name(type_name);
+    stats.set_state(PluginState::Running);
+    stats
 }
 
 /// Now, ns since the Unix epoch.

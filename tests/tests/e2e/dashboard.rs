@@ -1,9 +1,12 @@
 //! The dashboard in a real browser: hekad runs the seed pipeline (LogstreamerInput →
 //! wasm log aggregator → Slack encoder → LogOutput) plus a hostile wasm filter (the
-//! `infinite-loop` guest), and headless Chromium, driven over the DevTools protocol
-//! (`heka_e2e::cdp`), opens the dashboard served by hekad's ops listener.
+//! `infinite-loop` guest) and a Lua `circular_buffer` graph filter, and headless
+//! Chromium, driven over the DevTools protocol (`heka_e2e::cdp`), opens the dashboard
+//! served by hekad's ops listener.
 //!
-//! Checked: one row per plugin with moving rates, a graph painted on the plugin page,
+//! Checked: one row per plugin with moving rates (the sandbox encoder among them, with
+//! its memory/output/budget gauges), a graph painted on the plugin page, the Lua
+//! filter's cbuf drawn on the sandbox outputs page and its txt output shown as text,
 //! the hostile plugin on the terminations page with its reason (instruction_limit),
 //! the live tail showing exactly the matching messages, no console or CSP error and
 //! no request leaving loopback. Screenshots go to `target/test-artifacts/`.
@@ -38,6 +41,29 @@ fn append(log: &Path, lines: &[String]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A Heka-style graph filter: lines and bytes per second in a circular buffer (two
+/// units, so two charts), reported as `cbuf` with a `txt` note beside it.
+const LINE_GRAPH: &str = r#"
+require "circular_buffer"
+local graph = circular_buffer.new(10, 2, 1)
+graph:set_header(1, "Lines", "count")
+graph:set_header(2, "Bytes", "B")
+local seen = 0
+
+function process_message()
+    local ts = read_message("Timestamp")
+    graph:add(ts, 1, 1)
+    graph:add(ts, 2, #(read_message("Payload") or ""))
+    seen = seen + 1
+    return 0
+end
+
+function timer_event(ns)
+    inject_payload("cbuf", "Line rate", graph)
+    inject_payload("txt", "summary", "lines seen: ", seen)
+end
+"#;
+
 fn config(dir: &Path, port: u16) -> PathBuf {
     let text = format!(
         r#"
@@ -64,6 +90,12 @@ message_matcher = "Logger == 'ExampleLog' && Payload =~ /HOSTILE/"
 filename = "{hostile}"
 can_exit = true
 
+[LineGraph]
+type = "SandboxFilter"
+message_matcher = "Logger == 'ExampleLog'"
+filename = "line_graph.lua"
+ticker_interval = 1
+
 [SlackEncoder]
 type = "SandboxEncoder"
 filename = "{encoder}"
@@ -78,6 +110,7 @@ encoder = "SlackEncoder"
         encoder = heka_guest_build::slack_encoder().display(),
         hostile = heka_guest_build::testing::infinite_loop().display(),
     );
+    write(dir, "line_graph.lua", LINE_GRAPH);
     write(dir, "hekad.toml", &text)
 }
 
@@ -101,7 +134,7 @@ fn the_dashboard_shows_the_pipeline_in_a_real_browser() {
         .unwrap_or_else(|| panic!("no status from hekad: {}", daemon.log_text()));
     let status: Value = serde_json::from_str(&status).unwrap();
     let plugin_count = status["plugins"].as_array().unwrap().len();
-    assert_eq!(plugin_count, 4, "{status}");
+    assert_eq!(plugin_count, 6, "{status}");
 
     // Lines keep arriving while the browser looks (rates move).
     let stop = Arc::new(AtomicBool::new(false));
@@ -135,6 +168,8 @@ fn the_dashboard_shows_the_pipeline_in_a_real_browser() {
         "ExampleLog",
         "ExampleLogAggregator",
         "Hostile",
+        "LineGraph",
+        "SlackEncoder",
         "SlackOnStdout",
     ] {
         assert!(names.contains(&name), "{name} missing from {status}");
@@ -158,6 +193,7 @@ fn the_dashboard_shows_the_pipeline_in_a_real_browser() {
     );
     let first = b.eval(rates);
     b.wait_for("rates to move", &format!("{rates} !== {first}"), WAIT);
+    encoder_gauges(&mut b, port);
     std::fs::write(artifacts().join("dashboard-overview.png"), b.screenshot()).unwrap();
 
     // A graph painted: saturated pixels (the lines, not the grey grid) on the rate chart.
@@ -168,6 +204,7 @@ fn the_dashboard_shows_the_pipeline_in_a_real_browser() {
         if (Math.max(r, g, bl) - Math.min(r, g, bl) > 40) n++; } return n > 200 ? n : 0; })()";
     b.wait_for("a painted graph", painted, WAIT);
     std::fs::write(artifacts().join("dashboard-plugin.png"), b.screenshot()).unwrap();
+    sandbox_outputs(&mut b, port);
 
     // The hostile plugin on the terminations page, with its reason.
     b.eval("location.hash = '#/terminations'");
@@ -235,4 +272,65 @@ fn the_dashboard_shows_the_pipeline_in_a_real_browser() {
         "{}",
         daemon.log_text()
     );
+}
+
+/// The sandbox encoder's gauges: in the status (engine, limits, memory once it ran,
+/// messages encoded) and as the three limit bars of its overview row.
+fn encoder_gauges(b: &mut Browser, port: u16) {
+    let encoder = wait_for(WAIT, || {
+        let status: Value = serde_json::from_str(&http_get(port, "/api/v1/status")?).ok()?;
+        let p = status["plugins"]
+            .as_array()?
+            .iter()
+            .find(|p| p["name"] == "SlackEncoder")?
+            .clone();
+        (p["sandbox"]["memory_bytes"].as_u64()? > 0 && p["sent_messages"].as_u64()? > 0)
+            .then_some(p)
+    })
+    .expect("the encoder's stats");
+    assert_eq!(encoder["kind"], "encoder", "{encoder}");
+    assert_eq!(encoder["type"], "SandboxEncoder", "{encoder}");
+    let sandbox = &encoder["sandbox"];
+    assert_eq!(sandbox["engine"], "wasm", "{encoder}");
+    assert_eq!(sandbox["memory_limit_bytes"], 8 * 1024 * 1024, "{encoder}");
+    assert!(
+        sandbox["output_max_bytes"].as_u64().unwrap() > 0,
+        "{encoder}"
+    );
+    b.wait_for(
+        "the encoder's limit bars",
+        "document.querySelectorAll('tr[data-plugin=\"SlackEncoder\"] .limits .bar').length === 3",
+        WAIT,
+    );
+}
+
+/// The sandbox outputs page: the Lua filter's cbuf drawn (one chart per unit, both
+/// painted), its txt output shown as text, and the cbuf text over HTTP.
+fn sandbox_outputs(b: &mut Browser, port: u16) {
+    let raw = wait_for(WAIT, || {
+        http_get(port, "/api/v1/sandbox_outputs/LineGraph/Line%20rate")
+    })
+    .expect("the cbuf over HTTP");
+    assert!(raw.starts_with("{\"time\":"), "{raw}");
+    assert!(
+        raw.contains("\"column_info\":[{\"name\":\"Lines\",\"unit\":\"count\""),
+        "{raw}"
+    );
+    b.eval("location.hash = '#/outputs'");
+    let painted = "(() => { const cs = [...document.querySelectorAll('canvas.cbuf[data-plugin=\"LineGraph\"]')]; \
+        if (cs.length !== 2) return 0; \
+        return cs.map(c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; \
+        for (let i = 0; i < d.length; i += 4) { if (Math.max(d[i], d[i+1], d[i+2]) - Math.min(d[i], d[i+1], d[i+2]) > 40) n++; } \
+        return n; }).every(n => n > 200) ? 1 : 0; })()";
+    b.wait_for("both cbuf charts painted", painted, WAIT);
+    let text = b.wait_for(
+        "the txt output",
+        "(document.querySelector('section.output[data-name=\"summary\"] pre.payload') || {}).textContent",
+        WAIT,
+    );
+    assert!(
+        text.as_str().is_some_and(|t| t.starts_with("lines seen: ")),
+        "{text}"
+    );
+    std::fs::write(artifacts().join("dashboard-outputs.png"), b.screenshot()).unwrap();
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 use heka_e2e::{Daemon, wait_for, write};
 use heka_guest_build::{plugin_path, testing};
 use heka_pipeline::sandbox::SandboxLimits;
+use heka_pipeline::sandbox_outputs::{DEFAULT_MAX_NAMES, bound_bytes};
 use heka_pipeline::stats::PluginKind;
 
 /// Bounded polls once hekad runs.
@@ -59,13 +60,22 @@ struct Hostile {
 }
 
 /// docs/sandbox.md's bound on hekad's peak RSS for a run with `cases`:
-/// `R₀ + Σ_instances S + in flight`, `S` from the contract's own formula
+/// `R₀ + Σ_instances S (+ each filter's outputs) + in flight`, `S` from the contract's own formula
 /// ([`SandboxLimits::host_bytes`]) with Heka's default limits (every sandbox here
 /// keeps them; the suite's two own filters, the aggregator and [`STUCK`], included).
 fn rss_bound(cases: &[Hostile]) -> u64 {
     let limits = SandboxLimits::default();
-    let own = 2 * limits.host_bytes(PluginKind::Filter);
-    let hostile: u64 = cases.iter().map(|c| limits.host_bytes(c.kind)).sum();
+    // A filter's instance plus the dashboard's copy of its outputs (`sandbox_outputs`).
+    let filter =
+        limits.host_bytes(PluginKind::Filter) + bound_bytes(DEFAULT_MAX_NAMES, limits.output_limit);
+    let own = 2 * filter;
+    let hostile: u64 = cases
+        .iter()
+        .map(|c| match c.kind {
+            PluginKind::Filter => filter,
+            kind => limits.host_bytes(kind),
+        })
+        .sum();
     BASE_RSS + own + hostile + IN_FLIGHT
 }
 

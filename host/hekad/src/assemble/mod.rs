@@ -189,7 +189,7 @@ struct Pass<'a> {
     sections: &'a [&'a Section],
     errors: Vec<ConfigError>,
     splitters: HashMap<&'a str, SplitterTemplate>,
-    decoders: HashMap<&'a str, DecoderFactory>,
+    decoders: HashMap<&'a str, (DecoderFactory, &'a str)>,
     /// Encoder templates with their type name (for `use_framing`'s default).
     encoders: HashMap<&'a str, (EncoderFactory, &'a str)>,
     out: Assembled,
@@ -214,7 +214,8 @@ impl<'a> Pass<'a> {
             }
             Ctor::Decoder(ctor) => {
                 if let Some(factory) = self.keep(ctor(&ctx)) {
-                    self.decoders.insert(name, factory);
+                    self.decoders
+                        .insert(name, (factory, section.type_name.as_str()));
                 }
             }
             Ctor::Encoder(ctor) => {

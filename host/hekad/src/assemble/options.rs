@@ -74,11 +74,16 @@ impl Pass<'_> {
             "decoder",
             (c.decoder.as_deref(), reg.decoder),
             PluginKind::Decoder,
-            |pass, name| pass.decoders.get(name).cloned(),
+            |pass, name| {
+                let (factory, type_name) = pass.decoders.get(name)?;
+                Some((factory.clone(), (name.to_owned(), (*type_name).to_owned())))
+            },
         );
         let template = splitter??;
         let mut options = InputOptions::new(template.factory, template.options);
-        options.decoder = decoder?;
+        let (decoder, decoder_section) = decoder?.unzip();
+        options.decoder = decoder;
+        options.decoder_section = decoder_section;
         options.can_exit = c.can_exit;
         options.send_decode_failures = c.send_decode_failures;
         options.log_decode_failures = c.log_decode_failures;
@@ -120,7 +125,10 @@ impl Pass<'_> {
             "encoder",
             (c.encoder.as_deref().or(reg.encoder), None),
             PluginKind::Encoder,
-            |pass, name| pass.encoders.get(name).cloned(),
+            |pass, name| {
+                let (factory, type_name) = pass.encoders.get(name)?;
+                Some((factory.clone(), (name.to_owned(), (*type_name).to_owned())))
+            },
         );
         if c.encoder.is_none() && reg.requires_encoder {
             let missing = ErrorKind::MissingEncoder(reg.name.to_owned());
@@ -135,11 +143,15 @@ impl Pass<'_> {
         if encoder.is_none() && reg.requires_encoder {
             return None;
         }
-        let encoder_type = encoder.as_ref().map(|(_, type_name)| *type_name);
+        let (encoder, encoder_section) = encoder.unzip();
+        let encoder_type = encoder_section
+            .as_ref()
+            .map(|(_, type_name)| type_name.as_str());
         options.use_framing = c
             .use_framing
             .unwrap_or(reg.frames_protobuf && encoder_type == Some("ProtobufEncoder"));
-        options.encoder = encoder.map(|(factory, _)| factory);
+        options.encoder = encoder;
+        options.encoder_section = encoder_section;
         options.ticker_interval = ticker(c.ticker_interval, reg);
         options.can_exit = c.can_exit.unwrap_or(reg.sandbox);
         options.retries = retries?;

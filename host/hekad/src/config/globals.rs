@@ -56,6 +56,9 @@ pub struct GlobalsConfig {
     pub ops_token: String,
     /// A filter stuck in one call this long fails `/healthz` (Go duration).
     pub ops_liveness_timeout: String,
+    /// Sandbox outputs (`inject_payload` names) kept per filter for the dashboard,
+    /// each at most the filter's `output_limit` bytes. hekad-rs only.
+    pub max_sandbox_outputs: u64,
 }
 
 impl Default for GlobalsConfig {
@@ -82,6 +85,7 @@ impl Default for GlobalsConfig {
             ops_address: "127.0.0.1:4352".into(),
             ops_token: String::new(),
             ops_liveness_timeout: "30s".into(),
+            max_sandbox_outputs: heka_pipeline::sandbox_outputs::DEFAULT_MAX_NAMES as u64,
         }
     }
 }
@@ -105,6 +109,7 @@ pub struct Globals {
     pub ops_address: Option<std::net::SocketAddr>,
     pub ops_token: Option<String>,
     pub ops_liveness_timeout: Duration,
+    pub max_sandbox_outputs: usize,
 }
 
 impl Default for Globals {
@@ -126,6 +131,7 @@ impl Default for Globals {
             ops_address: "127.0.0.1:4352".parse().ok(),
             ops_token: None,
             ops_liveness_timeout: Duration::from_secs(30),
+            max_sandbox_outputs: heka_pipeline::sandbox_outputs::DEFAULT_MAX_NAMES,
         }
     }
 }
@@ -175,6 +181,7 @@ impl Globals {
             ops_address,
             ops_token: (!c.ops_token.is_empty()).then_some(c.ops_token),
             ops_liveness_timeout,
+            max_sandbox_outputs: usize::try_from(c.max_sandbox_outputs).unwrap_or(usize::MAX),
         })
     }
 }

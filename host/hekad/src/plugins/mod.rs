@@ -151,5 +151,6 @@ pub fn settings(globals: &Globals) -> Settings {
         max_process_inject: globals.max_process_inject,
         max_timer_inject: globals.max_timer_inject,
         max_message_size: globals.max_message_size,
+        max_sandbox_outputs: globals.max_sandbox_outputs,
     }
 }

@@ -122,6 +122,8 @@ pub struct Harness {
     pub server: Option<OpsServer>,
     pub base: String,
     pub agent: ureq::Agent,
+    /// The registry the listener reads (tests may put figures in directly).
+    pub registry: Arc<heka_pipeline::Registry>,
 }
 
 impl Harness {
@@ -180,7 +182,8 @@ impl Harness {
         let pipeline = b.start().expect("pipeline starts");
         let mut config = OpsConfig::new("127.0.0.1:0".parse().unwrap());
         configure(&mut config);
-        let server = OpsServer::start(config, registry, Hooks::default()).expect("listener");
+        let server =
+            OpsServer::start(config, registry.clone(), Hooks::default()).expect("listener");
         let base = format!("http://127.0.0.1:{}", server.local_addr().port());
         Harness {
             feed,
@@ -191,6 +194,7 @@ impl Harness {
             server: Some(server),
             base,
             agent: agent(),
+            registry,
         }
     }
 

@@ -36,6 +36,7 @@ impl InputContext {
             .hostname
             .clone()
             .unwrap_or_else(|| settings.hostname.clone());
+        let registry = Arc::new(crate::stats::Registry::new());
         let ctx = InputContext {
             name: name.to_owned(),
             hostname,
@@ -43,8 +44,8 @@ impl InputContext {
             router: Arc::new(Router::new(vec![route], StopSignal::new())),
             settings: Arc::new(settings),
             options,
-            stats: Arc::new(crate::stats::Registry::new())
-                .plugin(name, crate::stats::PluginKind::Input),
+            stats: registry.plugin(name, crate::stats::PluginKind::Input),
+            registry,
         };
         (ctx, rx)
     }

@@ -29,7 +29,7 @@ use crate::plugin::{Decoder, PluginError};
 use crate::router::{MAX_ROUTE_BATCH, Routed, Router};
 use crate::settings::{InputOptions, Settings};
 use crate::split::{Record, SplitRunner};
-use crate::stats::PluginStats;
+use crate::stats::{PluginKind, PluginStats, Registry, section_stats};
 use crate::stop::StopSignal;
 
 /// Heka caps the `decode_error` field of a routed decode failure at 500 bytes.
@@ -67,6 +67,8 @@ pub struct InputContext {
     pub(crate) options: InputOptions,
     /// The input's counters (sent messages, decode failures).
     pub(crate) stats: Arc<PluginStats>,
+    /// The registry, for its decoder's stats entry.
+    pub(crate) registry: Arc<Registry>,
 }
 
 /// The headers [`InputBatch::deliver_records`] gives the message of each record,
@@ -124,7 +126,14 @@ impl InputContext {
     pub fn new_decoder(&self) -> Option<Box<dyn Decoder>> {
         let factory = self.options.decoder.as_ref()?;
         match factory() {
-            Ok(decoder) => Some(decoder),
+            Ok(mut decoder) => {
+                if let Some((name, type_name)) = &self.options.decoder_section {
+                    decoder.attach_stats(&|| {
+                        section_stats(&self.registry, name, type_name, PluginKind::Decoder)
+                    });
+                }
+                Some(decoder)
+            }
             Err(err) => {
                 // The factory was tried once at config time; a later failure leaves
                 // this stream undecoded rather than stopping the input.

@@ -51,6 +51,9 @@ pub(crate) fn spawn(
     let alive = Arc::new(AtomicBool::new(true));
     let stats = shared.registry.plugin(&name, PluginKind::Filter);
     stats.set_state(PluginState::Running);
+    stats
+        .sandbox_outputs()
+        .set_max_names(settings.max_sandbox_outputs);
     plugin.attach_stats(&stats);
     let ctx = FilterContext::new(
         name.clone(),

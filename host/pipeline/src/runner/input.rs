@@ -44,6 +44,7 @@ pub(crate) fn spawn(
         settings: settings.clone(),
         options,
         stats: stats.clone(),
+        registry: shared.registry.clone(),
     };
     let registry = shared.registry.clone();
     let settings = settings.clone();

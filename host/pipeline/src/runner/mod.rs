@@ -30,7 +30,7 @@ use crate::plugin::PluginError;
 use crate::router::{Batch, Route, Router};
 use crate::settings::Settings;
 use crate::spec::{ExitStatus, FilterSpec, InputSpec, OutputSpec, PipelineError};
-use crate::stats::{PluginKind, Registry};
+use crate::stats::{PluginKind, Registry, section_stats};
 use crate::stop::StopSignal;
 
 /// What the supervisor hears.
@@ -210,7 +210,7 @@ pub(crate) fn start(
     outputs: Vec<OutputSpec>,
 ) -> Result<(Arc<Shared>, JoinHandle<ExitStatus>), PipelineError> {
     let settings = Arc::new(settings);
-    let encoders = make_encoders(&outputs)?;
+    let encoders = make_encoders(&outputs, &registry)?;
     let (events_tx, events_rx) = crossbeam_channel::unbounded();
     let shared = Arc::new(Shared {
         requests: AtomicUsize::new(0),
@@ -264,18 +264,27 @@ pub(crate) fn start(
     Ok((shared, supervisor))
 }
 
-/// Each output's encoder instance. A template that cannot make one is a start-up
-/// error.
+/// Each output's encoder instance, given its section's stats (sandbox gauges). A
+/// template that cannot make one is a start-up error.
 fn make_encoders(
     outputs: &[OutputSpec],
+    registry: &Registry,
 ) -> Result<Vec<Option<Box<dyn crate::plugin::Encoder>>>, PipelineError> {
     let mut encoders = Vec::with_capacity(outputs.len());
     for spec in outputs {
         let encoder = match &spec.options.encoder {
-            Some(factory) => Some(factory().map_err(|error| PipelineError::Encoder {
-                output: spec.name.clone(),
-                error,
-            })?),
+            Some(factory) => {
+                let mut encoder = factory().map_err(|error| PipelineError::Encoder {
+                    output: spec.name.clone(),
+                    error,
+                })?;
+                if let Some((name, type_name)) = &spec.options.encoder_section {
+                    encoder.attach_stats(&|| {
+                        section_stats(registry, name, type_name, PluginKind::Encoder)
+                    });
+                }
+                Some(encoder)
+            }
             None => None,
         };
         encoders.push(encoder);

@@ -6,14 +6,17 @@
 //! Severity, Pid; a fresh Uuid unless one was given). A failure drops the record with
 //! `Failed parsing: <reason> payload: <payload>`.
 
+use std::sync::Arc;
+
 use heka_message::Message;
 
 use super::emitted::Injection;
-use super::engine::DecoderEngine;
+use super::engine::{DecoderEngine, attach_stats, record_call};
 use super::filter::add_payload_fields;
 use super::limits::{SandboxError, SandboxSpec};
 use super::preserve::Preserved;
-use crate::plugin::{Decoder, PluginError, PluginResult};
+use crate::plugin::{Decoder, PluginError, PluginResult, StatsSource};
+use crate::stats::PluginStats;
 
 /// A SandboxDecoder: an engine plus Heka's decoder rules.
 ///
@@ -23,6 +26,9 @@ use crate::plugin::{Decoder, PluginError, PluginResult};
 /// Heka, where every decoder of a section wrote the same file.
 pub struct SandboxDecoder<E: DecoderEngine> {
     inner: Preserved<E>,
+    /// The section's stats, once attached: the sandbox gauges, messages in and out
+    /// and failures (shared by every instance of the section).
+    stats: Option<Arc<PluginStats>>,
 }
 
 impl<E: DecoderEngine> SandboxDecoder<E> {
@@ -34,7 +40,7 @@ impl<E: DecoderEngine> SandboxDecoder<E> {
         spec: &SandboxSpec,
     ) -> Result<SandboxDecoder<E>, SandboxError> {
         let inner = Preserved::restore(engine, path, spec)?;
-        Ok(SandboxDecoder { inner })
+        Ok(SandboxDecoder { inner, stats: None })
     }
 }
 
@@ -52,7 +58,38 @@ impl<E: DecoderEngine> Decoder for SandboxDecoder<E> {
         out: &mut Vec<Message>,
     ) -> PluginResult {
         let result = self.inner.engine.decode(&mut msg, raw);
+        record_call(&self.inner.engine, self.stats.as_ref());
         let injections = self.inner.engine.take_injections();
+        let before = out.len();
+        let result = self.apply(result, msg, injections, out);
+        if let Some(stats) = &self.stats {
+            stats.received_messages.inc();
+            stats
+                .sent_messages
+                .add(out.len().saturating_sub(before) as u64);
+            if result.is_err() {
+                stats.processing_errors.inc();
+            }
+        }
+        result
+    }
+
+    fn attach_stats(&mut self, stats: StatsSource<'_>) {
+        let stats = stats();
+        attach_stats(&self.inner.engine, &stats);
+        self.stats = Some(stats);
+    }
+}
+
+impl<E: DecoderEngine> SandboxDecoder<E> {
+    /// Heka's decoder rules (module docs) over the outcome of one decode call.
+    fn apply(
+        &mut self,
+        result: PluginResult,
+        msg: Message,
+        injections: Vec<Injection>,
+        out: &mut Vec<Message>,
+    ) -> PluginResult {
         match result {
             Ok(()) => {}
             Err(PluginError::Failed(reason)) => {

@@ -5,13 +5,16 @@
 //! message; a skip outcome means no output. Only the last output is ever held
 //! ([`super::Emitted`] drops the earlier ones as they arrive).
 
+use std::sync::Arc;
+
 use heka_message::Message;
 
 use super::emitted::Injection;
-use super::engine::EncoderEngine;
+use super::engine::{EncoderEngine, attach_stats, record_call};
 use super::limits::{SandboxError, SandboxSpec};
 use super::preserve::Preserved;
-use crate::plugin::{Encoder, PluginResult};
+use crate::plugin::{Encoder, PluginError, PluginResult, StatsSource};
+use crate::stats::PluginStats;
 
 /// A SandboxEncoder: an engine plus Heka's encoder rule.
 ///
@@ -19,6 +22,9 @@ use crate::plugin::{Encoder, PluginResult};
 /// the encoder is dropped at a clean stop, unless it was terminated.
 pub struct SandboxEncoder<E: EncoderEngine> {
     inner: Preserved<E>,
+    /// The section's stats, once attached: the sandbox gauges, messages encoded,
+    /// skipped and failed (shared by every output using the section).
+    stats: Option<Arc<PluginStats>>,
 }
 
 impl<E: EncoderEngine> SandboxEncoder<E> {
@@ -30,7 +36,7 @@ impl<E: EncoderEngine> SandboxEncoder<E> {
         spec: &SandboxSpec,
     ) -> Result<SandboxEncoder<E>, SandboxError> {
         let inner = Preserved::restore(engine, path, spec)?;
-        Ok(SandboxEncoder { inner })
+        Ok(SandboxEncoder { inner, stats: None })
     }
 }
 
@@ -43,6 +49,15 @@ impl<E: EncoderEngine> Drop for SandboxEncoder<E> {
 impl<E: EncoderEngine> Encoder for SandboxEncoder<E> {
     fn encode(&mut self, msg: &Message, out: &mut Vec<u8>) -> PluginResult {
         let result = self.inner.engine.encode(msg);
+        record_call(&self.inner.engine, self.stats.as_ref());
+        if let Some(stats) = &self.stats {
+            stats.received_messages.inc();
+            match &result {
+                Ok(_) => stats.sent_messages.inc(),
+                Err(PluginError::Skip) => stats.discarded_intentional.inc(),
+                Err(_) => stats.processing_errors.inc(),
+            }
+        }
         let last = self.inner.engine.take_injections().pop();
         let written = result?;
         match last {
@@ -53,6 +68,12 @@ impl<E: EncoderEngine> Encoder for SandboxEncoder<E> {
             None => heka_message::encode_message(written.as_ref().unwrap_or(msg), out),
         }
         Ok(())
+    }
+
+    fn attach_stats(&mut self, stats: StatsSource<'_>) {
+        let stats = stats();
+        attach_stats(&self.inner.engine, &stats);
+        self.stats = Some(stats);
     }
 }
 

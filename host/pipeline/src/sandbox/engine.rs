@@ -2,11 +2,14 @@
 //! record what the guest emits in an [`Emitted`](super::Emitted), report outcomes. The
 //! Heka rules around those calls live in the generic plugins, once.
 
+use std::sync::Arc;
+
 use heka_message::Message;
 
 use super::emitted::Injection;
 use super::limits::SandboxLimits;
 use crate::plugin::{PluginError, PluginResult};
+use crate::stats::PluginStats;
 
 /// The non-ok outcomes of a batch, by index in the batch, in order. Processing stops at
 /// the first `Fatal`, which is then the last entry.
@@ -71,4 +74,25 @@ pub trait DecoderEngine: Engine {
     /// when the splitter uses message bytes). Changes the guest writes to the message
     /// (`write_message`) are made to `msg` in place.
     fn decode(&mut self, msg: &mut Message, raw: Option<&[u8]>) -> PluginResult;
+}
+
+/// The sandbox gauges' limits, once stats are attached (every plugin kind alike).
+pub(super) fn attach_stats<E: Engine + ?Sized>(engine: &E, stats: &Arc<PluginStats>) {
+    let (kind, limits) = engine.identity();
+    stats.sandbox().set_limits(
+        kind,
+        limits.memory_limit as u64,
+        limits.output_limit as u64,
+        limits.instruction_limit,
+    );
+}
+
+/// After a guest call: memory now, the call's largest output and its budget share
+/// (a few relaxed atomics: cheap enough for a decoder's per-message call).
+pub(super) fn record_call<E: Engine + ?Sized>(engine: &E, stats: Option<&Arc<PluginStats>>) {
+    if let Some(stats) = stats {
+        let (output, budget) = engine.last_call();
+        let memory = engine.memory_used() as u64;
+        stats.sandbox().record_call(memory, output as u64, budget);
+    }
 }

@@ -14,6 +14,9 @@
 //! a circular reference, a bad protobuf) is fatal, as the error Heka raised inside
 //! the sandbox was.
 //!
+//! Every `inject_payload` is also kept as the filter's latest output under its name
+//! ([`crate::sandbox_outputs`]), which the dashboard reads without the router.
+//!
 //! `preserve_data`: the engine's state is restored right after start and saved at a
 //! clean shutdown (never after a termination), through [`super::preserve`].
 
@@ -22,7 +25,7 @@ use std::sync::Arc;
 use heka_message::{Message, Value};
 
 use super::emitted::Injection;
-use super::engine::FilterEngine;
+use super::engine::{FilterEngine, attach_stats, record_call};
 use super::limits::{SandboxError, SandboxSpec};
 use super::preserve::Preserved;
 use crate::context::{Filter, FilterContext};
@@ -63,7 +66,7 @@ impl<E: FilterEngine> SandboxFilter<E> {
             return Ok(());
         }
         let outcomes = self.inner.engine.process(msgs);
-        self.record_call();
+        record_call(&self.inner.engine, self.stats.as_ref());
         let outcomes = outcomes?;
         let mut injections = self.inner.engine.take_injections().into_iter().peekable();
         let mut outcomes = outcomes.into_iter().peekable();
@@ -95,17 +98,22 @@ impl<E: FilterEngine> SandboxFilter<E> {
         Ok(())
     }
 
-    /// After a guest call: the sandbox gauges (memory, largest output, budget share).
-    fn record_call(&self) {
-        if let Some(stats) = &self.stats {
-            let engine = &self.inner.engine;
-            let (output, budget) = engine.last_call();
-            let sandbox = stats.sandbox();
-            sandbox.record_call(engine.memory_used() as u64, output as u64, budget);
-        }
-    }
-
     fn inject(&mut self, inj: Injection, ctx: &mut FilterContext) -> PluginResult {
+        if let (
+            Some(stats),
+            Injection::Payload {
+                payload_type,
+                payload_name,
+                payload,
+                ..
+            },
+        ) = (&self.stats, &inj)
+        {
+            // The dashboard's copy (`crate::sandbox_outputs`), kept out of band.
+            stats
+                .sandbox_outputs()
+                .record(payload_type, payload_name, payload);
+        }
         let msg = match into_filter_message(inj, ctx) {
             Ok(msg) => msg,
             Err(reason) => return Err(self.inner.engine.terminate(reason)),
@@ -173,7 +181,7 @@ impl<E: FilterEngine> Filter for SandboxFilter<E> {
 
     fn timer_event(&mut self, now_ns: i64, ctx: &mut FilterContext) -> PluginResult {
         let result = self.inner.engine.timer_event(now_ns);
-        self.record_call();
+        record_call(&self.inner.engine, self.stats.as_ref());
         if matches!(result, Err(PluginError::Fatal(_))) {
             return result;
         }
@@ -195,13 +203,7 @@ impl<E: FilterEngine> Filter for SandboxFilter<E> {
     }
 
     fn attach_stats(&mut self, stats: &Arc<PluginStats>) {
-        let (engine, limits) = self.inner.engine.identity();
-        stats.sandbox().set_limits(
-            engine,
-            limits.memory_limit as u64,
-            limits.output_limit as u64,
-            limits.instruction_limit,
-        );
+        attach_stats(&self.inner.engine, stats);
         self.stats = Some(stats.clone());
     }
 }

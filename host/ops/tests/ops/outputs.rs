@@ -1,0 +1,80 @@
+//! `/api/v1/sandbox_outputs`: the list and each payload, byte for byte, with its
+//! content type, read from the filter's slots (here filled directly; the sandbox
+//! filter's own recording is driven end to end by the browser test).
+
+use heka_pipeline::PluginKind;
+
+use crate::common::Harness;
+
+const CBUF: &str = "{\"time\":120,\"rows\":2,\"columns\":1,\"seconds_per_row\":60,\
+    \"column_info\":[{\"name\":\"HTTP_200\",\"unit\":\"count\",\"aggregation\":\"sum\"}]}\n1\n2\n";
+
+/// GET: (status, content type, body bytes).
+fn get_bytes(h: &Harness, path: &str) -> (u16, String, Vec<u8>) {
+    let mut resp = h
+        .agent
+        .get(&format!("{}{path}", h.base))
+        .call()
+        .expect("request");
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let status = resp.status().as_u16();
+    (
+        status,
+        content_type,
+        resp.body_mut().read_to_vec().expect("body"),
+    )
+}
+
+#[test]
+fn sandbox_outputs_are_listed_and_served_as_injected() {
+    let h = Harness::start(|_| {});
+    let outputs = h.registry.plugin("pass", PluginKind::Filter);
+    let outputs = outputs.sandbox_outputs();
+    assert!(outputs.record("cbuf", "HTTP Status", b"old"));
+    assert!(outputs.record("cbuf", "HTTP Status", CBUF.as_bytes()));
+    assert!(outputs.record("txt", "", b"not \xff utf-8"));
+    assert!(outputs.record("html", "page", b"<script>alert(1)</script>"));
+
+    let list = h.json("/api/v1/sandbox_outputs");
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 3, "{list:?}");
+    assert_eq!(list[0]["plugin"], "pass");
+    assert_eq!(list[0]["name"], "HTTP Status");
+    assert_eq!(list[0]["type"], "cbuf");
+    assert_eq!(list[0]["bytes"], CBUF.len());
+    assert!(list[0]["updated"].as_f64().unwrap() > 1.7e9);
+    assert_eq!(list[0]["url"], "/api/v1/sandbox_outputs/pass/HTTP%20Status");
+    assert_eq!(list[1]["url"], "/api/v1/sandbox_outputs/pass/");
+
+    let (code, content_type, body) = get_bytes(&h, list[0]["url"].as_str().unwrap());
+    assert_eq!(code, 200);
+    assert_eq!(content_type, "text/plain; charset=utf-8");
+    assert_eq!(body, CBUF.as_bytes());
+    // The empty name (Heka's default) and bytes that are not UTF-8, unchanged.
+    let (code, _, body) = get_bytes(&h, "/api/v1/sandbox_outputs/pass/");
+    assert_eq!((code, body), (200, b"not \xff utf-8".to_vec()));
+    // A script's HTML is never served as a page.
+    let (_, content_type, _) = get_bytes(&h, "/api/v1/sandbox_outputs/pass/page");
+    assert_eq!(content_type, "application/octet-stream");
+    assert_eq!(h.get("/api/v1/sandbox_outputs/pass/nope").0, 404);
+    assert_eq!(h.get("/api/v1/sandbox_outputs/nobody/page").0, 404);
+}
+
+#[test]
+fn off_loopback_payloads_need_the_token_and_the_list_does_not() {
+    let h = Harness::start(|c| {
+        c.address = "0.0.0.0:0".parse().unwrap();
+        c.token = Some("s3cret".into());
+    });
+    let stats = h.registry.plugin("pass", PluginKind::Filter);
+    stats.sandbox_outputs().record("json", "n", b"{\"a\":1}");
+    assert_eq!(h.get("/api/v1/sandbox_outputs").0, 200);
+    assert_eq!(h.get("/api/v1/sandbox_outputs/pass/n").0, 401);
+    let (code, content_type, body) = get_bytes(&h, "/api/v1/sandbox_outputs/pass/n?token=s3cret");
+    assert_eq!((code, content_type.as_str()), (200, "application/json"));
+    assert_eq!(body, b"{\"a\":1}");
+}
