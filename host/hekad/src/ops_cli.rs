@@ -192,7 +192,6 @@ pub fn reload(target: &Target) -> Result<heka_ops::ReloadOutcome, String> {
     serde_json::from_str(&body).map_err(|_| format!("HTTP {}: {body}", resp.status()))
 }
 
-
 #[cfg(test)]
 mod tests {
     #[test]
