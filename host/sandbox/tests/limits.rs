@@ -204,3 +204,54 @@ fn a_sandbox_filter_reports_its_gauges_after_each_call() {
     assert!(sandbox.memory_max_bytes.get() >= sandbox.memory_bytes.get());
     assert!(sandbox.call_budget_max_ratio.get() > 0.0, "fuel was spent");
 }
+
+/// Sandbox decoders and encoders report the same gauges as filters, into their
+/// section's stats entry (made when they take it), with messages in, out and failed.
+#[test]
+fn sandbox_decoders_and_encoders_report_their_gauges() {
+    use heka_pipeline::stats::{Engine, PluginKind, PluginState, Registry, section_stats};
+    use heka_pipeline::{Decoder, Encoder};
+    let registry = Registry::new();
+    let mut d =
+        heka_sandbox::load_decoder(engine(), &testing::probe_decoder(), cfg("Dec")).unwrap();
+    d.attach_stats(&|| section_stats(&registry, "Dec", "SandboxDecoder", PluginKind::Decoder));
+    let mut e =
+        heka_sandbox::load_encoder(engine(), &testing::probe_encoder(), cfg("Enc")).unwrap();
+    e.attach_stats(&|| section_stats(&registry, "Enc", "SandboxEncoder", PluginKind::Encoder));
+    let (dec, enc) = (registry.find("Dec").unwrap(), registry.find("Enc").unwrap());
+    for (stats, kind, type_name) in [
+        (&dec, PluginKind::Decoder, "SandboxDecoder"),
+        (&enc, PluginKind::Encoder, "SandboxEncoder"),
+    ] {
+        assert_eq!(
+            (stats.kind(), stats.type_name(), stats.state()),
+            (kind, type_name, PluginState::Running)
+        );
+        assert_eq!(stats.sandbox().engine(), Some(Engine::Wasm));
+        assert_eq!(stats.sandbox().memory_limit_bytes.get(), 8 << 20);
+        assert_eq!(stats.sandbox().memory_bytes.get(), 0, "no call yet");
+    }
+
+    let mut out = Vec::new();
+    d.decode(msg("split a b c"), None, &mut out).unwrap();
+    let mut bytes = Vec::new();
+    e.encode(&msg("hello"), &mut bytes).unwrap();
+    for stats in [&dec, &enc] {
+        let sandbox = stats.sandbox();
+        assert!(sandbox.memory_bytes.get() > 0, "{}", stats.name());
+        assert!(sandbox.memory_max_bytes.get() >= sandbox.memory_bytes.get());
+        assert!(sandbox.output_max_bytes.get() > 0, "{}", stats.name());
+        assert!(
+            sandbox.call_budget_max_ratio.get() > 0.0,
+            "{}",
+            stats.name()
+        );
+        assert_eq!(stats.received_messages.get(), 1, "{}", stats.name());
+    }
+    assert_eq!(
+        dec.sent_messages.get(),
+        3,
+        "three messages decoded from one"
+    );
+    assert_eq!(enc.sent_messages.get(), 1);
+}

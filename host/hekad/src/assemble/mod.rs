@@ -79,11 +79,18 @@ impl Assembled {
         builder.start()
     }
 
-    /// Whether a plugin of this name runs in it (input, filter or output).
+    /// Whether a plugin of this name runs in it (input, filter or output, or a
+    /// decoder or encoder one of them uses: their stats carry over a reload too).
     pub fn has_plugin(&self, name: &str) -> bool {
-        self.inputs.iter().any(|(n, ..)| n == name)
+        let is = |section: &Option<(String, String)>| section.as_ref().is_some_and(|s| s.0 == name);
+        self.inputs
+            .iter()
+            .any(|(n, _, o)| n == name || is(&o.decoder_section))
             || self.filters.iter().any(|(n, ..)| n == name)
-            || self.outputs.iter().any(|(n, ..)| n == name)
+            || self
+                .outputs
+                .iter()
+                .any(|(n, _, o)| n == name || is(&o.encoder_section))
     }
 }
 
