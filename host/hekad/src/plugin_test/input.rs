@@ -43,37 +43,7 @@ pub(super) fn parse_input(
 ) -> Result<(), ConfigError> {
     let (path, dir) = (at.path, at.dir);
     let input: InputToml = parse(path, key, table)?;
-    let given = [
-        input.message.is_some(),
-        input.message_file.is_some(),
-        input.line.is_some(),
-        input.lines_file.is_some(),
-        input.data.is_some(),
-        input.data_file.is_some(),
-        input.tick.is_some(),
-        input.restart,
-    ];
-    if given.iter().filter(|g| **g).count() != 1 {
-        return Err(invalid(
-            path,
-            key,
-            "give exactly one of message, message_file, line, lines_file, data, data_file, tick, restart",
-        ));
-    }
-    if (input.data.is_some() || input.data_file.is_some()) && !at.splitter {
-        return Err(invalid(
-            path,
-            key,
-            "data needs a splitter: name a splitter section with `splitter = \"...\"` at the top",
-        ));
-    }
-    if input.logger.is_some() && input.line.is_none() && input.lines_file.is_none() {
-        return Err(invalid(
-            path,
-            &format!("{key}.logger"),
-            "only for line and lines_file",
-        ));
-    }
+    check_one(at, key, &input)?;
     let payload = |p: Vec<u8>| {
         Step::Message(Box::new(Message {
             payload: Some(p),
@@ -116,6 +86,44 @@ pub(super) fn parse_input(
         steps.push(Step::Tick(ns));
     } else {
         steps.push(Step::Restart);
+    }
+    Ok(())
+}
+
+/// Exactly one kind of input per entry; `logger` only with lines; `data` only with a
+/// splitter.
+fn check_one(at: &At<'_>, key: &str, input: &InputToml) -> Result<(), ConfigError> {
+    let path = at.path;
+    let given = [
+        input.message.is_some(),
+        input.message_file.is_some(),
+        input.line.is_some(),
+        input.lines_file.is_some(),
+        input.data.is_some(),
+        input.data_file.is_some(),
+        input.tick.is_some(),
+        input.restart,
+    ];
+    if given.iter().filter(|g| **g).count() != 1 {
+        return Err(invalid(
+            path,
+            key,
+            "give exactly one of message, message_file, line, lines_file, data, data_file, tick, restart",
+        ));
+    }
+    if (input.data.is_some() || input.data_file.is_some()) && !at.splitter {
+        return Err(invalid(
+            path,
+            key,
+            "data needs a splitter: name a splitter section with `splitter = \"...\"` at the top",
+        ));
+    }
+    if input.logger.is_some() && input.line.is_none() && input.lines_file.is_none() {
+        return Err(invalid(
+            path,
+            &format!("{key}.logger"),
+            "only for line and lines_file",
+        ));
     }
     Ok(())
 }

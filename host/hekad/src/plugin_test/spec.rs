@@ -42,6 +42,8 @@ pub struct Spec {
     pub kind: PluginKind,
     /// The splitter section `data` inputs go through.
     pub splitter: Option<String>,
+    /// A filter's `ticker_interval` in ns (for `clock = "messages"`).
+    pub ticker_ns: Option<i64>,
     pub cases: Vec<Case>,
 }
 
@@ -50,6 +52,9 @@ pub struct Case {
     pub name: String,
     /// The virtual clock at the start (ns); ticks move it.
     pub start_time: i64,
+    /// `clock = "messages"`: timer events every `ticker_interval` of message time
+    /// (hindsight_cli's mode), fired before the first message at or past each.
+    pub message_clock: bool,
     pub steps: Vec<Step>,
     /// The whole ordered output, when given (`no_output = true` is an empty list).
     pub expect: Option<Vec<Expect>>,
@@ -113,6 +118,7 @@ struct CaseToml {
     name: String,
     #[serde(default)]
     start_time: i64,
+    clock: Option<String>,
     #[serde(default)]
     input: Vec<toml::Table>,
     expect: Option<Vec<toml::Table>>,
@@ -182,6 +188,22 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
             Err(e) => errors.push(e),
         }
     }
+    let ticker_ns = match config.section(&plugin).map(|s| &s.common) {
+        Some(crate::config::Common::Filter(c)) => c.ticker_interval.filter(|s| *s > 0),
+        _ => None,
+    }
+    .map(|s| {
+        i64::try_from(s)
+            .unwrap_or(i64::MAX / 1_000_000_000)
+            .saturating_mul(1_000_000_000)
+    });
+    for (i, case) in parsed.iter().enumerate() {
+        if case.message_clock && ticker_ns.is_none() {
+            let why =
+                format!("clock = \"messages\" needs the section's ticker_interval ([{plugin}])");
+            errors.push(invalid(path, &format!("case[{i}].clock"), why));
+        }
+    }
     if !errors.is_empty() {
         return Err(SpecError(ConfigErrors(errors)));
     }
@@ -192,6 +214,7 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
         plugin,
         kind,
         splitter,
+        ticker_ns,
         cases: parsed,
     })
 }
@@ -316,6 +339,17 @@ fn parse_case(
         }
         Ok(())
     };
+    let message_clock = match c.clock.as_deref() {
+        None | Some("ticks") => false,
+        Some("messages") if kind == PluginKind::Filter => true,
+        Some(other) => {
+            return Err(invalid(
+                path,
+                &format!("{prefix}.clock"),
+                format!("{other:?}: \"ticks\" (the default) or \"messages\" (filters only)"),
+            ));
+        }
+    };
     filter_only("max_memory", c.max_memory.is_some())?;
     filter_only("max_budget_ratio", c.max_budget_ratio.is_some())?;
     if c.no_output && c.expect.as_ref().is_some_and(|e| !e.is_empty()) {
@@ -348,6 +382,7 @@ fn parse_case(
     Ok(Case {
         name: c.name,
         start_time: c.start_time,
+        message_clock,
         steps,
         expect,
         count: c.count,

@@ -155,17 +155,12 @@ impl<'a> Subject<'a> {
                     .map(|m| Pack::new(m, None))
                     .collect();
                 self.tally.unmatched += before - batch.len();
-                let failed = ctx.failures();
                 let result = if batch.is_empty() {
                     Ok(())
                 } else {
                     filter.process_batch(&batch, ctx)
                 };
-                for _ in failed..ctx.failures() {
-                    self.tally
-                        .failures
-                        .push("process_message failed (the reason is logged)".into());
-                }
+                self.tally.failures.extend(ctx.take_failure_reasons());
                 collect(ctx, &mut self.outputs);
                 result
             }

@@ -291,3 +291,56 @@ expect = [{ payload = "one\ntwo\n" }]
         "{got}"
     );
 }
+
+#[test]
+fn failed_messages_are_shown_with_their_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("fails.lua"),
+        "function process_message() return -1, \"bad \" .. read_message(\"Payload\") end\n",
+    )
+    .unwrap();
+    let spec = "[Fails]\ntype = \"SandboxFilter\"\nmessage_matcher = \"TRUE\"\nfilename = \"fails.lua\"\n\
+                [[case]]\nname = \"a\"\ninput = [{ line = \"x\" }, { line = \"y\" }]\nfailures = 1\n";
+    let path = write_spec(dir.path(), spec);
+    let report = run_spec(&path, &dir.path().join("base"), false);
+    let got = problems(&report).join("\n");
+    assert!(
+        got.starts_with("failed messages: expected 1, actual 2\n"),
+        "{got}"
+    );
+    assert!(got.contains("bad x") && got.contains("bad y"), "{got}");
+}
+
+#[test]
+fn the_message_clock_fires_ticks_every_ticker_interval_of_message_time() {
+    let report = run(&aggregator(
+        r#"ticker_interval = 10
+[[case]]
+name = "hindsight's clock"
+clock = "messages"
+input = [
+  { message = { timestamp = 1_000_000_000, payload = "a\n" } },
+  { message = { timestamp = 5_000_000_000, payload = "b\n" } },
+  { message = { timestamp = 12_000_000_000, payload = "c\n" } },
+  { message = { timestamp = 35_000_000_000, payload = "d\n" } },
+]
+expect = [{ payload = "a\nb\n" }, { payload = "c\n" }]
+
+[[case]]
+name = "a stray timestamp fires a bounded number of ticks"
+clock = "messages"
+input = [
+  { message = { timestamp = 1, payload = "a\n" } },
+  { message = { timestamp = 9_000_000_000_000_000_000, payload = "b\n" } },
+  { tick = 9_100_000_000_000_000_000 },
+]
+expect = [{ payload = "a\n" }, { payload = "b\n" }]
+"#,
+    ));
+    assert_eq!(problems(&report), Vec::<String>::new());
+    let got = spec_error(&aggregator(
+        "[[case]]\nname = \"a\"\nclock = \"messages\"\n",
+    ));
+    assert!(got.contains("case[0].clock: invalid value: clock = \"messages\" needs the section's ticker_interval ([Agg])"), "{got}");
+}

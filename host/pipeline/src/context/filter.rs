@@ -110,7 +110,13 @@ pub struct FilterContext {
     /// Injections waiting to be routed after the current call.
     injected: Vec<Pack>,
     failures: u64,
+    /// Standalone contexts: the reasons of the failures, up to `KEPT_FAILURES`
+    /// (`hekad test` shows them); `None` in hekad, where they are logged only.
+    failure_reasons: Option<Vec<String>>,
 }
+
+/// The most failure reasons a standalone context keeps.
+const KEPT_FAILURES: usize = 100;
 
 impl FilterContext {
     /// The filter's section name (Heka forces Logger = this on sandbox injections).
@@ -173,6 +179,11 @@ impl FilterContext {
     pub fn message_failed(&mut self, index: usize, reason: String) {
         self.failures += 1;
         tracing::warn!(filter = %self.name, index, error = %reason, "process_message failed; message dropped");
+        if let Some(kept) = &mut self.failure_reasons
+            && kept.len() < KEPT_FAILURES
+        {
+            kept.push(reason);
+        }
         // Not reached yet by begin_message: done now. Already held: those acks go
         // with the next injection or timer, which also ends them; nothing is lost.
         if let Some(acks) = self.batch_acks.get_mut(index) {
@@ -186,7 +197,18 @@ impl FilterContext {
     /// as in hekad (limits, loops, `matcher` for circular injections) and collected
     /// for [`FilterContext::take_injected`].
     pub fn standalone(name: &str, settings: &Settings, matcher: Option<Matcher>) -> FilterContext {
-        FilterContext::new(Arc::from(name), settings, matcher, None)
+        let mut ctx = FilterContext::new(Arc::from(name), settings, matcher, None);
+        ctx.failure_reasons = Some(Vec::new());
+        ctx
+    }
+
+    /// Standalone contexts: the reasons of the failures reported since the last call
+    /// (the first 100).
+    pub fn take_failure_reasons(&mut self) -> Vec<String> {
+        self.failure_reasons
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// Standalone contexts: the next injections belong to a timer event (the
@@ -234,6 +256,7 @@ impl FilterContext {
             batch_loops: Vec::new(),
             injected: Vec::new(),
             failures: 0,
+            failure_reasons: None,
         }
     }
 
