@@ -155,6 +155,18 @@ const SANDBOX_FAMILIES: &[(&str, &str, &str, PluginValue)] = &[
         "Most instructions one call used (Lua; Heka's MaxInstructions).",
         |p| Some(p.sandbox().instructions_max.get() as f64),
     ),
+    (
+        "hekad_sandbox_outputs",
+        "gauge",
+        "Sandbox outputs (inject_payload names) kept for the dashboard.",
+        |p| Some(p.sandbox_outputs().len() as f64),
+    ),
+    (
+        "hekad_sandbox_outputs_refused_total",
+        "counter",
+        "inject_payload names not kept: max_sandbox_outputs was reached.",
+        |p| Some(p.sandbox_outputs().refused.get() as f64),
+    ),
 ];
 
 /// Writes families: `# HELP`, `# TYPE`, then samples.

@@ -130,6 +130,16 @@ impl SandboxOutputs {
         self.slots().clone()
     }
 
+    /// How many names are kept.
+    pub fn len(&self) -> usize {
+        self.slots().len()
+    }
+
+    /// Whether no output was kept yet.
+    pub fn is_empty(&self) -> bool {
+        self.slots().is_empty()
+    }
+
     /// The output named `name`.
     pub fn get(&self, name: &str) -> Option<Arc<SandboxOutput>> {
         self.slots().iter().find(|s| s.name == name).cloned()

@@ -297,6 +297,23 @@ fn encoder_gauges(b: &mut Browser, port: u16) {
         sandbox["output_max_bytes"].as_u64().unwrap() > 0,
         "{encoder}"
     );
+    let metrics = http_get(port, "/metrics").expect("/metrics");
+    let labels = "plugin=\"SlackEncoder\",kind=\"encoder\",type=\"SandboxEncoder\",engine=\"wasm\"";
+    assert!(
+        metrics.contains(&format!(
+            "hekad_sandbox_memory_limit_bytes{{{labels}}} 8388608\n"
+        )),
+        "{metrics}"
+    );
+    // The Lua graph filter's two outputs, counted.
+    let labels = "plugin=\"LineGraph\",kind=\"filter\",type=\"SandboxFilter\",engine=\"lua\"";
+    wait_for(WAIT, || {
+        let metrics = http_get(port, "/metrics")?;
+        metrics
+            .contains(&format!("hekad_sandbox_outputs{{{labels}}} 2\n"))
+            .then_some(())
+    })
+    .expect("hekad_sandbox_outputs of LineGraph");
     b.wait_for(
         "the encoder's limit bars",
         "document.querySelectorAll('tr[data-plugin=\"SlackEncoder\"] .limits .bar').length === 3",
