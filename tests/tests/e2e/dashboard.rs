@@ -42,7 +42,8 @@ fn append(log: &Path, lines: &[String]) -> std::io::Result<()> {
 }
 
 /// A Heka-style graph filter: lines and bytes per second in a circular buffer (two
-/// units, so two charts), reported as `cbuf` with a `txt` note beside it.
+/// units, so two charts), reported as `cbuf` with a `txt` note beside it, and a third
+/// output past `max_sandbox_outputs = 2`.
 const LINE_GRAPH: &str = r#"
 require "circular_buffer"
 local graph = circular_buffer.new(10, 2, 1)
@@ -61,6 +62,8 @@ end
 function timer_event(ns)
     inject_payload("cbuf", "Line rate", graph)
     inject_payload("txt", "summary", "lines seen: ", seen)
+    -- A third name: past max_sandbox_outputs = 2, not kept, counted.
+    inject_payload("txt", "overflow", "not kept")
 end
 "#;
 
@@ -71,6 +74,7 @@ fn config(dir: &Path, port: u16) -> PathBuf {
 base_dir = "{dir}/base"
 share_dir = "{dir}"
 ops_address = "127.0.0.1:{port}"
+max_sandbox_outputs = 2
 
 [ExampleLog]
 type = "LogstreamerInput"
@@ -305,15 +309,18 @@ fn encoder_gauges(b: &mut Browser, port: u16) {
         )),
         "{metrics}"
     );
-    // The Lua graph filter's two outputs, counted.
+    // The Lua graph filter's outputs: two kept (`max_sandbox_outputs = 2`), the third
+    // name refused and counted.
     let labels = "plugin=\"LineGraph\",kind=\"filter\",type=\"SandboxFilter\",engine=\"lua\"";
     wait_for(WAIT, || {
         let metrics = http_get(port, "/metrics")?;
-        metrics
-            .contains(&format!("hekad_sandbox_outputs{{{labels}}} 2\n"))
-            .then_some(())
+        (metrics.contains(&format!("hekad_sandbox_outputs{{{labels}}} 2\n"))
+            && !metrics.contains(&format!(
+                "hekad_sandbox_outputs_refused_total{{{labels}}} 0\n"
+            )))
+        .then_some(())
     })
-    .expect("hekad_sandbox_outputs of LineGraph");
+    .expect("hekad_sandbox_outputs of LineGraph: 2 kept, some refused");
     b.wait_for(
         "the encoder's limit bars",
         "document.querySelectorAll('tr[data-plugin=\"SlackEncoder\"] .limits .bar').length === 3",
@@ -328,6 +335,27 @@ fn sandbox_outputs(b: &mut Browser, port: u16) {
         http_get(port, "/api/v1/sandbox_outputs/LineGraph/Line%20rate")
     })
     .expect("the cbuf over HTTP");
+    // Wasm and Lua alike: the wasm aggregator's txt output is kept too.
+    let list: Value =
+        serde_json::from_str(&http_get(port, "/api/v1/sandbox_outputs").unwrap()).unwrap();
+    let kept: Vec<(&str, &str, &str)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            let s = |k: &str| o[k].as_str().unwrap_or("");
+            (s("plugin"), s("name"), s("type"))
+        })
+        .collect();
+    assert!(
+        kept.contains(&("ExampleLogAggregator", "", "txt")),
+        "{kept:?}"
+    );
+    assert!(
+        kept.contains(&("LineGraph", "Line rate", "cbuf")),
+        "{kept:?}"
+    );
+    assert!(!kept.iter().any(|o| o.1 == "overflow"), "{kept:?}");
     assert!(raw.starts_with("{\"time\":"), "{raw}");
     assert!(
         raw.contains("\"column_info\":[{\"name\":\"Lines\",\"unit\":\"count\""),

@@ -204,6 +204,22 @@ mod tests {
         assert!(g.pid_file.is_none());
     }
 
+    /// The dashboard's bound on sandbox outputs reaches the pipeline's settings.
+    #[test]
+    fn max_sandbox_outputs_reaches_the_pipeline() {
+        let c = GlobalsConfig {
+            max_sandbox_outputs: 2,
+            ..Default::default()
+        };
+        let g = Globals::from_config(c).unwrap();
+        assert_eq!(crate::plugins::settings(&g).max_sandbox_outputs, 2);
+        let d = crate::plugins::settings(&Globals::default());
+        assert_eq!(
+            d.max_sandbox_outputs,
+            heka_pipeline::sandbox_outputs::DEFAULT_MAX_NAMES
+        );
+    }
+
     #[test]
     fn ranges_checked() {
         let c = GlobalsConfig {
