@@ -16,15 +16,21 @@ function withToken(path) {
   return t ? path + (path.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(t) : path;
 }
 
-// Heka's cbuf text as {header, cols: [[values]]}; null when it is not one.
+// Heka's cbuf text as {header, cols: [[values]]}; null when it is not one. The header
+// may follow an optional JSON line of annotations/options (Heka allowed one).
 function parseCbuf(text) {
-  const nl = text.indexOf("\n");
-  if (nl < 0) return null;
-  let h;
-  try { h = JSON.parse(text.slice(0, nl)); } catch (e) { return null; }
-  if (!h || !Array.isArray(h.column_info) || !(h.rows > 0) || !(h.seconds_per_row > 0)) return null;
+  let h = null, start = 0;
+  for (let line = 0; line < 2 && !h; line++) {
+    const nl = text.indexOf("\n", start);
+    if (nl < 0) return null;
+    let j;
+    try { j = JSON.parse(text.slice(start, nl)); } catch (e) { return null; }
+    if (j && Array.isArray(j.column_info)) h = j;
+    start = nl + 1;
+  }
+  if (!h || !(h.rows > 0) || !(h.seconds_per_row > 0)) return null;
   const cols = h.column_info.map(() => []);
-  for (const line of text.slice(nl + 1).split("\n")) {
+  for (const line of text.slice(start).split("\n")) {
     if (!line) continue;
     line.split("\t").forEach((v, i) => { if (i < cols.length) cols[i].push(v === "nan" || v === "-nan" ? NaN : Number(v)); });
   }

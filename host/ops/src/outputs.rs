@@ -5,12 +5,19 @@
 //! DashboardOutput served as `<Logger>.<name>.<type>` files). An output with an empty
 //! name (Heka's default) is `/api/v1/sandbox_outputs/{plugin}/`.
 //!
-//! Both read the per-filter slots kept beside the statistics
+//! `GET /data/<Logger>.<name>.<type>` serves the same bytes under the file name Heka's
+//! DashboardOutput wrote (the name with every non-word character removed, at most 64
+//! bytes), so scrapers of Heka's dashboard keep working.
+//!
+//! All read the per-filter slots kept beside the statistics
 //! ([`heka_pipeline::sandbox_outputs`]), never the router. Payloads are message data,
 //! so off loopback the payload route needs the ops token; the list (names, types,
 //! sizes) does not.
 
+use std::sync::Arc;
+
 use heka_pipeline::Registry;
+use heka_pipeline::sandbox_outputs::SandboxOutput;
 use serde::{Deserialize, Serialize};
 
 /// One line of the list.
@@ -53,6 +60,32 @@ pub fn list(registry: &Registry) -> Vec<OutputEntry> {
     entries
 }
 
+/// The output of `plugin` named `name`.
+pub fn find(registry: &Registry, plugin: &str, name: &str) -> Option<Arc<SandboxOutput>> {
+    registry.find(plugin)?.sandbox_outputs().get(name)
+}
+
+/// The output Heka's DashboardOutput stored as `file` (`<Logger>.<name>.<type>`).
+pub fn find_heka_file(registry: &Registry, file: &str) -> Option<Arc<SandboxOutput>> {
+    let (stem, payload_type) = file.rsplit_once('.')?;
+    registry.plugins().iter().find_map(|p| {
+        let name = stem.strip_prefix(p.name())?.strip_prefix('.')?;
+        p.sandbox_outputs()
+            .list()
+            .into_iter()
+            .find(|o| o.payload_type == payload_type && heka_file_name(&o.name) == name)
+    })
+}
+
+/// Heka's DashboardOutput file-name rule for a payload name: non-word characters
+/// (`\W`: not ASCII letters, digits or `_`) removed, at most 64 bytes.
+fn heka_file_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect()
+}
+
 /// The content type a payload is served with. Only plain text and JSON are named as
 /// such; anything else (HTML included: a script's output must never run as the
 /// dashboard's page) is served as bytes, with `nosniff` on every response.
@@ -87,6 +120,13 @@ mod tests {
         assert_eq!(percent_encode("HTTP Status/5xx"), "HTTP%20Status%2F5xx");
         assert_eq!(percent_encode("a-b.c_d~"), "a-b.c_d~");
         assert_eq!(percent_encode("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn heka_file_names_keep_word_characters_only() {
+        assert_eq!(heka_file_name("HTTP Status (5xx)"), "HTTPStatus5xx");
+        assert_eq!(heka_file_name(&"a".repeat(100)).len(), 64);
+        assert_eq!(heka_file_name(""), "");
     }
 
     #[test]

@@ -114,6 +114,7 @@ pub(crate) fn router(state: State) -> axum::Router {
         .route("/api/v1/sandbox_outputs", get(outputs_json))
         .route("/api/v1/sandbox_outputs/{plugin}/", get(unnamed_output))
         .route("/api/v1/sandbox_outputs/{plugin}/{name}", get(named_output))
+        .route("/data/{file}", get(heka_output_file))
         .route("/api/v1/report", post(report_log))
         .route("/api/v1/reload", post(reload).get(reload_status))
         .layer(axum::middleware::map_response_with_state(
@@ -317,7 +318,20 @@ async fn named_output(
     Path((plugin, name)): Path<(String, String)>,
     Query(q): Query<TokenQuery>,
 ) -> Response {
-    output_bytes(&state, &headers, q.token.as_deref(), &plugin, &name)
+    let found = outputs::find(&state.0.registry, &plugin, &name);
+    let what = format!("no sandbox output {name:?} from plugin {plugin:?}");
+    output_bytes(&state, &headers, q.token.as_deref(), found, &what)
+}
+
+async fn heka_output_file(
+    AxState(state): AxState<State>,
+    headers: HeaderMap,
+    Path(file): Path<String>,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    let found = outputs::find_heka_file(&state.0.registry, &file);
+    let what = format!("no sandbox output stored as {file:?}");
+    output_bytes(&state, &headers, q.token.as_deref(), found, &what)
 }
 
 async fn unnamed_output(
@@ -326,25 +340,23 @@ async fn unnamed_output(
     Path(plugin): Path<String>,
     Query(q): Query<TokenQuery>,
 ) -> Response {
-    output_bytes(&state, &headers, q.token.as_deref(), &plugin, "")
+    let found = outputs::find(&state.0.registry, &plugin, "");
+    let what = format!("no unnamed sandbox output from plugin {plugin:?}");
+    output_bytes(&state, &headers, q.token.as_deref(), found, &what)
 }
 
-/// One payload, its bytes as injected (message data: the token check applies).
+/// One payload, its bytes as injected (message data: the token check applies);
+/// `missing` is the 404's text.
 fn output_bytes(
     state: &State,
     headers: &HeaderMap,
     token: Option<&str>,
-    plugin: &str,
-    name: &str,
+    found: Option<Arc<heka_pipeline::sandbox_outputs::SandboxOutput>>,
+    missing: &str,
 ) -> Response {
     if let Some(denied) = refused(state, headers, token) {
         return denied;
     }
-    let found = state
-        .0
-        .registry
-        .find(plugin)
-        .and_then(|p| p.sandbox_outputs().get(name));
     match found {
         Some(out) => {
             let content_type = outputs::content_type(&out.payload_type);
@@ -353,10 +365,7 @@ fn output_bytes(
             let body = axum::body::Body::from(out.payload.clone());
             ([(header::CONTENT_TYPE, content_type)], body).into_response()
         }
-        None => error(
-            StatusCode::NOT_FOUND,
-            format!("no sandbox output {name:?} from plugin {plugin:?}"),
-        ),
+        None => error(StatusCode::NOT_FOUND, missing),
     }
 }
 

@@ -61,6 +61,13 @@ fn sandbox_outputs_are_listed_and_served_as_injected() {
     let (_, content_type, _) = get_bytes(&h, "/api/v1/sandbox_outputs/pass/page");
     assert_eq!(content_type, "application/octet-stream");
     assert_eq!(h.get("/api/v1/sandbox_outputs/pass/nope").0, 404);
+    // Heka's DashboardOutput file names: <Logger>.<name, \W removed>.<type>.
+    let (code, _, body) = get_bytes(&h, "/data/pass.HTTPStatus.cbuf");
+    assert_eq!((code, body), (200, CBUF.as_bytes().to_vec()));
+    let (code, _, body) = get_bytes(&h, "/data/pass..txt");
+    assert_eq!((code, body), (200, b"not \xff utf-8".to_vec()));
+    assert_eq!(h.get("/data/pass.HTTPStatus.txt").0, 404);
+    assert_eq!(h.get("/data/nobody.HTTPStatus.cbuf").0, 404);
     assert_eq!(h.get("/api/v1/sandbox_outputs/nobody/page").0, 404);
 }
 
