@@ -64,14 +64,14 @@ pub struct CaseReport {
     pub problems: Vec<String>,
     pub blessed: Vec<PathBuf>,
     pub elapsed: Duration,
-    /// Filters: peak sandbox memory (bytes) and the worst call's budget share.
+    /// Sandboxes: peak memory (bytes) and the worst call's budget share.
     pub figures: Option<(u64, f64)>,
     /// Inputs the filter's message_matcher did not select.
     pub unmatched: usize,
 }
 
 impl CaseReport {
-    /// "peak memory 1.2 MiB, worst budget 0.4%" for sandboxed filters.
+    /// "peak memory 1088.0 KiB, worst call budget 0.02%" for sandboxes.
     pub fn figures_note(&self) -> Option<String> {
         let (memory, budget) = self.figures?;
         Some(format!(

@@ -329,16 +329,6 @@ fn parse_case(
         return Err(invalid(path, &prefix, "expected a table"));
     };
     let c: CaseToml = parse(path, &prefix, table)?;
-    let filter_only = |key: &str, set: bool| {
-        if set && kind != PluginKind::Filter {
-            return Err(invalid(
-                path,
-                &format!("{prefix}.{key}"),
-                "only filters report sandbox figures",
-            ));
-        }
-        Ok(())
-    };
     let message_clock = match c.clock.as_deref() {
         None | Some("ticks") => false,
         Some("messages") if kind == PluginKind::Filter => true,
@@ -350,8 +340,6 @@ fn parse_case(
             ));
         }
     };
-    filter_only("max_memory", c.max_memory.is_some())?;
-    filter_only("max_budget_ratio", c.max_budget_ratio.is_some())?;
     if c.no_output && c.expect.as_ref().is_some_and(|e| !e.is_empty()) {
         return Err(invalid(
             path,

@@ -95,7 +95,8 @@ impl<'a> Subject<'a> {
         self.tally.terminated.is_some()
     }
 
-    /// The sandbox figures of a filter: peak memory (bytes) and worst budget share.
+    /// The sandbox figures: peak memory (bytes) and the worst call's budget share
+    /// (`None` for a native plugin).
     pub fn figures(&self) -> Option<(u64, f64)> {
         let sandbox = self.stats.sandbox();
         sandbox.engine()?;
@@ -287,12 +288,14 @@ fn build_plugin(
         }
         Ctor::Encoder(ctor) => {
             let factory = ctor(&ctx)?;
-            let encoder = factory().map_err(fatal)?;
+            let mut encoder = factory().map_err(fatal)?;
+            encoder.attach_stats(&|| stats.clone());
             Ok(Plugin::Encoder(encoder))
         }
         Ctor::Decoder(ctor) => {
             let factory = ctor(&ctx)?;
-            let decoder = factory().map_err(fatal)?;
+            let mut decoder = factory().map_err(fatal)?;
+            decoder.attach_stats(&|| stats.clone());
             Ok(Plugin::Decoder(decoder))
         }
         _ => Err(ctx.invalid(

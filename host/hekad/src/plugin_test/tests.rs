@@ -108,11 +108,6 @@ fn kind_specific_keys_are_refused() {
         got.contains("case[0].expect[0]: invalid value: an encoder's output is bytes"),
         "{got}"
     );
-    let got = spec_error(&format!("{encoder}max_memory = 1\n"));
-    assert!(
-        got.contains("case[0].max_memory: invalid value: only filters"),
-        "{got}"
-    );
     let output =
         "[Out]\ntype = \"LogOutput\"\nmessage_matcher = \"TRUE\"\n[[case]]\nname = \"a\"\n";
     let got = spec_error(output);
