@@ -13,6 +13,7 @@
 //! file reads, thread hand-offs, HTTP, and start-up.
 
 pub mod flood;
+pub mod nats;
 pub mod proc_stats;
 pub mod receiver;
 pub mod run;

@@ -44,6 +44,8 @@ enum Cmd {
     },
     /// Runs the benchmark scenarios and prints the table.
     Run(RunOptions),
+    /// Agent -> NATS JetStream -> aggregator throughput (needs nats-server on PATH).
+    Nats(hekad_bench::nats::NatsOptions),
 }
 
 fn main() -> Result<()> {
@@ -84,6 +86,7 @@ fn main() -> Result<()> {
             }
         }
         Cmd::Run(opts) => run(opts)?,
+        Cmd::Nats(opts) => hekad_bench::nats::command(opts)?,
     }
     Ok(())
 }

@@ -8,6 +8,8 @@
 //! integration tests of their own package, not for a dependent like this one.
 
 pub mod cdp;
+pub mod lines;
+pub mod nats;
 pub mod pki;
 
 use std::io::Read;
@@ -201,6 +203,36 @@ impl Drop for Daemon {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Installs Debian package `package` with `apt-get` when `command --version` does not
+/// run; under `CI=true` a command still missing fails the test, elsewhere the caller
+/// skips. Returns whether the command is there.
+pub fn ensure_debian_package(command: &str, package: &str) -> bool {
+    let have = || {
+        Command::new(command)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !have() {
+        eprintln!("{command} missing: apt-get install -y {package}");
+        let _ = Command::new("apt-get").arg("update").status();
+        let _ = Command::new("apt-get")
+            .args(["install", "-y", package])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status();
+    }
+    if have() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{command} (Debian package {package}) is required under CI=true"
+    );
+    false
 }
 
 /// Writes `text` to `dir/name` and returns the path.

@@ -190,6 +190,9 @@ pub static REGISTRY: &[Registration] = &[
     Registration::input("TcpInput", inputs::tcp::build)
         .default_splitter("HekaFramingSplitter")
         .default_decoder("ProtobufDecoder"),
+    Registration::input("NatsInput", inputs::nats::build)
+        .default_splitter("HekaFramingSplitter")
+        .default_decoder("ProtobufDecoder"),
     Registration::input("StdinInput", inputs::stdin::build).default_splitter("TokenSplitter"),
     Registration::input("LogstreamerInput", inputs::logstreamer::build)
         .default_splitter("TokenSplitter"),
@@ -221,6 +224,11 @@ pub static REGISTRY: &[Registration] = &[
     Registration::output("FileOutput", outputs::file::build).frames_protobuf(),
     Registration::output("HttpOutput", outputs::http::build).requires_encoder(),
     Registration::output("LogOutput", outputs::log::build),
+    Registration::output("NatsOutput", outputs::nats::build)
+        .default_encoder("ProtobufEncoder")
+        .frames_protobuf()
+        .buffered_by_default()
+        .default_ticker_interval(1),
     Registration::output("TcpOutput", outputs::tcp::build)
         .default_encoder("ProtobufEncoder")
         .frames_protobuf()

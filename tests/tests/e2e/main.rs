@@ -6,6 +6,7 @@ mod cli;
 mod dashboard;
 mod hostile;
 mod lua_modules;
+mod nats;
 mod ops;
 mod plugin_tests;
 mod seed;

@@ -12,10 +12,10 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use heka_e2e::lines::{Lines, seed_from_env};
 use heka_e2e::{Daemon, free_port, wait_for, write};
 use heka_fuzz::Rng;
 
@@ -26,14 +26,11 @@ const LINE_LEN: usize = 100;
 /// The agent's `max_unacked`.
 const MAX_UNACKED: u64 = 65_536;
 
-fn line(n: u64) -> String {
-    let mut l = format!("tcp {n:08} ");
-    while l.len() < LINE_LEN {
-        l.push_str("lorem ipsum ");
-    }
-    l.truncate(LINE_LEN);
-    l
-}
+/// The trial's lines.
+const LINES: Lines = Lines {
+    prefix: "tcp",
+    len: LINE_LEN,
+};
 
 fn agent_config(dir: &Path, logs: &Path, port: u16) -> PathBuf {
     let text = format!(
@@ -93,45 +90,17 @@ flush_interval = 0
     write(dir, "hekad.toml", &text)
 }
 
-/// Appends the lines due at [`RATE`] since `start`; returns the new count.
-fn write_due(log: &mut File, written: u64, start: Instant) -> u64 {
-    let due = start.elapsed().as_millis() as u64 * RATE / 1000;
-    let mut text = String::new();
-    for n in written + 1..=due {
-        text.push_str(&line(n));
-        text.push('\n');
-    }
-    log.write_all(text.as_bytes()).expect("append");
-    due.max(written)
-}
-
 /// How many times each line number appears in the aggregator's file.
 fn received(out: &Path) -> Result<HashMap<u64, u32>, String> {
-    let text = fs::read_to_string(out).unwrap_or_default();
     let mut seen = HashMap::new();
-    for l in text.lines() {
-        let n = l
-            .strip_prefix("tcp ")
-            .and_then(|r| r.get(..8))
-            .and_then(|d| d.parse::<u64>().ok())
-            .filter(|&n| l == line(n))
-            .ok_or_else(|| format!("a line that was never written: {l:?}"))?;
-        *seen.entry(n).or_insert(0) += 1;
-    }
+    LINES.count(&fs::read_to_string(out).unwrap_or_default(), &mut seen)?;
     Ok(seen)
 }
 
 #[test]
 fn agent_to_aggregator_over_tcp_survives_aggregator_kills() {
     let _heavy = crate::trials::heavy_lock();
-    let seed = std::env::var("HEKA_TCP_SEED")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        });
+    let seed = seed_from_env("HEKA_TCP_SEED");
     let mut rng = Rng::new(seed);
     let dir = tempfile::tempdir().expect("temp dir");
     let (agent_dir, agg_dir, logs) = (
@@ -158,7 +127,7 @@ fn agent_to_aggregator_over_tcp_survives_aggregator_kills() {
     let mut next_kill = start + Duration::from_millis(500 + rng.below(1500) as u64);
     let mut agg_logs = String::new();
     while start.elapsed() < Duration::from_secs(8) {
-        written = write_due(&mut log, written, start);
+        written = LINES.write_due(&mut log, written, start, RATE);
         if Instant::now() >= next_kill {
             aggregator.signal(libc::SIGKILL);
             aggregator.wait(Duration::from_secs(10)).expect("killed");
@@ -170,7 +139,7 @@ fn agent_to_aggregator_over_tcp_survives_aggregator_kills() {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    written = write_due(&mut log, written, start);
+    written = LINES.write_due(&mut log, written, start, RATE);
     drop(log);
 
     let complete = wait_for(Duration::from_secs(60), || {

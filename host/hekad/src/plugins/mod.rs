@@ -14,6 +14,7 @@ mod doc_examples;
 pub mod encoders;
 pub mod filters;
 pub mod inputs;
+pub mod nats;
 pub mod net;
 pub mod outputs;
 pub mod sandbox;
