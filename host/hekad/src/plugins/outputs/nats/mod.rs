@@ -27,6 +27,10 @@
 //! retried in another grouping. Both are bounded by the window, `max_in_flight`
 //! messages per failure.
 //!
+//! Memory: the runner's window, at most `max_in_flight` encoded messages (each at most
+//! `max_message_size` plus framing), shared with the batches built from them (a batch
+//! of several copies its payloads once, up to `max_batch_bytes`).
+//!
 //! Layout: `config` (keys, checks, subjects), `output` (the runner's side),
 //! `publisher` (batches, publishes and PubAcks on the tokio thread).
 

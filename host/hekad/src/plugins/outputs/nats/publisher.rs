@@ -135,10 +135,16 @@ pub(super) async fn run(
             return;
         }
     };
+    // Publishes in flight are bounded by the runner's window already (each carries at
+    // least one delivery). async-nats keeps a publish's permit until its PubAck or its
+    // own timeout even after our future gave up, so its limit is set above the window
+    // and never waits: an exhausted limit is an immediate error (a retry), not a
+    // publisher blocked while nothing polls the PubAcks that would free it.
     let js = async_nats::jetstream::ContextBuilder::new()
         .timeout(settings.ack_timeout)
-        .max_ack_inflight(settings.max_in_flight)
-        .backpressure_on_inflight(true)
+        .ack_timeout(settings.ack_timeout)
+        .max_ack_inflight(settings.max_in_flight.saturating_mul(2))
+        .backpressure_on_inflight(false)
         .build(client);
     let mut stream_ok = false;
     let mut pending = FuturesUnordered::new();
