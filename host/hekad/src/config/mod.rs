@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 pub use common::{
     BufferingConfig, Common, InputCommon, Retries, RetriesConfig, RoutedCommon, SplitterCommon,
+    common_keys,
 };
 pub use de::{KeyError, from_table};
 pub use error::{ConfigError, ConfigErrors, ErrorKind, Location};

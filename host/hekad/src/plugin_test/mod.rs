@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 
 use heka_message::Message;
 
+use crate::config::Config;
+
 pub use spec::{Spec, SpecError, TEST_HOSTNAME};
 
 use spec::{Case, Step};
@@ -177,7 +179,15 @@ fn run_case(spec: &Spec, case: &Case, bless: bool) -> Result<CaseReport, SpecErr
     let preserved = spec.config.globals.base_dir.join("sandbox_preservation");
     // Nothing to remove is the usual case; anything else shows when the plugin starts.
     let _ = std::fs::remove_dir_all(&preserved);
-    let mut subject = Subject::build(&spec.config, &spec.plugin)?;
+    let overridden;
+    let config = match &case.settings {
+        None => &spec.config,
+        Some(settings) => {
+            overridden = with_settings(&spec.config, &spec.plugin, settings);
+            &overridden
+        }
+    };
+    let mut subject = Subject::build(config, &spec.plugin)?;
     let mut stream = match &spec.splitter {
         Some(name) => Some(Stream::build(&spec.config, name)?),
         None => None,
@@ -231,6 +241,25 @@ fn run_case(spec: &Spec, case: &Case, bless: bool) -> Result<CaseReport, SpecErr
         figures,
         unmatched: subject.tally.unmatched,
     })
+}
+
+/// `config` with `settings` over section `name`'s own keys (its `config` table merged
+/// key by key, so a case changes one plugin option and keeps the rest).
+fn with_settings(config: &Config, name: &str, settings: &toml::Table) -> Config {
+    let mut config = config.clone();
+    if let Some(section) = config.sections.iter_mut().find(|s| s.name == name) {
+        for (key, value) in settings {
+            match (section.table.get_mut(key), value) {
+                (Some(toml::Value::Table(mine)), toml::Value::Table(theirs)) => {
+                    mine.extend(theirs.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+                _ => {
+                    section.table.insert(key.clone(), value.clone());
+                }
+            }
+        }
+    }
+    config
 }
 
 /// The most timer events one message may make due (`clock = "messages"`): a message

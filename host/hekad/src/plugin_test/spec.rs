@@ -67,6 +67,8 @@ pub struct Case {
     pub terminated: Option<String>,
     pub max_memory: Option<u64>,
     pub max_budget_ratio: Option<f64>,
+    /// The section's own keys overridden for this case (`config` merged key by key).
+    pub settings: Option<toml::Table>,
 }
 
 /// One input step.
@@ -131,6 +133,7 @@ struct CaseToml {
     terminated: Option<String>,
     max_memory: Option<u64>,
     max_budget_ratio: Option<f64>,
+    settings: Option<toml::Table>,
 }
 
 /// An "invalid value" error at `key` of the spec file.
@@ -340,6 +343,17 @@ fn parse_case(
             ));
         }
     };
+    let common =
+        c.settings.iter().flat_map(|t| t.keys()).find(|k| {
+            k.as_str() == "type" || crate::config::common_keys(kind).contains(&k.as_str())
+        });
+    if let Some(key) = common {
+        return Err(invalid(
+            path,
+            &format!("{prefix}.settings.{key}"),
+            "only the plugin's own keys can change per case (write a second spec)",
+        ));
+    }
     if c.no_output && c.expect.as_ref().is_some_and(|e| !e.is_empty()) {
         return Err(invalid(
             path,
@@ -379,6 +393,7 @@ fn parse_case(
         terminated: c.terminated,
         max_memory: c.max_memory,
         max_budget_ratio: c.max_budget_ratio,
+        settings: c.settings,
     })
 }
 

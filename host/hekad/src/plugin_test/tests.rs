@@ -339,3 +339,29 @@ expect = [{ payload = "a\n" }, { payload = "b\n" }]
     ));
     assert!(got.contains("case[0].clock: invalid value: clock = \"messages\" needs the section's ticker_interval ([Agg])"), "{got}");
 }
+
+#[test]
+fn settings_change_the_plugin_keys_of_one_case() {
+    let report = run(&aggregator(
+        r#"
+[[case]]
+name = "a small output_limit"
+settings = { output_limit = 4 }
+input = [{ line = "too long\n" }, { tick = 1 }]
+terminated = "output_limit exceeded (4 bytes)"
+
+[[case]]
+name = "the next case has the section as written"
+input = [{ line = "too long\n" }, { tick = 1 }]
+count = 1
+"#,
+    ));
+    assert_eq!(problems(&report), Vec::<String>::new());
+    let got = spec_error(&aggregator(
+        "[[case]]\nname = \"a\"\nsettings = { message_matcher = \"TRUE\" }\n",
+    ));
+    assert!(
+        got.contains("case[0].settings.message_matcher: invalid value: only the plugin's own keys"),
+        "{got}"
+    );
+}
