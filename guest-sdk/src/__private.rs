@@ -10,8 +10,6 @@
 
 use std::cell::RefCell;
 
-use prost::Message as _;
-
 use crate::{
     BATCH, CURRENT, CURRENT_INDEX, CURRENT_RANGE, Error, ErrorKind, IN_BATCH, Message, RAW, SPARE,
     WRITTEN,
@@ -90,9 +88,12 @@ pub fn init<T>(slot: &Slot<T>, new: fn() -> crate::Result<T>) -> Result<(), Stri
     Ok(())
 }
 
+/// The filter-batch format this SDK reads (`batch-format` in `heka.wit`).
+pub const BATCH_FORMAT: u32 = heka_message::batch::FORMAT_VERSION;
+
 const NOT_INITIALISED: &str = "plugin called before init";
 
-/// `process-batch`: decodes each entry of `batch` (the format `heka.wit` documents)
+/// `process-batch`: decodes each entry of `batch` (`heka_message::batch`)
 /// into the reused current message and calls `f` on it; returns the outcomes that
 /// are not `ok`.
 pub fn filter_batch<T>(
@@ -112,11 +113,10 @@ pub fn filter_batch<T>(
     BATCH.set(batch);
     IN_BATCH.set(true);
     BATCH.with_borrow(|b| {
-        let mut pos = 0usize;
-        let mut index = 0u32;
-        while pos < b.len() {
+        for (index, entry) in heka_message::batch::entries(b).enumerate() {
+            let index = index as u32;
             CURRENT_INDEX.set(index);
-            let Some(bytes) = batch_entry(b, &mut pos) else {
+            let Ok(bytes) = entry else {
                 // A batch whose framing is broken cannot be walked further: fatal,
                 // it is the host's bug, not the message's.
                 out.push(MessageOutcome {
@@ -127,7 +127,8 @@ pub fn filter_batch<T>(
             };
             let result = match load_entry(bytes) {
                 // The host wrote this entry from a valid message: failing to read it
-                // means host and SDK disagree on the format. Fatal, not a per-message
+                // means host and SDK disagree on the format (which the format
+                // version checked at load should rule out). Fatal, not a per-message
                 // failure: a failed message counts as done, and every message would
                 // fail, so lines would be acknowledged without being processed.
                 Err(e) => Err(Error::fatal(format!(
@@ -145,7 +146,6 @@ pub fn filter_batch<T>(
                     break;
                 }
             }
-            index += 1;
         }
     });
     IN_BATCH.set(false);
@@ -153,25 +153,14 @@ pub fn filter_batch<T>(
     out
 }
 
-/// The next entry of a batch (u32 LE length + bytes) at `*pos`, advancing `*pos`.
-#[inline]
-fn batch_entry<'a>(b: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
-    let hdr: [u8; 4] = b.get(*pos..pos.checked_add(4)?)?.try_into().ok()?;
-    let start = *pos + 4;
-    let end = start.checked_add(u32::from_le_bytes(hdr) as usize)?;
-    let bytes = b.get(start..end)?;
-    *pos = end;
-    Some(bytes)
-}
-
 /// Decodes a filter batch entry into the current message, reusing the previous
 /// message's buffers.
 #[inline]
-fn load_entry(bytes: &[u8]) -> Result<(), crate::decode::DecodeError> {
+fn load_entry(bytes: &[u8]) -> Result<(), heka_message::ReadError> {
     CURRENT.with_borrow_mut(|m| {
         SPARE.with_borrow_mut(|spare| {
             // No reclaim first: the entry is decoded over the previous message.
-            let r = crate::decode::decode_entry(m, bytes, spare);
+            let r = heka_message::batch::decode_entry(m, bytes, spare);
             if r.is_err() {
                 spare.reclaim(m);
             }
@@ -183,11 +172,11 @@ fn load_entry(bytes: &[u8]) -> Result<(), crate::decode::DecodeError> {
 /// Decodes protobuf `bytes` into the current message, reusing the previous message's
 /// buffers.
 #[inline]
-fn load(bytes: &[u8]) -> Result<(), crate::decode::DecodeError> {
+fn load(bytes: &[u8]) -> Result<(), heka_message::ReadError> {
     CURRENT.with_borrow_mut(|m| {
         SPARE.with_borrow_mut(|spare| {
             spare.reclaim(m);
-            let r = crate::decode::decode_into(m, bytes, spare);
+            let r = heka_message::decode_into(m, bytes, spare);
             if r.is_err() {
                 spare.reclaim(m);
             }
@@ -268,7 +257,11 @@ pub fn decode<T>(
         None => Outcome::Fatal(NOT_INITIALISED.into()),
     };
     RAW.set(None);
-    let written = WRITTEN.take().map(|m| m.encode_to_vec());
+    let written = WRITTEN.take().map(|m| {
+        let mut bytes = Vec::new();
+        heka_message::encode_message(&m, &mut bytes);
+        bytes
+    });
     decoder::Decoded {
         outcome: result,
         written,
@@ -308,6 +301,9 @@ macro_rules! export_filter {
             impl $crate::__private::filter::Guest for __HekaExport {
                 fn init() -> ::core::result::Result<(), ::std::string::String> {
                     __HEKA_PLUGIN.with(|s| $crate::__private::init(s, <$ty as $crate::Filter>::new))
+                }
+                fn batch_format() -> u32 {
+                    $crate::__private::BATCH_FORMAT
                 }
                 fn process_batch(
                     batch: ::std::vec::Vec<u8>,

@@ -117,7 +117,6 @@ use std::fmt;
 
 pub use heka_message::{Field, FieldValue, Message, Value, ValueType, json_text};
 
-mod decode;
 mod write;
 pub use write::{IntoValue, write_message};
 
@@ -351,7 +350,8 @@ pub fn inject_payload(payload_type: &str, payload_name: &str, data: impl AsRef<[
 /// replaced by a fresh one and a zero Timestamp by the current time. In filters, Type
 /// gets the prefix `heka.sandbox.` and Logger/Hostname are forced, as in Heka.
 pub fn inject_message(msg: &Message) -> Result {
-    let bytes = prost::Message::encode_to_vec(msg);
+    let mut bytes = Vec::new();
+    heka_message::encode_message(msg, &mut bytes);
     host::inject_message(CURRENT_INDEX.get(), &bytes).map_err(Error::fatal)
 }
 
@@ -373,11 +373,11 @@ pub fn read_message_at(var: &str, fi: usize, ai: usize) -> Option<Value> {
             .with_borrow(|raw| raw.as_ref().map(|r| Value::Bytes(r.clone())))
             .or_else(|| {
                 // Filters: the batch does not carry protobuf; encode the message (the
-                // bytes the host would have written: both are prost's encoding).
+                // bytes the host would have written: one writer, heka-message's).
                 if IN_BATCH.get() {
-                    return Some(Value::Bytes(
-                        CURRENT.with_borrow(prost::Message::encode_to_vec),
-                    ));
+                    let mut bytes = Vec::new();
+                    CURRENT.with_borrow(|m| heka_message::encode_message(m, &mut bytes));
+                    return Some(Value::Bytes(bytes));
                 }
                 // Encoders: the message's own protobuf bytes, as the host sent them.
                 BATCH.with_borrow(|b| {
@@ -398,29 +398,17 @@ pub fn read_message_at(var: &str, fi: usize, ai: usize) -> Option<Value> {
 }
 
 fn read_var(m: &Message, var: &str, fi: usize, ai: usize) -> Option<Value> {
-    Some(match var {
-        "Type" => Value::String(m.type_().into()),
-        "Logger" => Value::String(m.logger().into()),
-        "Payload" => Value::String(m.payload().to_vec()),
-        "EnvVersion" => Value::String(m.env_version().into()),
-        "Hostname" => Value::String(m.hostname().into()),
-        "Uuid" => {
-            let mut buf = [0u8; 36];
-            Value::String(m.uuid_str(&mut buf).unwrap_or("").into())
-        }
-        "Timestamp" => Value::Integer(m.timestamp),
-        "Severity" => Value::Integer(m.severity().into()),
-        "Pid" => Value::Integer(m.pid().into()),
-        _ => {
-            let name = field_name(var)?;
-            m.field_value(name, fi, ai)?.to_owned_value()
-        }
+    use heka_message::var::{self, Var, VarValue};
+    let v = Var::parse(var.as_bytes())?;
+    let mut uuid = [0u8; 36];
+    Some(match var::read(m, v, fi, ai, &mut uuid) {
+        Some(VarValue::Bytes(b)) => Value::String(b.to_vec()),
+        Some(VarValue::Integer(i)) => Value::Integer(i),
+        Some(VarValue::Field(f)) => f.to_owned_value(),
+        // A Uuid that is not 16 bytes reads as "", as in Heka.
+        None if v == Var::Uuid => Value::String(Vec::new()),
+        None => return None,
     })
-}
-
-/// `Fields[name]` → `name`.
-pub(crate) fn field_name(var: &str) -> Option<&str> {
-    var.strip_prefix("Fields[")?.strip_suffix(']')
 }
 
 // The state of the call in progress. The guest is single-threaded; these are
@@ -440,7 +428,7 @@ thread_local! {
     /// Decoders: the copy-on-write message `write_message` changed.
     static WRITTEN: RefCell<Option<Message>> = const { RefCell::new(None) };
     /// Buffers of earlier messages, reused when decoding the next one.
-    static SPARE: RefCell<decode::Spare> = RefCell::new(decode::Spare::default());
+    static SPARE: RefCell<heka_message::Spare> = RefCell::new(heka_message::Spare::default());
     /// Index of the current message in the batch (what injections are attributed to).
     static CURRENT_INDEX: Cell<u32> = const { Cell::new(0) };
 }

@@ -3,9 +3,10 @@
 //! The first write copies the current message; later reads ([`crate::read_message`])
 //! see the copy, and the decoder export hands the copy back to the host encoded.
 
+use heka_message::var::{self, Var};
 use heka_message::{Field, Message, Value};
 
-use crate::{CURRENT, Error, Result, WRITTEN, field_name};
+use crate::{CURRENT, Error, Result, WRITTEN};
 
 /// Something [`write_message`] accepts as a value (Rust's stand-in for Lua's dynamic
 /// values).
@@ -111,49 +112,31 @@ fn as_string(var: &str, v: Value) -> Result<String> {
         .map_err(|_| Error::failed(format!("write_message: {var}: not UTF-8")))
 }
 
-fn parse_uuid(s: &str) -> Option<Vec<u8>> {
-    let hex: Vec<u8> = s.bytes().filter(|b| *b != b'-').collect();
-    if hex.len() != 32 {
-        return None;
-    }
-    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    hex.chunks(2)
-        .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
-        .collect()
-}
-
 fn write(msg: &mut Message, var: &str, value: Value, repr: &str, fi: usize, ai: usize) -> Result {
-    match var {
-        "Type" => msg.r#type = Some(as_string(var, value)?),
-        "Logger" => msg.logger = Some(as_string(var, value)?),
-        "Payload" => msg.payload = Some(as_bytes(value)),
-        "EnvVersion" => msg.env_version = Some(as_string(var, value)?),
-        "Hostname" => msg.hostname = Some(as_string(var, value)?),
-        "Timestamp" => msg.timestamp = as_int(var, &value)?,
-        "Severity" => {
-            msg.severity = Some(
-                i32::try_from(as_int(var, &value)?)
-                    .map_err(|e| Error::failed(format!("write_message: {var}: {e}")))?,
-            )
-        }
-        "Pid" => {
-            msg.pid = Some(
-                i32::try_from(as_int(var, &value)?)
-                    .map_err(|e| Error::failed(format!("write_message: {var}: {e}")))?,
-            )
-        }
-        "Uuid" => {
+    let unknown = || Error::failed(format!("write_message: unknown variable {var:?}"));
+    let v = Var::parse(var.as_bytes()).ok_or_else(unknown)?;
+    if let Some(slot) = v.text_header(msg) {
+        *slot = Some(as_string(var, value)?);
+        return Ok(());
+    }
+    let small = |value: &Value| {
+        i32::try_from(as_int(var, value)?)
+            .map_err(|e| Error::failed(format!("write_message: {var}: {e}")))
+    };
+    match v {
+        Var::Payload => msg.payload = Some(as_bytes(value)),
+        Var::Timestamp => msg.timestamp = as_int(var, &value)?,
+        Var::Severity => msg.severity = Some(small(&value)?),
+        Var::Pid => msg.pid = Some(small(&value)?),
+        Var::Uuid => {
             msg.uuid = match value {
                 Value::Bytes(b) if b.len() == 16 => b,
-                Value::String(s) => std::str::from_utf8(&s)
-                    .ok()
-                    .and_then(parse_uuid)
-                    .ok_or_else(|| {
-                        Error::failed(format!(
-                            "write_message: Uuid: invalid {:?}",
-                            String::from_utf8_lossy(&s)
-                        ))
-                    })?,
+                Value::String(s) => var::parse_uuid(&s).map(|u| u.to_vec()).ok_or_else(|| {
+                    Error::failed(format!(
+                        "write_message: Uuid: invalid {:?}",
+                        String::from_utf8_lossy(&s)
+                    ))
+                })?,
                 other => {
                     return Err(Error::failed(format!(
                         "write_message: Uuid: invalid {other:?}"
@@ -161,40 +144,46 @@ fn write(msg: &mut Message, var: &str, value: Value, repr: &str, fi: usize, ai: 
                 }
             }
         }
-        _ => {
-            let name = field_name(var)
-                .ok_or_else(|| Error::failed(format!("write_message: unknown variable {var:?}")))?;
-            let positions: Vec<usize> = msg
-                .fields
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| f.name == name)
-                .map(|(i, _)| i)
-                .collect();
-            match positions.get(fi) {
-                Some(&pos) => {
-                    let field = &mut msg.fields[pos];
-                    if field.kind() != value.value_type() {
-                        *field = Field::new(name, value, repr);
-                        return Ok(());
-                    }
-                    if !repr.is_empty() {
-                        field.representation = Some(repr.to_owned());
-                    }
-                    set_at(field, ai, value)?;
-                }
-                None if fi == positions.len() && ai == 0 => {
-                    msg.fields.push(Field::new(name, value, repr));
-                }
-                None => {
-                    return Err(Error::failed(format!(
-                        "write_message: {var}: field index {fi} out of range"
-                    )));
-                }
-            }
+        Var::Field(name) => {
+            let name = std::str::from_utf8(name).map_err(|_| unknown())?;
+            write_field(msg, var, name, value, repr, fi, ai)?;
         }
+        _ => return Err(unknown()),
     }
     Ok(())
+}
+
+/// `Fields[name][fi][ai] = value`: creates the field when `fi` is one past the last
+/// of that name; a value of another type replaces the field's values.
+fn write_field(
+    msg: &mut Message,
+    var: &str,
+    name: &str,
+    value: Value,
+    repr: &str,
+    fi: usize,
+    ai: usize,
+) -> Result {
+    match var::field_position(msg, name, fi) {
+        Some(pos) => {
+            let field = &mut msg.fields[pos];
+            if field.kind() != value.value_type() {
+                *field = Field::new(name, value, repr);
+                return Ok(());
+            }
+            if !repr.is_empty() {
+                field.representation = Some(repr.to_owned());
+            }
+            set_at(field, ai, value)
+        }
+        None if ai == 0 && msg.fields.iter().filter(|f| f.name == name).count() == fi => {
+            msg.fields.push(Field::new(name, value, repr));
+            Ok(())
+        }
+        None => Err(Error::failed(format!(
+            "write_message: {var}: field index {fi} out of range"
+        ))),
+    }
 }
 
 fn set_at(field: &mut Field, ai: usize, value: Value) -> Result {

@@ -7,9 +7,9 @@
 //! errors with Heka's function-name prefix (an uncaught one terminates the plugin);
 //! broken limits are also recorded as fatal (see [`crate::runtime`]).
 
+use heka_message::var::{self, Var, VarValue};
 use heka_message::{Field, FieldValue, Message, Value as FieldVal, ValueType};
 use mlua::{AppDataRefMut, Lua, Table, Value, Variadic};
-use prost::Message as _;
 
 use crate::ConfigValue;
 use crate::runtime::{Kind, RawState, State};
@@ -77,11 +77,6 @@ fn field_value(lua: &Lua, v: FieldValue<'_>) -> mlua::Result<Value> {
     })
 }
 
-/// `Fields[name]` → `name`.
-fn field_name(var: &[u8]) -> Option<&[u8]> {
-    var.strip_prefix(b"Fields[")?.strip_suffix(b"]")
-}
-
 fn read_message(
     lua: &Lua,
     (var, fi, ai): (mlua::LuaString, Option<f64>, Option<f64>),
@@ -109,30 +104,22 @@ fn read_message(
     let Some(m) = s.msg.get() else {
         return Ok(Value::Nil);
     };
-    let text = |t: &[u8]| lua.create_string(t).map(Value::String);
-    Ok(match &*var {
-        b"Type" => text(m.type_().as_bytes())?,
-        b"Logger" => text(m.logger().as_bytes())?,
+    let Some(v) = Var::parse(&var) else {
+        return Ok(Value::Nil);
+    };
+    let mut uuid = [0u8; 36];
+    Ok(match var::read(m, v, fi, ai, &mut uuid) {
         // Bytes as they are: Lua strings are binary-safe, and so was Heka's API.
-        b"Payload" => text(m.payload())?,
-        b"EnvVersion" => text(m.env_version().as_bytes())?,
-        b"Hostname" => text(m.hostname().as_bytes())?,
-        b"Uuid" => {
-            let mut buf = [0u8; 36];
-            text(m.uuid_str(&mut buf).unwrap_or("").as_bytes())?
-        }
-        b"Timestamp" => Value::Number(m.timestamp as f64),
-        b"Severity" => Value::Integer(m.severity() as i64),
-        b"Pid" => Value::Integer(m.pid() as i64),
-        other => match field_name(other).and_then(|n| std::str::from_utf8(n).ok()) {
-            Some(name) => match m.field_value(name, fi, ai) {
-                // Heka read an empty bytes value as nil.
-                Some(FieldValue::Bytes([])) => Value::Nil,
-                Some(v) => field_value(lua, v)?,
-                None => Value::Nil,
-            },
-            None => Value::Nil,
-        },
+        Some(VarValue::Bytes(b)) => Value::String(lua.create_string(b)?),
+        // Heka's Timestamp is a Lua number (a double); Severity and Pid integers.
+        Some(VarValue::Integer(i)) if v == Var::Timestamp => Value::Number(i as f64),
+        Some(VarValue::Integer(i)) => Value::Integer(i),
+        // Heka read an empty bytes value as nil.
+        Some(VarValue::Field(FieldValue::Bytes([]))) => Value::Nil,
+        Some(VarValue::Field(f)) => field_value(lua, f)?,
+        // A Uuid that is not 16 bytes reads as "", as in Heka.
+        None if v == Var::Uuid => Value::String(lua.create_string("")?),
+        None => Value::Nil,
     })
 }
 
@@ -255,7 +242,7 @@ fn inject_message(lua: &Lua, arg: Value) -> mlua::Result<()> {
         Some(tz) => crate::decoder::in_zone(msg, tz),
         None => msg,
     };
-    let size = msg.encoded_len();
+    let size = heka_message::encoded_len(&msg);
     let at = s.at;
     s.emitted
         .inject_decoded(at, msg, size)
@@ -564,9 +551,14 @@ fn write_to(
     ai: usize,
     has_ai: bool,
 ) -> Result<(), String> {
-    let string = |v: &Value| lua_str(v, var);
-    match var {
-        "Uuid" => {
+    let unknown = || format!("unknown variable '{var}'");
+    let v = Var::parse(var.as_bytes()).ok_or_else(unknown)?;
+    if let Some(slot) = v.text_header(m) {
+        *slot = Some(lua_str(value, var)?);
+        return Ok(());
+    }
+    match v {
+        Var::Uuid => {
             let Value::String(s) = value else {
                 return Err("Uuid must be a string".into());
             };
@@ -574,19 +566,13 @@ fn write_to(
             m.uuid = if b.len() == 16 {
                 b.to_vec()
             } else {
-                let text = std::str::from_utf8(&b).map_err(|_| "invalid Uuid".to_string())?;
-                uuid::Uuid::parse_str(text)
-                    .map_err(|_| format!("invalid Uuid '{text}'"))?
-                    .as_bytes()
+                var::parse_uuid(&b)
+                    .ok_or_else(|| format!("invalid Uuid '{}'", s.to_string_lossy()))?
                     .to_vec()
             };
         }
-        "Type" => m.r#type = Some(string(value)?),
-        "Logger" => m.logger = Some(string(value)?),
-        "Payload" => m.payload = Some(lua_bytes(value, var)?),
-        "EnvVersion" => m.env_version = Some(string(value)?),
-        "Hostname" => m.hostname = Some(string(value)?),
-        "Timestamp" => {
+        Var::Payload => m.payload = Some(lua_bytes(value, var)?),
+        Var::Timestamp => {
             m.timestamp = match value {
                 Value::String(s) => {
                     let text = s.to_string_lossy();
@@ -599,15 +585,13 @@ fn write_to(
                 v => lua_num(v, "Timestamp")? as i64,
             }
         }
-        "Severity" => m.severity = Some(lua_num(value, "Severity")? as i32),
-        "Pid" => m.pid = Some(lua_num(value, "Pid")? as i32),
-        other => {
-            let Some(name) = field_name(other.as_bytes()).and_then(|n| std::str::from_utf8(n).ok())
-            else {
-                return Err(format!("unknown variable '{other}'"));
-            };
+        Var::Severity => m.severity = Some(lua_num(value, "Severity")? as i32),
+        Var::Pid => m.pid = Some(lua_num(value, "Pid")? as i32),
+        Var::Field(name) => {
+            let name = std::str::from_utf8(name).map_err(|_| unknown())?;
             write_field(m, name, value, repr, fi, ai, has_ai)?;
         }
+        _ => return Err(unknown()),
     }
     Ok(())
 }
@@ -621,13 +605,7 @@ fn write_field(
     ai: usize,
     has_ai: bool,
 ) -> Result<(), String> {
-    let position = m
-        .fields
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.name == name)
-        .nth(fi)
-        .map(|(i, _)| i);
+    let position = var::field_position(m, name, fi);
     let new_value = match value {
         Value::Nil => None,
         Value::Boolean(b) => Some(FieldVal::Bool(*b)),

@@ -96,16 +96,14 @@ pub fn frame_with_header(
         len: msg_bytes.len(),
         max: u32::MAX as usize,
     })?;
-    let header_len = header.encoded_len();
+    let header_len = crate::codec::write::header_len(&header);
     if header_len > MAX_HEADER_SIZE {
         return Err(FramingError::HeaderTooBig { len: header_len });
     }
     out.reserve(HEADER_FRAMING_SIZE + header_len + msg_bytes.len());
     out.push(RECORD_SEPARATOR);
     out.push(header_len as u8);
-    if header.encode(out).is_err() {
-        unreachable!("prost encoding into a Vec<u8> never fails");
-    }
+    crate::codec::write::encode_header(&header, out);
     out.push(UNIT_SEPARATOR);
     out.extend_from_slice(msg_bytes);
     Ok(())

@@ -2,11 +2,14 @@
 //!
 //! - [`Message`], [`Field`], [`Value`]: the model of Heka's `message.proto`
 //!   (module `message`). Start reading there.
-//! - `codec`: protobuf encode/decode (byte-compatible with Heka) and `max_message_size`.
+//! - `codec`: protobuf encode/decode (byte-compatible with Heka) and `max_message_size`:
+//!   the one writer, prost's decoder for the host, the pooled reader for guests.
+//! - [`batch`]: the filter-batch format handed to wasm filters, writer and reader.
 //! - `framing`: Heka's stream framing (`0x1E len Header 0x1F message`) both ways.
 //! - `json`: the JSON form of a message used on the command line and in tests (feature `json`).
 //! - [`json_text`]: JSON string literals from bytes (every JSON body we write, the guests' too).
 //! - `matcher`: Heka's `message_matcher` language (feature `matcher`).
+//! - [`var`]: Heka's message variables (`Type`, `Fields[x]`, Uuid text) for both sandbox APIs.
 //! - `signing`: HMAC signatures of framed records, both ways (feature `signing`).
 //!
 //! ```
@@ -29,6 +32,7 @@
 //! The crate builds for `wasm32-wasip2` too (the guest SDK decodes message batches
 //! inside the sandbox with it), which is why it does no I/O and keeps `regex` optional.
 
+pub mod batch;
 mod codec;
 mod framing;
 #[cfg(feature = "json")]
@@ -39,10 +43,11 @@ mod matcher;
 mod message;
 #[cfg(feature = "signing")]
 mod signing;
+pub mod var;
 
 pub use codec::{
-    DEFAULT_MAX_MESSAGE_SIZE, DecodeError, SizeError, check_message_size, decode_message,
-    encode_message, encoded_len,
+    DEFAULT_MAX_MESSAGE_SIZE, DecodeError, ReadError, SizeError, Spare, check_message_size,
+    decode_into, decode_message, encode_message, encoded_len,
 };
 pub use framing::{
     FramingError, HEADER_FRAMING_SIZE, MAX_HEADER_SIZE, RECORD_SEPARATOR, UNIT_SEPARATOR, Unframed,

@@ -21,6 +21,15 @@ pub struct WasmDecoderEngine {
 
 forward_engine!(WasmDecoderEngine);
 
+impl crate::instance::Start for DecoderWorld {
+    fn start(
+        &self,
+        store: &mut wasmtime::Store<crate::host::HostState>,
+    ) -> wasmtime::Result<Result<(), String>> {
+        self.call_init(store)
+    }
+}
+
 world_constructors!(
     load_decoder,
     new_decoder,
@@ -36,7 +45,7 @@ world_constructors!(
 impl DecoderEngine for WasmDecoderEngine {
     fn decode(&mut self, msg: &mut Message, raw: Option<&[u8]>) -> PluginResult {
         self.msg_bytes.clear();
-        crate::wire::encode(msg, &mut self.msg_bytes);
+        heka_message::encode_message(msg, &mut self.msg_bytes);
         let bytes = std::mem::take(&mut self.msg_bytes);
         let result = self.instance.call(CallKind::Decode, 1, |b, store| {
             b.call_decode(store, &bytes, raw)

@@ -20,6 +20,15 @@ pub struct WasmEncoderEngine {
 
 forward_engine!(WasmEncoderEngine);
 
+impl crate::instance::Start for EncoderWorld {
+    fn start(
+        &self,
+        store: &mut wasmtime::Store<crate::host::HostState>,
+    ) -> wasmtime::Result<Result<(), String>> {
+        self.call_init(store)
+    }
+}
+
 world_constructors!(
     load_encoder,
     new_encoder,
@@ -35,7 +44,7 @@ world_constructors!(
 impl EncoderEngine for WasmEncoderEngine {
     fn encode(&mut self, msg: &Message) -> PluginResult<Option<Message>> {
         self.msg_bytes.clear();
-        crate::wire::encode(msg, &mut self.msg_bytes);
+        heka_message::encode_message(msg, &mut self.msg_bytes);
         let bytes = std::mem::take(&mut self.msg_bytes);
         let result = self
             .instance

@@ -1,7 +1,7 @@
 //! [`WasmFilterEngine`]: the wasm engine of Heka's SandboxFilter (the `filter` world).
 //!
 //! A batch crosses into the guest in ONE call, in the fixed-offset format of
-//! `heka.wit` (`wire`); the guest returns its non-ok outcomes and records its
+//! `heka_message::batch`; the guest returns its non-ok outcomes and records its
 //! injections through host calls, each tagged with the index of the message that made
 //! it. The Heka rules around that (replay order, injection shapes, `preserve_data`)
 //! are the contract's [`SandboxFilter`], not this file's.
@@ -19,11 +19,37 @@ pub type WasmFilter = SandboxFilter<WasmFilterEngine>;
 /// A started component of the `filter` world.
 pub struct WasmFilterEngine {
     instance: Instance<FilterWorld>,
-    /// Reused batch buffer (`wire::push_filter_entry`).
+    /// Reused batch buffer (`heka_message::batch::push_entry`).
     batch: Vec<u8>,
 }
 
 forward_engine!(WasmFilterEngine);
+
+impl crate::instance::Start for FilterWorld {
+    /// Checks the guest's batch format version before its `init`: a guest built
+    /// against another format would misread every message.
+    fn start(
+        &self,
+        store: &mut wasmtime::Store<crate::host::HostState>,
+    ) -> wasmtime::Result<Result<(), String>> {
+        if let Err(reason) = check_batch_format(self.call_batch_format(&mut *store)?) {
+            return Ok(Err(reason));
+        }
+        self.call_init(store)
+    }
+}
+
+/// The guest's filter-batch format version against the one this host writes.
+fn check_batch_format(guest: u32) -> Result<(), String> {
+    let host = heka_message::batch::FORMAT_VERSION;
+    if guest == host {
+        return Ok(());
+    }
+    Err(format!(
+        "the component reads filter-batch format version {guest}, this hekad writes \
+         version {host}: rebuild the plugin against this hekad's heka-sdk"
+    ))
+}
 
 world_constructors!(
     load_filter,
@@ -49,7 +75,7 @@ impl FilterEngine for WasmFilterEngine {
         self.batch.clear();
         let mut prev = None;
         for &msg in msgs {
-            crate::wire::push_filter_entry(&mut self.batch, msg, prev);
+            heka_message::batch::push_entry(&mut self.batch, msg, prev);
             prev = Some(msg);
         }
         let batch = std::mem::take(&mut self.batch);
@@ -77,5 +103,19 @@ impl FilterEngine for WasmFilterEngine {
             b.call_timer_event(store, now_ns)
         })?;
         self.instance.outcome(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_batch_format;
+
+    #[test]
+    fn a_guest_of_another_batch_format_is_refused_with_both_versions() {
+        let host = heka_message::batch::FORMAT_VERSION;
+        assert_eq!(check_batch_format(host), Ok(()));
+        let err = check_batch_format(host + 1).unwrap_err();
+        assert!(err.contains(&format!("version {}", host + 1)), "{err}");
+        assert!(err.contains(&format!("writes version {host}")), "{err}");
     }
 }

@@ -279,6 +279,14 @@ macro_rules! forward_engine {
 }
 pub(crate) use forward_engine;
 
+/// What a world runs at start-up, after instantiation, with the start-up budget:
+/// the guest's `init`, preceded by whatever the world checks first (the filter world:
+/// the batch format version).
+pub(crate) trait Start {
+    /// Ok(Err(reason)): the guest refused to start (the host names the component).
+    fn start(&self, store: &mut Store<HostState>) -> wasmtime::Result<Result<(), String>>;
+}
+
 /// A world's two constructors, `load_<kind>` (through the engine's cache) and
 /// `new_<kind>` (an already loaded component: encoders and decoders are started per
 /// user), written once: instantiate, run the guest's `init` with the start-up
@@ -308,7 +316,7 @@ macro_rules! world_constructors {
                 loaded,
                 cfg,
                 |store, component, linker| <$world>::instantiate(store, component, linker),
-                |b, store| b.call_init(store),
+                |b, store| $crate::instance::Start::start(b, store),
             )?;
             $start($make, &loaded.path, &spec)
         }

@@ -14,11 +14,11 @@
 //!   ([`heka_pipeline::sandbox`]): [`WasmFilter`], [`WasmEncoder`], [`WasmDecoder`]
 //!   are the contract's generic plugins over them. Heka's rules (replay, injection
 //!   shapes, limits' wording, `preserve_data`) live in the contract, not here.
-//! - `wire`: how messages are written for the guest (filter batches, protobuf).
 //!
 //! The contract is shaped by cost (measured: ~170 ns per export call, ~300 ns per
 //! string-returning import): a filter receives what is queued as ONE `list<u8>` per
-//! call, in a fixed-offset format (`wire`, documented in `heka.wit`) in which headers
+//! call, in a fixed-offset format (`heka_message::batch`, the format's one home, whose
+//! version the guest exports and [`load_filter`] checks) in which headers
 //! equal to the previous message's are not resent, and the guest SDK decodes it
 //! inside the sandbox over one reused message, so reading a message never crosses the
 //! boundary. Injections are gathered during the call and replayed into the
@@ -49,7 +49,6 @@ mod filter;
 mod host;
 mod instance;
 mod wasi;
-mod wire;
 
 pub use config::SandboxConfig;
 pub use deadline::SHUTDOWN_CALL_LIMIT;

@@ -1,5 +1,9 @@
 //! Protobuf encode/decode of [`Message`], byte-compatible with Heka's `message.proto`,
-//! and the `max_message_size` rule.
+//! and the `max_message_size` rule. One home for the wire format:
+//! - `write`: the one writer ([`encode_message`], framing headers, batch Fields);
+//! - `read`: the pooled reader the guest SDK decodes with ([`decode_into`]);
+//! - here: [`decode_message`], prost's derived decoder (the host decodes a message
+//!   once and owns it), with the `required` check.
 //!
 //! The wire format is `prost`'s encoding of the derive attributes in `message.rs`:
 //! fields in tag order, `required` uuid/timestamp always written, repeated numerics
@@ -19,8 +23,14 @@
 //!   protobuf rule for `int32`, which prost follows); Heka wrote 5 bytes
 //!   (`uint64(uint32(v))`). Either form decodes to the same value on both sides.
 
+pub(crate) mod read;
+pub(crate) mod write;
+
 use crate::Message;
 use prost::Message as _;
+
+pub use read::{ReadError, Spare, decode_into};
+pub use write::{encode_message, encoded_len};
 
 /// Heka's default `max_message_size` (64 KiB).
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 65536;
@@ -48,23 +58,6 @@ pub struct SizeError {
     pub len: usize,
     /// The configured limit.
     pub max: usize,
-}
-
-/// Appends the protobuf encoding of `msg` to `out`.
-pub fn encode_message(msg: &Message, out: &mut Vec<u8>) {
-    // No `reserve(encoded_len)` first: prost's `encode` computes the length itself
-    // and a Vec grows as needed; computing it twice made an encode of a typical
-    // log message ~20% slower (bench `protobuf/encode`).
-    // Encoding into a Vec cannot run out of space, so prost's only error is
-    // impossible here.
-    if msg.encode(out).is_err() {
-        unreachable!("prost encoding into a Vec<u8> never fails");
-    }
-}
-
-/// The number of bytes [`encode_message`] appends for `msg`.
-pub fn encoded_len(msg: &Message) -> usize {
-    msg.encoded_len()
 }
 
 /// Decodes one protobuf `Message` (no framing) from `bytes`.

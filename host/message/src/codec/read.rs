@@ -1,47 +1,53 @@
-//! The guest's protobuf decoder: Heka `Message` bytes into a reused [`Message`].
+//! The pooled protobuf reader: Heka `Message` bytes into a reused [`Message`].
 //!
-//! Why not `prost::Message::merge`: it is generic over the buffer and the field
-//! handlers, and a filter decodes every message of every batch, so that cost is the
-//! sandbox's per-message overhead. This decoder is one loop over the top-level tags
-//! with the schema written out, and it never allocates in steady state: every string,
-//! byte buffer and `Field` a message held is kept in a [`Spare`] pool when the next
-//! message is decoded, and refilled from there. Filters get their batches in a
-//! simpler format than protobuf (see [`decode_entry`] and `heka.wit`). Headers absent from a message are
-//! `None` (presence is exact, as with prost). Text headers are checked to be UTF-8
-//! (the host only sends Rust strings, but the guest does not take that on trust); the
-//! Payload and string field values are bytes, passed through as the log held them.
+//! Why not `prost::Message::merge` (which [`crate::decode_message`] uses on the host,
+//! where a message is decoded once and owned): it is generic over the buffer and the
+//! field handlers, and a guest filter decodes every message of every batch, so that
+//! cost is the sandbox's per-message overhead. This reader is one loop over the
+//! top-level tags with the schema written out, and it never allocates in steady
+//! state: every string, byte buffer and `Field` a message held is kept in a [`Spare`]
+//! pool when the next message is decoded, and refilled from there. Headers absent
+//! from a message are `None` (presence is exact, as with prost). Text headers are
+//! checked to be UTF-8; the Payload and string field values are bytes, passed
+//! through as the log held them. Unknown tags are skipped, as prost does; `required`
+//! fields are not checked (the host always writes them).
 //!
-//! Unknown tags are skipped, as prost does; `required` fields are not checked (the
-//! host always writes them).
+//! The filter-batch reader (`crate::batch`) shares the pool and [`HeaderBuf`].
 
-use heka_message::{Field, Message};
+use crate::{Field, Message};
 
-/// Why bytes could not be decoded.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct DecodeError(pub(crate) &'static str);
+/// Why bytes could not be read (a fixed description: the reader runs inside the
+/// sandbox, where formatting costs instructions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadError(
+    /// What was wrong.
+    pub &'static str,
+);
 
-impl std::fmt::Display for DecodeError {
+impl std::fmt::Display for ReadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.0)
     }
 }
 
-type Result<T> = core::result::Result<T, DecodeError>;
+impl std::error::Error for ReadError {}
 
-const TRUNCATED: DecodeError = DecodeError("truncated protobuf");
-const BAD_VARINT: DecodeError = DecodeError("varint longer than 10 bytes");
-const BAD_UTF8: DecodeError = DecodeError("string is not UTF-8");
-const BAD_WIRE_TYPE: DecodeError = DecodeError("unexpected wire type");
+pub(crate) type Result<T> = core::result::Result<T, ReadError>;
+
+pub(crate) const TRUNCATED: ReadError = ReadError("truncated protobuf");
+const BAD_VARINT: ReadError = ReadError("varint longer than 10 bytes");
+const BAD_UTF8: ReadError = ReadError("string is not UTF-8");
+const BAD_WIRE_TYPE: ReadError = ReadError("unexpected wire type");
 
 /// Buffers kept between messages so decoding reuses their capacity.
 #[derive(Default)]
-pub(crate) struct Spare {
+pub struct Spare {
     /// Buffers of the text headers (Type, Logger, EnvVersion, Hostname) the last
     /// message did not set.
-    headers: [Option<String>; 4],
+    pub(crate) headers: [Option<String>; 4],
     /// The Payload's buffer while the last message had none (bytes: a payload is
     /// whatever the log held, UTF-8 or not).
-    payload: Option<Vec<u8>>,
+    pub(crate) payload: Option<Vec<u8>>,
     strings: Vec<String>,
     /// Buffers of string field values (bytes, as the payload).
     values: Vec<Vec<u8>>,
@@ -54,7 +60,7 @@ impl Spare {
     }
 
     /// Takes every buffer out of `m` (which is left empty, headers `None`).
-    pub(crate) fn reclaim(&mut self, m: &mut Message) {
+    pub fn reclaim(&mut self, m: &mut Message) {
         m.uuid.clear();
         m.timestamp = 0;
         m.severity = None;
@@ -78,7 +84,7 @@ impl Spare {
     }
 
     /// Takes the Fields out of `m`, keeping their buffers.
-    pub(crate) fn reclaim_fields(&mut self, m: &mut Message) {
+    pub fn reclaim_fields(&mut self, m: &mut Message) {
         for mut f in m.fields.drain(..) {
             f.name.clear();
             f.value_type = None;
@@ -184,7 +190,7 @@ fn set_header<T: HeaderBuf>(
 }
 
 /// A header's buffer: text headers are checked to be UTF-8, the Payload is bytes.
-trait HeaderBuf: Default {
+pub(crate) trait HeaderBuf: Default {
     fn set(&mut self, b: &[u8]) -> Result<()>;
     fn bytes(&self) -> &[u8];
 }
@@ -222,23 +228,11 @@ fn set_string(slot: &mut Option<String>, s: &str, spare: &mut Spare) {
     buf.push_str(s);
 }
 
-/// Bytes before the variable part of a filter batch entry.
-const ENTRY_HEADER: usize = 44;
-const SAME_SHIFT: u32 = 8;
-const SEVERITY_SET: u32 = 1 << 16;
-const PID_SET: u32 = 1 << 17;
-const MISSING_PREVIOUS: DecodeError = DecodeError("batch entry repeats a header it never sent");
-
-#[inline]
-fn u32_at(h: &[u8; ENTRY_HEADER], at: usize) -> u32 {
-    u32::from_le_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]])
-}
-
 /// Checks that `b` is UTF-8. Log lines are ASCII: OR-ing eight bytes at a time and
 /// testing the high bits once is a few wasm instructions per word; `std`'s
 /// validation only runs when a byte ≥ 0x80 is seen.
 #[inline]
-fn utf8(b: &[u8]) -> Result<&str> {
+pub(crate) fn utf8(b: &[u8]) -> Result<&str> {
     let chunks = b.chunks_exact(8);
     let mut acc = chunks
         .remainder()
@@ -254,89 +248,8 @@ fn utf8(b: &[u8]) -> Result<&str> {
     std::str::from_utf8(b).map_err(|_| BAD_UTF8)
 }
 
-/// Decodes one filter batch entry (the format `heka.wit` documents for
-/// `process-batch`, after the entry's length) over `m`, the previous message of the
-/// batch (or an empty one). Headers flagged as the previous entry's are left as they
-/// are: nothing to move, copy or check. Changed ones reuse the header's buffer; unset
-/// ones park their buffer in `spare`.
-pub(crate) fn decode_entry(m: &mut Message, entry: &[u8], spare: &mut Spare) -> Result<()> {
-    let h: &[u8; ENTRY_HEADER] = entry
-        .get(..ENTRY_HEADER)
-        .and_then(|h| h.try_into().ok())
-        .ok_or(TRUNCATED)?;
-    let flags = u32_at(h, 0);
-    m.timestamp = i64::from(u32_at(h, 4)) | (i64::from(u32_at(h, 8)) << 32);
-    m.severity = (flags & SEVERITY_SET != 0).then(|| u32_at(h, 12) as i32);
-    m.pid = (flags & PID_SET != 0).then(|| u32_at(h, 16) as i32);
-    if !m.fields.is_empty() {
-        spare.reclaim_fields(m);
-    }
-    let mut pos = ENTRY_HEADER;
-    let uuid_end = pos.saturating_add(u32_at(h, 20) as usize);
-    let uuid = entry.get(pos..uuid_end).ok_or(TRUNCATED)?;
-    pos = uuid_end;
-    m.uuid.clear();
-    match <&[u8; 16]>::try_from(uuid) {
-        // The usual size, copied without a call to memcpy.
-        Ok(u) => m.uuid.extend_from_slice(u),
-        Err(_) => m.uuid.extend_from_slice(uuid),
-    }
-    // One call per header with a constant `k` (a loop over an array of the five
-    // slots cost ~100 wasm instructions more per message).
-    let [t, l, e, hn] = &mut spare.headers;
-    header(0, &mut m.r#type, t, flags, h, entry, &mut pos)?;
-    header(1, &mut m.logger, l, flags, h, entry, &mut pos)?;
-    header(
-        2,
-        &mut m.payload,
-        &mut spare.payload,
-        flags,
-        h,
-        entry,
-        &mut pos,
-    )?;
-    header(3, &mut m.env_version, e, flags, h, entry, &mut pos)?;
-    header(4, &mut m.hostname, hn, flags, h, entry, &mut pos)?;
-    // The rest: the Fields, as protobuf.
-    match entry.get(pos..) {
-        Some([]) => Ok(()),
-        Some(rest) => decode_into(m, rest, spare),
-        None => Err(TRUNCATED),
-    }
-}
-
-/// Header `k` (0 Type, 1 Logger, 2 Payload, 3 EnvVersion, 4 Hostname) of a filter
-/// batch entry into `slot`; `parked` holds its buffer while the header is unset.
-#[inline(always)]
-fn header<T: HeaderBuf>(
-    k: usize,
-    slot: &mut Option<T>,
-    parked: &mut Option<T>,
-    flags: u32,
-    h: &[u8; ENTRY_HEADER],
-    entry: &[u8],
-    pos: &mut usize,
-) -> Result<()> {
-    if flags & (1 << k) == 0 {
-        if slot.is_some() {
-            *parked = slot.take();
-        }
-    } else if flags & (1 << (SAME_SHIFT + k as u32)) != 0 {
-        if slot.is_none() {
-            return Err(MISSING_PREVIOUS);
-        }
-    } else {
-        let end = pos.saturating_add(u32_at(h, 24 + 4 * k) as usize);
-        let bytes = entry.get(*pos..end).ok_or(TRUNCATED)?;
-        *pos = end;
-        let buf = slot.get_or_insert_with(|| parked.take().unwrap_or_default());
-        buf.set(bytes)?;
-    }
-    Ok(())
-}
-
 /// Decodes `bytes` into `m`, which must be empty (see [`Spare::reclaim`]).
-pub(crate) fn decode_into(m: &mut Message, bytes: &[u8], spare: &mut Spare) -> Result<()> {
+pub fn decode_into(m: &mut Message, bytes: &[u8], spare: &mut Spare) -> Result<()> {
     let mut r = Reader { buf: bytes, pos: 0 };
     while !r.done() {
         let key = r.varint()?;
@@ -430,7 +343,7 @@ fn decode_field(f: &mut Field, bytes: &[u8], spare: &mut Spare) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use heka_message::Value;
+    use crate::Value;
     use prost::Message as _;
 
     fn sample() -> Message {
