@@ -174,7 +174,8 @@ impl Input for LogstreamerInput {
             Discovery::new(&self.discovery).map_err(|e| PluginError::Fatal(e.to_string()))?;
         let mut tailer = Tailer::new(discovery, self.tail.clone())
             .map_err(|e| PluginError::Fatal(e.to_string()))?;
-        let book = Arc::new(JournalBook::default());
+        let dir = self.tail.journal_directory.clone();
+        let book = Arc::new(JournalBook::new(dir));
         let mut sink = Sink {
             ctx,
             hostname: self
@@ -186,7 +187,6 @@ impl Input for LogstreamerInput {
             next_ack: 0,
             failed: None,
         };
-        let dir = self.tail.journal_directory.clone();
         let result = loop {
             if ctx.stop.is_raised() {
                 break Ok(());
@@ -201,11 +201,13 @@ impl Input for LogstreamerInput {
                     .take()
                     .unwrap_or_else(|| PluginError::Fatal(e.to_string())));
             }
-            book.save_due(&dir, false);
+            book.save_due(false);
         };
-        // Journals last: what was acknowledged until now.
+        // Journals: what was acknowledged until now. Records still in flight (in
+        // filters and outputs draining after the input stopped) move them later: the
+        // book saves again when the last acknowledgement lets go of it (its `Drop`).
         drop(sink);
-        book.save_due(&dir, true);
+        book.save_due(true);
         result
     }
 }
@@ -354,9 +356,12 @@ impl TailSink for Sink<'_> {
     }
 }
 
-/// Journal positions by stream, advanced by acknowledgements in chunk order.
-#[derive(Default)]
+/// Journal positions by stream, advanced by acknowledgements in chunk order. Shared
+/// by the input and every unit's acknowledgement; dropped when the last of them is
+/// gone, which is when it saves its journals for the last time.
 struct JournalBook {
+    /// Where the journals go.
+    dir: PathBuf,
     inner: Mutex<BookInner>,
 }
 
@@ -377,6 +382,13 @@ struct StreamBook {
 }
 
 impl JournalBook {
+    fn new(dir: PathBuf) -> JournalBook {
+        JournalBook {
+            dir,
+            inner: Mutex::default(),
+        }
+    }
+
     fn chunk(&self, id: u64, stream: &str, pos: Position, records: usize) {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         inner.owners.insert(id, stream.to_owned());
@@ -386,7 +398,8 @@ impl JournalBook {
 
     /// Saves the journals that changed: when `force`, or after `SAVE_EVERY` records
     /// or `SAVE_AFTER`.
-    fn save_due(&self, dir: &Path, force: bool) {
+    fn save_due(&self, force: bool) {
+        let dir = &self.dir;
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         for (name, sb) in inner.streams.iter_mut() {
             let Some(changed) = sb.changed_at else {
@@ -404,6 +417,15 @@ impl JournalBook {
                 Err(e) => tracing::warn!(stream = %name, error = %e, "cannot save journal"),
             }
         }
+    }
+}
+
+impl Drop for JournalBook {
+    /// The last save: every record the input read has been delivered or abandoned by
+    /// now, so a graceful stop (or a reload's drain) leaves journals at the last
+    /// delivered record, and the next start repeats nothing.
+    fn drop(&mut self) {
+        self.save_due(true);
     }
 }
 
@@ -456,7 +478,8 @@ mod tests {
 
     #[test]
     fn journal_advances_in_chunk_order_only() {
-        let book = Arc::new(JournalBook::default());
+        let dir = tempfile::tempdir().unwrap();
+        let book = Arc::new(JournalBook::new(dir.path().to_path_buf()));
         book.chunk(1, "s", pos(10), 1);
         book.chunk(2, "s", pos(20), 1);
         book.chunk(3, "s", pos(30), 1);
@@ -466,8 +489,22 @@ mod tests {
         assert_eq!(book.inner.lock().unwrap().streams["s"].acked, Some(pos(20)));
         book.completed(3, false);
         assert_eq!(book.inner.lock().unwrap().streams["s"].acked, Some(pos(20)));
-        let dir = tempfile::tempdir().unwrap();
-        book.save_due(dir.path(), true);
+        book.save_due(true);
         assert_eq!(journal::load(dir.path(), "s"), Some(pos(20)));
+    }
+
+    #[test]
+    fn the_last_acknowledgement_saves_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let book = Arc::new(JournalBook::new(dir.path().to_path_buf()));
+        book.chunk(1, "s", pos(10), 1);
+        // The input stops and saves while unit 1 is still in an output.
+        let ack = heka_pipeline::Ack::new(1, book.clone());
+        book.save_due(true);
+        drop(book);
+        assert_eq!(journal::load(dir.path(), "s"), None);
+        // The output delivers it after the input is gone: the journal follows.
+        ack.done();
+        assert_eq!(journal::load(dir.path(), "s"), Some(pos(10)));
     }
 }
