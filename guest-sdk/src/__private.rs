@@ -288,45 +288,59 @@ macro_rules! __heka_state_exports {
     };
 }
 
-/// Exports a [`Filter`](crate::Filter) implementation as the component's filter world.
+/// The shape the three `export_*!` macros share, written once: the plugin's slot,
+/// the world's `Guest` impl with `init` and the state exports, and wit-bindgen's
+/// export of the world. `$methods` are the world's own exports; they reach the
+/// plugin through `__HEKA_PLUGIN`.
+#[doc(hidden)]
 #[macro_export]
-macro_rules! export_filter {
-    ($ty:ty) => {
+macro_rules! __heka_export {
+    ($ty:ty, $trait:path, $world:ident, $export:ident, { $($methods:tt)* }) => {
         const _: () = {
             struct __HekaExport;
             ::std::thread_local! {
                 static __HEKA_PLUGIN: $crate::__private::Slot<$ty> =
                     const { ::core::cell::RefCell::new(::core::option::Option::None) };
             }
-            impl $crate::__private::filter::Guest for __HekaExport {
+            impl $crate::__private::$world::Guest for __HekaExport {
                 fn init() -> ::core::result::Result<(), ::std::string::String> {
-                    __HEKA_PLUGIN.with(|s| $crate::__private::init(s, <$ty as $crate::Filter>::new))
+                    __HEKA_PLUGIN.with(|s| $crate::__private::init(s, <$ty as $trait>::new))
                 }
-                fn batch_format() -> u32 {
-                    $crate::__private::BATCH_FORMAT
-                }
-                fn process_batch(
-                    batch: ::std::vec::Vec<u8>,
-                ) -> ::std::vec::Vec<$crate::__private::MessageOutcome> {
-                    __HEKA_PLUGIN.with(|s| {
-                        $crate::__private::filter_batch(
-                            s,
-                            batch,
-                            <$ty as $crate::Filter>::process_message,
-                        )
-                    })
-                }
-                fn timer_event(ns: i64) -> $crate::__private::Outcome {
-                    __HEKA_PLUGIN.with(|s| {
-                        $crate::__private::timer_event(s, ns, <$ty as $crate::Filter>::timer_event)
-                    })
-                }
-                $crate::__heka_state_exports!($ty, $crate::Filter);
+                $($methods)*
+                $crate::__heka_state_exports!($ty, $trait);
             }
-            $crate::__private::filter::export_filter_world!(
-                __HekaExport with_types_in $crate::__private::filter
+            $crate::__private::$world::$export!(
+                __HekaExport with_types_in $crate::__private::$world
             );
         };
+    };
+}
+
+/// Exports a [`Filter`](crate::Filter) implementation as the component's filter world.
+#[macro_export]
+macro_rules! export_filter {
+    ($ty:ty) => {
+        $crate::__heka_export!($ty, $crate::Filter, filter, export_filter_world, {
+            fn batch_format() -> u32 {
+                $crate::__private::BATCH_FORMAT
+            }
+            fn process_batch(
+                batch: ::std::vec::Vec<u8>,
+            ) -> ::std::vec::Vec<$crate::__private::MessageOutcome> {
+                __HEKA_PLUGIN.with(|s| {
+                    $crate::__private::filter_batch(
+                        s,
+                        batch,
+                        <$ty as $crate::Filter>::process_message,
+                    )
+                })
+            }
+            fn timer_event(ns: i64) -> $crate::__private::Outcome {
+                __HEKA_PLUGIN.with(|s| {
+                    $crate::__private::timer_event(s, ns, <$ty as $crate::Filter>::timer_event)
+                })
+            }
+        });
     };
 }
 
@@ -334,28 +348,12 @@ macro_rules! export_filter {
 #[macro_export]
 macro_rules! export_encoder {
     ($ty:ty) => {
-        const _: () = {
-            struct __HekaExport;
-            ::std::thread_local! {
-                static __HEKA_PLUGIN: $crate::__private::Slot<$ty> =
-                    const { ::core::cell::RefCell::new(::core::option::Option::None) };
+        $crate::__heka_export!($ty, $crate::Encoder, encoder, export_encoder_world, {
+            fn encode(msg: ::std::vec::Vec<u8>) -> $crate::__private::Outcome {
+                __HEKA_PLUGIN
+                    .with(|s| $crate::__private::encode(s, msg, <$ty as $crate::Encoder>::encode))
             }
-            impl $crate::__private::encoder::Guest for __HekaExport {
-                fn init() -> ::core::result::Result<(), ::std::string::String> {
-                    __HEKA_PLUGIN
-                        .with(|s| $crate::__private::init(s, <$ty as $crate::Encoder>::new))
-                }
-                fn encode(msg: ::std::vec::Vec<u8>) -> $crate::__private::Outcome {
-                    __HEKA_PLUGIN.with(|s| {
-                        $crate::__private::encode(s, msg, <$ty as $crate::Encoder>::encode)
-                    })
-                }
-                $crate::__heka_state_exports!($ty, $crate::Encoder);
-            }
-            $crate::__private::encoder::export_encoder_world!(
-                __HekaExport with_types_in $crate::__private::encoder
-            );
-        };
+        });
     };
 }
 
@@ -363,30 +361,15 @@ macro_rules! export_encoder {
 #[macro_export]
 macro_rules! export_decoder {
     ($ty:ty) => {
-        const _: () = {
-            struct __HekaExport;
-            ::std::thread_local! {
-                static __HEKA_PLUGIN: $crate::__private::Slot<$ty> =
-                    const { ::core::cell::RefCell::new(::core::option::Option::None) };
+        $crate::__heka_export!($ty, $crate::Decoder, decoder, export_decoder_world, {
+            fn decode(
+                msg: ::std::vec::Vec<u8>,
+                raw: ::core::option::Option<::std::vec::Vec<u8>>,
+            ) -> $crate::__private::decoder::Decoded {
+                __HEKA_PLUGIN.with(|s| {
+                    $crate::__private::decode(s, msg, raw, <$ty as $crate::Decoder>::decode)
+                })
             }
-            impl $crate::__private::decoder::Guest for __HekaExport {
-                fn init() -> ::core::result::Result<(), ::std::string::String> {
-                    __HEKA_PLUGIN
-                        .with(|s| $crate::__private::init(s, <$ty as $crate::Decoder>::new))
-                }
-                fn decode(
-                    msg: ::std::vec::Vec<u8>,
-                    raw: ::core::option::Option<::std::vec::Vec<u8>>,
-                ) -> $crate::__private::decoder::Decoded {
-                    __HEKA_PLUGIN.with(|s| {
-                        $crate::__private::decode(s, msg, raw, <$ty as $crate::Decoder>::decode)
-                    })
-                }
-                $crate::__heka_state_exports!($ty, $crate::Decoder);
-            }
-            $crate::__private::decoder::export_decoder_world!(
-                __HekaExport with_types_in $crate::__private::decoder
-            );
-        };
+        });
     };
 }

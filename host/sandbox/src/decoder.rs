@@ -21,14 +21,7 @@ pub struct WasmDecoderEngine {
 
 forward_engine!(WasmDecoderEngine);
 
-impl crate::instance::Start for DecoderWorld {
-    fn start(
-        &self,
-        store: &mut wasmtime::Store<crate::host::HostState>,
-    ) -> wasmtime::Result<Result<(), String>> {
-        self.call_init(store)
-    }
-}
+crate::instance::start_with_init!(DecoderWorld);
 
 world_constructors!(
     load_decoder,

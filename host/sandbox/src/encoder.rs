@@ -20,14 +20,7 @@ pub struct WasmEncoderEngine {
 
 forward_engine!(WasmEncoderEngine);
 
-impl crate::instance::Start for EncoderWorld {
-    fn start(
-        &self,
-        store: &mut wasmtime::Store<crate::host::HostState>,
-    ) -> wasmtime::Result<Result<(), String>> {
-        self.call_init(store)
-    }
-}
+crate::instance::start_with_init!(EncoderWorld);
 
 world_constructors!(
     load_encoder,

@@ -287,6 +287,21 @@ pub(crate) trait Start {
     fn start(&self, store: &mut Store<HostState>) -> wasmtime::Result<Result<(), String>>;
 }
 
+/// [`Start`] for a world that checks nothing before its `init`.
+macro_rules! start_with_init {
+    ($world:ty) => {
+        impl $crate::instance::Start for $world {
+            fn start(
+                &self,
+                store: &mut wasmtime::Store<$crate::host::HostState>,
+            ) -> wasmtime::Result<Result<(), String>> {
+                self.call_init(store)
+            }
+        }
+    };
+}
+pub(crate) use start_with_init;
+
 /// A world's two constructors, `load_<kind>` (through the engine's cache) and
 /// `new_<kind>` (an already loaded component: encoders and decoders are started per
 /// user), written once: instantiate, run the guest's `init` with the start-up
