@@ -38,7 +38,10 @@ pub fn hekad_bin() -> &'static Path {
         let release = profile.file_name().is_some_and(|n| n == "release");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "hekad", "--bin", "hekad"])
+        // `--workspace`: the features the whole workspace unifies, as `cargo test
+        // --workspace` built them; `-p hekad` alone would build a second copy of
+        // wasmtime, rustls and the rest with hekad's own feature set.
+        cmd.args(["build", "--workspace", "--bin", "hekad"])
             .env("CARGO_TARGET_DIR", &target_dir);
         if release {
             cmd.arg("--release");
