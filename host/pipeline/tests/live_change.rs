@@ -1,0 +1,331 @@
+//! Live changes of a running pipeline ([`heka_pipeline::Change`], what a reload
+//! applies): under steady load a filter is replaced and takes over its predecessor's
+//! state, an output is removed with a drain and another added, while the input keeps
+//! running. Every message is counted at the collecting output: none lost, none
+//! duplicated, every ack completed as delivered. A filter holding acks (it injects on
+//! its ticker) hands them to its replacement with its state. Waits are bounded polls.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, select};
+use heka_message::{Matcher, Message};
+use heka_pipeline::{
+    Ack, AckSink, Change, Filter, FilterContext, FilterOptions, Input, InputContext,
+    InputOptions, Output, OutputError, OutputOptions, PipelineBuilder, PluginError,
+    PluginResult, Settings, SplitOptions, SplitResult, Splitter,
+};
+
+fn matcher(expr: &str) -> Matcher {
+    Matcher::parse(expr).expect("valid matcher")
+}
+
+/// Polls `cond` for up to 20 s.
+fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+struct NoSplit;
+impl Splitter for NoSplit {
+    fn find_record(&mut self, _buf: &[u8], _eof: bool) -> SplitResult {
+        SplitResult::NeedMore
+    }
+}
+
+fn input_options() -> InputOptions {
+    InputOptions::new(
+        Arc::new(|| Box::new(NoSplit) as Box<dyn Splitter>),
+        SplitOptions {
+            max_record_size: 65536,
+            keep_truncated: false,
+            deliver_incomplete_final: false,
+            min_buffer_size: 8192,
+        },
+    )
+}
+
+#[derive(Default)]
+struct AckLog(Mutex<Vec<(u64, bool)>>);
+impl AckSink for AckLog {
+    fn completed(&self, id: u64, delivered: bool) {
+        self.0.lock().unwrap().push((id, delivered));
+    }
+}
+
+/// Delivers numbered messages (`Type = 'line'`, payload the number) from a channel,
+/// each with its own ack; counts how often `run` was entered.
+struct FeedInput {
+    feed: Receiver<u64>,
+    acks: Arc<AckLog>,
+    runs: Arc<AtomicUsize>,
+}
+impl Input for FeedInput {
+    fn run(&mut self, ctx: &mut InputContext) -> Result<(), PluginError> {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        loop {
+            select! {
+                recv(self.feed) -> n => match n {
+                    Ok(n) => {
+                        let mut msg = ctx.new_message();
+                        msg.r#type = Some("line".into());
+                        msg.payload = Some(n.to_string().into_bytes());
+                        ctx.deliver(msg, None, None, Some(Ack::new(n, self.acks.clone())))?;
+                    }
+                    Err(_) => return Ok(()),
+                },
+                recv(ctx.stop.receiver()) -> _ => return Ok(()),
+            }
+        }
+    }
+}
+
+/// Counts the lines it sees and injects `Type = 'count'`, payload `<version>:<n>:<count>`.
+struct Counter {
+    version: &'static str,
+    count: u64,
+}
+impl Filter for Counter {
+    fn process_message(&mut self, msg: &Message, ctx: &mut FilterContext) -> PluginResult {
+        self.count += 1;
+        let mut out = ctx.new_message();
+        out.r#type = Some("count".into());
+        let n = String::from_utf8_lossy(msg.payload()).into_owned();
+        out.payload = Some(format!("{}:{n}:{}", self.version, self.count).into_bytes());
+        ctx.inject(out)
+            .map_err(|e| PluginError::Fatal(e.to_string()))
+    }
+    fn hand_over(&mut self) -> Option<Vec<u8>> {
+        Some(self.count.to_le_bytes().to_vec())
+    }
+    fn take_over(&mut self, state: &[u8]) -> Result<(), String> {
+        let bytes: [u8; 8] = state.try_into().map_err(|_| "bad state".to_owned())?;
+        self.count = u64::from_le_bytes(bytes);
+        Ok(())
+    }
+}
+
+#[derive(Clone, Default)]
+struct Collected(Arc<Mutex<Vec<String>>>);
+impl Collected {
+    fn len(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+    fn payloads(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+struct CollectOutput(Collected);
+impl Output for CollectOutput {
+    fn send(&mut self, msg: &Message, _payload: &[u8]) -> Result<(), OutputError> {
+        let payload = String::from_utf8_lossy(msg.payload()).into_owned();
+        self.0.0.lock().unwrap().push(payload);
+        Ok(())
+    }
+}
+
+fn routed(expr: &str) -> FilterOptions {
+    FilterOptions::new(matcher(expr))
+}
+
+fn output(expr: &str) -> (Collected, Box<dyn Output>, OutputOptions) {
+    let got = Collected::default();
+    let plugin = Box::new(CollectOutput(got.clone()));
+    (got, plugin, OutputOptions::new(matcher(expr)))
+}
+
+#[test]
+fn a_filter_replaced_under_load_takes_over_its_state_and_nothing_is_lost() {
+    let (feed, rx) = crossbeam_channel::unbounded();
+    let acks = Arc::new(AckLog::default());
+    let runs = Arc::new(AtomicUsize::new(0));
+    let mut builder = PipelineBuilder::new(Settings::default());
+    let input = FeedInput {
+        feed: rx,
+        acks: acks.clone(),
+        runs: runs.clone(),
+    };
+    builder.add_input("feed", Box::new(input), input_options());
+    let v1 = Counter {
+        version: "v1",
+        count: 0,
+    };
+    builder.add_filter("count", Box::new(v1), routed("Type == 'line'"));
+    let (counts, plugin, options) = output("Type == 'count'");
+    builder.add_output("counts", plugin, options);
+    let (old_lines, plugin, options) = output("Type == 'line'");
+    builder.add_output("old", plugin, options);
+    let pipeline = builder.start().expect("start");
+
+    // Steady load from another thread while the change is applied.
+    let stop = Arc::new(AtomicBool::new(false));
+    let feeder = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                feed.send(n).expect("feed");
+                if n % 64 == 0 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            n
+        })
+    };
+    eventually("some counts", || counts.len() > 200);
+
+    let mut change = Change::new();
+    let v2 = Counter {
+        version: "v2",
+        count: 0,
+    };
+    change.remove("count").add_filter("count", Box::new(v2), routed("Type == 'line'"), true);
+    let (new_lines, plugin, options) = output("Type == 'line'");
+    change.remove("old").add_output("new", plugin, options);
+    let applied = pipeline.stop_handle().apply(change).expect("applied");
+    assert_eq!(applied.carried, ["count"]);
+    assert!(applied.warnings.is_empty(), "{:?}", applied.warnings);
+
+    eventually("counts after the change", || {
+        counts.payloads().iter().any(|p| p.starts_with("v2:")) && new_lines.len() > 100
+    });
+    stop.store(true, Ordering::Relaxed);
+    let sent = feeder.join().expect("feeder");
+    eventually("every count", || counts.len() as u64 == sent);
+    eventually("every ack", || acks.0.lock().unwrap().len() as u64 == sent);
+
+    // The input ran once: it was never restarted.
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    // Each line counted once, in order; the count went on across the replacement.
+    let payloads = counts.payloads();
+    let switch = payloads.iter().position(|p| p.starts_with("v2:")).unwrap();
+    for (i, p) in payloads.iter().enumerate() {
+        let version = if i < switch { "v1" } else { "v2" };
+        let want = format!("{version}:{}:{}", i + 1, i + 1);
+        assert_eq!(p, &want, "count {i} of {sent}");
+    }
+    // The removed output delivered what it was sent and the added one the rest:
+    // together every line once.
+    let mut lines: Vec<u64> = old_lines
+        .payloads()
+        .iter()
+        .chain(new_lines.payloads().iter())
+        .map(|p| p.parse().unwrap())
+        .collect();
+    lines.sort_unstable();
+    assert_eq!(lines, (1..=sent).collect::<Vec<_>>());
+    let acked = acks.0.lock().unwrap().clone();
+    assert!(acked.iter().all(|&(_, delivered)| delivered), "an ack was abandoned");
+
+    pipeline.shutdown();
+    assert_eq!(pipeline.wait(), heka_pipeline::ExitStatus::Clean);
+}
+
+/// Counts silently; its timer event injects `total:<count>` and starts again. The
+/// acks of what it counted are held until that injection is delivered.
+struct Totals {
+    count: u64,
+    seen: Arc<AtomicUsize>,
+}
+impl Filter for Totals {
+    fn process_message(&mut self, _msg: &Message, _ctx: &mut FilterContext) -> PluginResult {
+        self.count += 1;
+        self.seen.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+    fn timer_event(&mut self, _now_ns: i64, ctx: &mut FilterContext) -> PluginResult {
+        if self.count > 0 {
+            let mut out = ctx.new_message();
+            out.r#type = Some("total".into());
+            out.payload = Some(format!("total:{}", self.count).into_bytes());
+            self.count = 0;
+            ctx.inject(out)
+                .map_err(|e| PluginError::Fatal(e.to_string()))?;
+        }
+        Ok(())
+    }
+    fn hand_over(&mut self) -> Option<Vec<u8>> {
+        Some(self.count.to_le_bytes().to_vec())
+    }
+    fn take_over(&mut self, state: &[u8]) -> Result<(), String> {
+        let bytes: [u8; 8] = state.try_into().map_err(|_| "bad state".to_owned())?;
+        self.count = u64::from_le_bytes(bytes);
+        Ok(())
+    }
+}
+
+fn totals(seen: &Arc<AtomicUsize>, ticker: Duration) -> (Box<dyn Filter>, FilterOptions) {
+    let mut options = routed("Type == 'line'");
+    options.ticker_interval = Some(ticker);
+    let plugin = Totals {
+        count: 0,
+        seen: seen.clone(),
+    };
+    (Box::new(plugin), options)
+}
+
+#[test]
+fn held_acks_move_to_the_replacement_and_complete_with_its_injection() {
+    let (feed, rx) = crossbeam_channel::unbounded();
+    let acks = Arc::new(AckLog::default());
+    let runs = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(AtomicUsize::new(0));
+    let mut builder = PipelineBuilder::new(Settings::default());
+    let input = FeedInput {
+        feed: rx,
+        acks: acks.clone(),
+        runs,
+    };
+    builder.add_input("feed", Box::new(input), input_options());
+    // The first version's ticker never fires within the test.
+    let (plugin, options) = totals(&seen, Duration::from_secs(3600));
+    builder.add_filter("totals", plugin, options);
+    let (got, plugin, options) = output("Type == 'total'");
+    builder.add_output("out", plugin, options);
+    let pipeline = builder.start().expect("start");
+
+    for n in 1..=10 {
+        feed.send(n).unwrap();
+    }
+    eventually("ten counted", || seen.load(Ordering::SeqCst) == 10);
+    assert!(acks.0.lock().unwrap().is_empty(), "held by the filter");
+
+    let mut change = Change::new();
+    let (plugin, options) = totals(&seen, Duration::from_millis(20));
+    change.remove("totals").add_filter("totals", plugin, options, true);
+    let applied = pipeline.stop_handle().apply(change).expect("applied");
+    assert_eq!(applied.carried, ["totals"]);
+
+    // The new version's first timer event injects the count it took over, and that
+    // injection carries the acks the old version held.
+    eventually("the total", || got.len() == 1);
+    assert_eq!(got.payloads(), ["total:10"]);
+    eventually("every ack", || acks.0.lock().unwrap().len() == 10);
+    let mut acked = acks.0.lock().unwrap().clone();
+    acked.sort_unstable();
+    assert_eq!(acked, (1..=10).map(|n| (n, true)).collect::<Vec<_>>());
+    pipeline.shutdown();
+    pipeline.wait();
+}
+
+#[test]
+fn a_change_while_stopping_is_refused() {
+    let mut builder = PipelineBuilder::new(Settings::default());
+    let (_, plugin, options) = output("TRUE");
+    builder.add_output("out", plugin, options);
+    let pipeline = builder.start().expect("start");
+    let handle = pipeline.stop_handle();
+    pipeline.shutdown();
+    let mut change = Change::new();
+    change.remove("out");
+    assert!(matches!(
+        handle.apply(change),
+        Err(heka_pipeline::ApplyError::Stopping)
+    ));
+    pipeline.wait();
+}
