@@ -41,7 +41,10 @@ impl std::fmt::Debug for Change {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Change")
             .field("remove", &self.remove)
-            .field("inputs", &self.inputs.iter().map(|s| &s.name).collect::<Vec<_>>())
+            .field(
+                "inputs",
+                &self.inputs.iter().map(|s| &s.name).collect::<Vec<_>>(),
+            )
             .field(
                 "filters",
                 &self.filters.iter().map(|s| &s.0.name).collect::<Vec<_>>(),

@@ -50,14 +50,14 @@ pub mod split;
 pub mod splitters;
 pub mod stats;
 mod stop;
-pub mod tap;
 mod table;
+pub mod tap;
 
 pub use ack::{Ack, AckSink};
-pub use change::{Applied, ApplyError, Change};
 pub use buffer::{BufferError, BufferOptions, DEFAULT_MAX_FILE_SIZE, FullAction, queue_dir};
 /// The payload type of [`Delivery`], re-exported for output authors.
 pub use bytes::Bytes;
+pub use change::{Applied, ApplyError, Change};
 pub use context::{
     AckUnits, Collected, Filter, FilterContext, InjectError, Input, InputBatch, InputContext,
     RecordHeaders,

@@ -60,7 +60,8 @@ impl StopSignal {
         if let Ok(mut guard) = self.sender.lock() {
             guard.take();
         }
-        let children = std::mem::take(&mut *self.children.lock().unwrap_or_else(|p| p.into_inner()));
+        let children =
+            std::mem::take(&mut *self.children.lock().unwrap_or_else(|p| p.into_inner()));
         for child in children {
             child.raise();
         }

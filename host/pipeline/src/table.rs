@@ -98,9 +98,7 @@ impl TableCell {
 
     fn cached(&self, version: u64) -> Option<Arc<Table>> {
         LAST.with(|last| match &*last.borrow() {
-            Some((id, table)) if *id == self.id && table.version == version => {
-                Some(table.clone())
-            }
+            Some((id, table)) if *id == self.id && table.version == version => Some(table.clone()),
             _ => None,
         })
     }

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, select};
 use heka_message::{Matcher, Message};
 use heka_pipeline::{
-    Ack, AckSink, Change, Filter, FilterContext, FilterOptions, Input, InputContext,
-    InputOptions, Output, OutputError, OutputOptions, PipelineBuilder, PluginError,
-    PluginResult, Settings, SplitOptions, SplitResult, Splitter,
+    Ack, AckSink, Change, Filter, FilterContext, FilterOptions, Input, InputContext, InputOptions,
+    Output, OutputError, OutputOptions, PipelineBuilder, PluginError, PluginResult, Settings,
+    SplitOptions, SplitResult, Splitter,
 };
 
 fn matcher(expr: &str) -> Matcher {
@@ -170,7 +170,7 @@ fn a_filter_replaced_under_load_takes_over_its_state_and_nothing_is_lost() {
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
                 feed.send(n).expect("feed");
-                if n % 64 == 0 {
+                if n.is_multiple_of(64) {
                     std::thread::sleep(Duration::from_millis(1));
                 }
             }
@@ -184,7 +184,9 @@ fn a_filter_replaced_under_load_takes_over_its_state_and_nothing_is_lost() {
         version: "v2",
         count: 0,
     };
-    change.remove("count").add_filter("count", Box::new(v2), routed("Type == 'line'"), true);
+    change
+        .remove("count")
+        .add_filter("count", Box::new(v2), routed("Type == 'line'"), true);
     let (new_lines, plugin, options) = output("Type == 'line'");
     change.remove("old").add_output("new", plugin, options);
     let applied = pipeline.stop_handle().apply(change).expect("applied");
@@ -220,7 +222,10 @@ fn a_filter_replaced_under_load_takes_over_its_state_and_nothing_is_lost() {
     lines.sort_unstable();
     assert_eq!(lines, (1..=sent).collect::<Vec<_>>());
     let acked = acks.0.lock().unwrap().clone();
-    assert!(acked.iter().all(|&(_, delivered)| delivered), "an ack was abandoned");
+    assert!(
+        acked.iter().all(|&(_, delivered)| delivered),
+        "an ack was abandoned"
+    );
 
     pipeline.shutdown();
     assert_eq!(pipeline.wait(), heka_pipeline::ExitStatus::Clean);
@@ -297,7 +302,9 @@ fn held_acks_move_to_the_replacement_and_complete_with_its_injection() {
 
     let mut change = Change::new();
     let (plugin, options) = totals(&seen, Duration::from_millis(20));
-    change.remove("totals").add_filter("totals", plugin, options, true);
+    change
+        .remove("totals")
+        .add_filter("totals", plugin, options, true);
     let applied = pipeline.stop_handle().apply(change).expect("applied");
     assert_eq!(applied.carried, ["totals"]);
 

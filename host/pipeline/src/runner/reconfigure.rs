@@ -16,8 +16,8 @@ use crate::spec::{FilterSpec, OutputSpec};
 
 use super::supervisor::Supervisor;
 use super::{
-    FilterControl, FilterHandle, FilterQueue, OutputControl, OutputHandle, Queues, Retired,
-    filter, input, make_encoders, output,
+    FilterControl, FilterHandle, FilterQueue, OutputControl, OutputHandle, Queues, Retired, filter,
+    input, make_encoders, output,
 };
 
 /// A started filter waiting to be spawned: its spec, whether it takes the state of
@@ -25,7 +25,10 @@ use super::{
 type NewFilter = (FilterSpec, bool, FilterQueue);
 /// A new output waiting to be spawned, with its encoder and queue.
 type NewOutput = (OutputSpec, Option<Box<dyn Encoder>>, OutputQueue);
-type OutputQueue = (Receiver<crate::router::Batch>, Arc<std::sync::atomic::AtomicBool>);
+type OutputQueue = (
+    Receiver<crate::router::Batch>,
+    Arc<std::sync::atomic::AtomicBool>,
+);
 
 /// The new plugins, with their queues, sorted by whether they replace a running one.
 struct Prepared {
@@ -54,10 +57,9 @@ impl Supervisor {
             .prepare(filters, outputs, &gone)
             .map_err(ApplyError::Refused)?;
         let (first_output, first_filter) = (self.outputs.len(), self.filters.len());
-        if let Err(error) = self
-            .spawn_outputs(prepared.added_outputs)
-            .and_then(|()| self.spawn_filters(prepared.added_filters, &mut Vec::new(), &mut applied))
-        {
+        if let Err(error) = self.spawn_outputs(prepared.added_outputs).and_then(|()| {
+            self.spawn_filters(prepared.added_filters, &mut Vec::new(), &mut applied)
+        }) {
             // Nothing routes to them: stop them at once.
             for filter in self.filters.drain(first_filter..) {
                 let _ = filter.control.send(FilterControl::Stop);
@@ -217,7 +219,7 @@ impl Supervisor {
     fn stop_removed_inputs(&mut self, gone: &dyn Fn(&str) -> bool, applied: &mut Applied) {
         let (going, staying) = std::mem::take(&mut self.inputs)
             .into_iter()
-            .partition::<Vec<_>, _>(|i| gone(&*i.name));
+            .partition::<Vec<_>, _>(|i| gone(&i.name));
         self.inputs = staying;
         going.iter().for_each(|i| i.stop.raise());
         self.wait_for(self.drain_timeout, |_| {
@@ -227,9 +229,10 @@ impl Supervisor {
             if input.thread.is_finished() {
                 let _ = input.thread.join();
             } else {
-                applied
-                    .warnings
-                    .push(format!("input {} did not stop in time; left behind", input.name));
+                applied.warnings.push(format!(
+                    "input {} did not stop in time; left behind",
+                    input.name
+                ));
             }
         }
     }
@@ -244,17 +247,20 @@ impl Supervisor {
     ) -> Vec<(Arc<str>, Retired)> {
         let (filters, staying) = std::mem::take(&mut self.filters)
             .into_iter()
-            .partition::<Vec<FilterHandle>, _>(|f| gone(&*f.name));
+            .partition::<Vec<FilterHandle>, _>(|f| gone(&f.name));
         self.filters = staying;
         let (outputs, staying) = std::mem::take(&mut self.outputs)
             .into_iter()
-            .partition::<Vec<OutputHandle>, _>(|o| gone(&*o.name));
+            .partition::<Vec<OutputHandle>, _>(|o| gone(&o.name));
         self.outputs = staying;
         let mut replies: Vec<(Arc<str>, Receiver<Retired>)> = Vec::new();
         for f in &filters {
             let (reply, answer): (Sender<Retired>, _) = crossbeam_channel::bounded(1);
-            let hand_over = hand_over(&*f.name);
-            if f.control.send(FilterControl::Retire { hand_over, reply }).is_ok() {
+            let hand_over = hand_over(&f.name);
+            if f.control
+                .send(FilterControl::Retire { hand_over, reply })
+                .is_ok()
+            {
                 replies.push((f.name.clone(), answer));
             }
         }
@@ -267,11 +273,17 @@ impl Supervisor {
         if !self.wait_for(self.drain_timeout, |_| all_done(&filters, &outputs)) {
             // Give up on what is left: filters stop at once, outputs abandon their queue.
             for f in filters.iter().filter(|f| !f.thread.is_finished()) {
-                applied.warnings.push(format!("filter {} did not drain in time; what it held is abandoned", f.name));
+                applied.warnings.push(format!(
+                    "filter {} did not drain in time; what it held is abandoned",
+                    f.name
+                ));
                 let _ = f.control.send(FilterControl::Stop);
             }
             for o in outputs.iter().filter(|o| !o.thread.is_finished()) {
-                applied.warnings.push(format!("output {} did not drain in time; what it held is abandoned", o.name));
+                applied.warnings.push(format!(
+                    "output {} did not drain in time; what it held is abandoned",
+                    o.name
+                ));
                 o.abort.raise();
             }
             self.wait_for(GIVE_UP_GRACE, |_| all_done(&filters, &outputs));
@@ -304,7 +316,11 @@ const GIVE_UP_GRACE: Duration = Duration::from_secs(1);
 
 /// Whether each replacing filter takes its predecessor's state, by name.
 fn takes_of(replacing: &[NewFilter]) -> impl Fn(&str) -> bool + '_ {
-    move |name| replacing.iter().any(|(spec, take, _)| *take && spec.name == name)
+    move |name| {
+        replacing
+            .iter()
+            .any(|(spec, take, _)| *take && spec.name == name)
+    }
 }
 
 fn join_or_warn(thread: std::thread::JoinHandle<()>, name: &str, applied: &mut Applied) {
