@@ -33,6 +33,7 @@ mod ack;
 mod buffer;
 mod clock;
 mod context;
+mod output_error;
 mod pack;
 mod pipeline;
 mod pipelined;
@@ -40,12 +41,12 @@ mod plugin;
 mod router;
 mod runner;
 pub mod sandbox;
-pub mod sandbox_outputs;
 mod settings;
 mod spec;
 pub mod split;
 pub mod splitters;
 pub mod stats;
+pub use stats::sandbox_outputs;
 mod stop;
 pub mod tap;
 
@@ -57,12 +58,12 @@ pub use context::{
     AckUnits, Collected, Filter, FilterContext, InjectError, Input, InputBatch, InputContext,
     RecordHeaders,
 };
+pub use output_error::OutputError;
 pub use pack::{Acks, Pack};
 pub use pipeline::{Pipeline, PipelineBuilder, PipelineHandle};
 pub use pipelined::{Delivery, Outcome, Outcomes, PipelinedOutput, Ticket};
 pub use plugin::{
-    Decoder, Encoder, Output, OutputError, PluginError, PluginResult, SplitResult, Splitter,
-    StatsSource,
+    Decoder, Encoder, Output, PluginError, PluginResult, SplitResult, Splitter, StatsSource,
 };
 pub use settings::{
     DecoderFactory, EncoderFactory, FILTER_BATCH, FilterOptions, InputOptions, OutputOptions,
