@@ -12,10 +12,12 @@
 //! pipeline in-process, so what it measures includes everything a user pays for:
 //! file reads, thread hand-offs, HTTP, and start-up.
 
+pub mod command;
 pub mod flood;
 pub mod nats;
 pub mod proc_stats;
 pub mod receiver;
+pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod scrape;

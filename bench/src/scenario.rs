@@ -160,7 +160,68 @@ fn quoted(p: &Path) -> String {
 
 /// The hekad.toml of `scenario` (not [`Scenario::Floor`] or [`Scenario::FluentBit`]).
 pub fn config(scenario: Scenario, paths: &Paths) -> String {
-    let mut c = String::new();
+    // LogstreamerInput's Logger is the stream's name: the input's own name for one
+    // file, the differentiator's result (`access-N.log`) for each of the spread files.
+    let lines_matcher = match scenario {
+        Scenario::ManyFiles => "Type == 'logfile'",
+        _ => "Logger == 'Bench'",
+    };
+    let mut c = ConfigText {
+        text: input_config(scenario, paths),
+        paths,
+        lines_matcher,
+    };
+    let aggregator = c.wasm("log-aggregator");
+    let slack = c.wasm("slack-encoder");
+    match scenario {
+        Scenario::Floor | Scenario::FluentBit => {}
+        Scenario::TailNull | Scenario::LongLines => c.stdout("Logger == 'Bench'"),
+        Scenario::TailWasmFilter => {
+            c.filter("SandboxFilter", Some(aggregator));
+            c.stdout("Logger == 'Agg'");
+        }
+        Scenario::SeedWasm | Scenario::SeedCold | Scenario::ManyFiles => {
+            c.filter("SandboxFilter", Some(aggregator));
+            c.encoder("SandboxEncoder", Some(slack));
+            c.http();
+        }
+        Scenario::SeedWorkers => {
+            c.filter("SandboxFilter", Some(aggregator));
+            c.encoder("SandboxEncoder", Some(slack));
+            c.http();
+            c.text.push_str("workers = 4\n");
+        }
+        Scenario::ManyFilters => {
+            c.filter("SandboxFilter", Some(aggregator.clone()));
+            c.encoder("SandboxEncoder", Some(slack));
+            c.http();
+            for i in 1..MANY_FILTERS {
+                let _ = write!(
+                    c.text,
+                    "\n[Other{i}]\ntype = \"SandboxFilter\"\nmessage_matcher = \"Logger == 'Bench' && Type == 'other{i}'\"\nticker_interval = 1\nfilename = {aggregator}\n\n[Other{i}.config]\nmax_lines = {LINES_PER_MESSAGE}\n",
+                );
+            }
+        }
+        Scenario::SeedNative => {
+            c.filter("LogAggregatorFilter", None);
+            c.encoder("SlackEncoder", None);
+            c.http();
+        }
+        Scenario::SeedLua => {
+            let lua = |p: &str| quoted(&paths.repo.join(p));
+            c.filter(
+                "SandboxFilter",
+                Some(lua("bench/lua/log_aggregator_table.lua")),
+            );
+            c.encoder("SandboxEncoder", Some(lua("config/lua/slack_encoder.lua")));
+            c.http();
+        }
+    }
+    c.text
+}
+
+/// `[hekad]` and the LogstreamerInput `[Bench]` of a scenario.
+fn input_config(scenario: Scenario, paths: &Paths) -> String {
     let (file_match, extra_global) = match scenario {
         Scenario::ManyFiles => (
             "file_match = 'access-(?P<Idx>\\d+)\\.log'\ndifferentiator = [\"access-\", \"Idx\", \".log\"]",
@@ -169,8 +230,7 @@ pub fn config(scenario: Scenario, paths: &Paths) -> String {
         Scenario::LongLines => ("file_match = 'access\\.log'", "max_message_size = 262144"),
         _ => ("file_match = 'access\\.log'", ""),
     };
-    let _ = write!(
-        c,
+    format!(
         r#"[hekad]
 base_dir = {base}
 share_dir = {repo}
@@ -188,94 +248,60 @@ journal_directory = {journal}
         logs = quoted(&paths.log_dir),
         journal = quoted(&paths.journal_dir),
         globals = paths.globals.join("\n"),
-    );
-    let wasm = |name: &str| quoted(&paths.plugins.join(format!("{name}.wasm")));
-    // LogstreamerInput's Logger is the stream's name: the input's own name for one
-    // file, the differentiator's result (`access-N.log`) for each of the spread files.
-    let lines_matcher = match scenario {
-        Scenario::ManyFiles => "Type == 'logfile'",
-        _ => "Logger == 'Bench'",
-    };
-    let filter = |c: &mut String, kind: &str, file: Option<String>| {
+    )
+}
+
+/// A scenario's config text as it is assembled, section by section.
+struct ConfigText<'a> {
+    text: String,
+    paths: &'a Paths,
+    /// The matcher of the filter (or output) that takes the tailed lines.
+    lines_matcher: &'static str,
+}
+
+impl ConfigText<'_> {
+    /// A guest plugin's `.wasm`, quoted for TOML.
+    fn wasm(&self, name: &str) -> String {
+        quoted(&self.paths.plugins.join(format!("{name}.wasm")))
+    }
+
+    /// `[Agg]`: the aggregating filter of `kind` (a sandbox with `file`).
+    fn filter(&mut self, kind: &str, file: Option<String>) {
         let _ = write!(
-            c,
-            "\n[Agg]\ntype = \"{kind}\"\nmessage_matcher = \"{lines_matcher}\"\nticker_interval = 1\n"
+            self.text,
+            "\n[Agg]\ntype = \"{kind}\"\nmessage_matcher = \"{}\"\nticker_interval = 1\n",
+            self.lines_matcher
         );
         if let Some(file) = file {
-            let _ = writeln!(c, "filename = {file}");
+            let _ = writeln!(self.text, "filename = {file}");
         }
-        let _ = writeln!(c, "\n[Agg.config]\nmax_lines = {LINES_PER_MESSAGE}");
-    };
-    let encoder = |c: &mut String, kind: &str, file: Option<String>| {
-        let _ = writeln!(c, "\n[Slack]\ntype = \"{kind}\"");
+        let _ = writeln!(self.text, "\n[Agg.config]\nmax_lines = {LINES_PER_MESSAGE}");
+    }
+
+    /// `[Slack]`: the encoder of `kind`.
+    fn encoder(&mut self, kind: &str, file: Option<String>) {
+        let _ = writeln!(self.text, "\n[Slack]\ntype = \"{kind}\"");
         if let Some(file) = file {
-            let _ = writeln!(c, "filename = {file}");
-        }
-    };
-    let http = |c: &mut String| {
-        let _ = write!(
-            c,
-            "\n[Webhook]\ntype = \"HttpOutput\"\nmessage_matcher = \"Logger == 'Agg'\"\naddress = \"{}\"\nencoder = \"Slack\"\n",
-            paths.url
-        );
-    };
-    let stdout = |c: &mut String, matcher: &str| {
-        let _ = write!(
-            c,
-            "\n[Null]\ntype = \"LogOutput\"\nmessage_matcher = \"{matcher}\"\nencoder = \"Raw\"\n\n[Raw]\ntype = \"PayloadEncoder\"\nappend_newlines = false\n"
-        );
-    };
-    match scenario {
-        Scenario::Floor | Scenario::FluentBit => {}
-        Scenario::TailNull | Scenario::LongLines => stdout(&mut c, "Logger == 'Bench'"),
-        Scenario::TailWasmFilter => {
-            filter(&mut c, "SandboxFilter", Some(wasm("log-aggregator")));
-            stdout(&mut c, "Logger == 'Agg'");
-        }
-        Scenario::SeedWasm | Scenario::SeedCold | Scenario::ManyFiles => {
-            filter(&mut c, "SandboxFilter", Some(wasm("log-aggregator")));
-            encoder(&mut c, "SandboxEncoder", Some(wasm("slack-encoder")));
-            http(&mut c);
-        }
-        Scenario::SeedWorkers => {
-            filter(&mut c, "SandboxFilter", Some(wasm("log-aggregator")));
-            encoder(&mut c, "SandboxEncoder", Some(wasm("slack-encoder")));
-            http(&mut c);
-            c.push_str("workers = 4\n");
-        }
-        Scenario::ManyFilters => {
-            filter(&mut c, "SandboxFilter", Some(wasm("log-aggregator")));
-            encoder(&mut c, "SandboxEncoder", Some(wasm("slack-encoder")));
-            http(&mut c);
-            for i in 1..MANY_FILTERS {
-                let _ = write!(
-                    c,
-                    "\n[Other{i}]\ntype = \"SandboxFilter\"\nmessage_matcher = \"Logger == 'Bench' && Type == 'other{i}'\"\nticker_interval = 1\nfilename = {}\n\n[Other{i}.config]\nmax_lines = {LINES_PER_MESSAGE}\n",
-                    wasm("log-aggregator")
-                );
-            }
-        }
-        Scenario::SeedNative => {
-            filter(&mut c, "LogAggregatorFilter", None);
-            encoder(&mut c, "SlackEncoder", None);
-            http(&mut c);
-        }
-        Scenario::SeedLua => {
-            let lua = |p: &str| quoted(&paths.repo.join(p));
-            filter(
-                &mut c,
-                "SandboxFilter",
-                Some(lua("bench/lua/log_aggregator_table.lua")),
-            );
-            encoder(
-                &mut c,
-                "SandboxEncoder",
-                Some(lua("config/lua/slack_encoder.lua")),
-            );
-            http(&mut c);
+            let _ = writeln!(self.text, "filename = {file}");
         }
     }
-    c
+
+    /// `[Webhook]`: the HttpOutput posting `Agg`'s messages to the receiver.
+    fn http(&mut self) {
+        let _ = write!(
+            self.text,
+            "\n[Webhook]\ntype = \"HttpOutput\"\nmessage_matcher = \"Logger == 'Agg'\"\naddress = \"{}\"\nencoder = \"Slack\"\n",
+            self.paths.url
+        );
+    }
+
+    /// `[Null]`: a LogOutput of the raw payloads matching `matcher` (to a pipe).
+    fn stdout(&mut self, matcher: &str) {
+        let _ = write!(
+            self.text,
+            "\n[Null]\ntype = \"LogOutput\"\nmessage_matcher = \"{matcher}\"\nencoder = \"Raw\"\n\n[Raw]\ntype = \"PayloadEncoder\"\nappend_newlines = false\n"
+        );
+    }
 }
 
 /// The hekad.toml of the seed's verbatim Lua scripts (string-concatenating

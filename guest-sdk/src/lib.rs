@@ -318,6 +318,20 @@ pub fn read_config(key: &str) -> Option<ConfigValue> {
     })
 }
 
+/// The integer option `key` of `[<name>.config]`, or `default` when it is absent or
+/// not an integer (Heka's `read_config(key) or default`).
+pub fn config_i64(key: &str, default: i64) -> i64 {
+    read_config(key).and_then(|v| v.as_i64()).unwrap_or(default)
+}
+
+/// The text option `key` of `[<name>.config]`, or `default` when it is absent or not
+/// text.
+pub fn config_string(key: &str, default: &str) -> String {
+    read_config(key)
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| default.to_owned())
+}
+
 /// Writes `msg` to hekad's log, attributed to this plugin.
 pub fn log(level: Level, msg: &str) {
     host::log(level, msg)

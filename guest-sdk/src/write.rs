@@ -187,23 +187,9 @@ fn write_field(
 }
 
 fn set_at(field: &mut Field, ai: usize, value: Value) -> Result {
-    fn put<T>(v: &mut Vec<T>, ai: usize, x: T) -> Result {
-        match ai.cmp(&v.len()) {
-            std::cmp::Ordering::Less => v[ai] = x,
-            std::cmp::Ordering::Equal => v.push(x),
-            std::cmp::Ordering::Greater => {
-                return Err(Error::failed(format!(
-                    "write_message: array index {ai} out of range"
-                )));
-            }
-        }
-        Ok(())
-    }
-    match value {
-        Value::String(s) => put(&mut field.value_string, ai, s),
-        Value::Bytes(b) => put(&mut field.value_bytes, ai, b),
-        Value::Integer(i) => put(&mut field.value_integer, ai, i),
-        Value::Double(d) => put(&mut field.value_double, ai, d),
-        Value::Bool(b) => put(&mut field.value_bool, ai, b),
-    }
+    field.set(ai, value).map_err(|len| {
+        Error::failed(format!(
+            "write_message: array index {ai} out of range ({len})"
+        ))
+    })
 }

@@ -65,14 +65,19 @@ fn run() -> Result<(), String> {
     }
 
     ensure_target()?;
+    let built = build_guests(&plugins, &ws.join("target/guest"))?;
+    copy_artifacts(&built, &out_dir)
+}
 
+/// Builds the guest workspace for [`TARGET`] with a nested cargo (release, its own
+/// target dir); returns the directory holding the `.wasm` files.
+fn build_guests(plugins: &Path, guest_target: &Path) -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let guest_target = ws.join("target/guest");
     let mut cmd = Command::new(&cargo);
     cmd.args(["build", "--release", "--target", TARGET, "--manifest-path"])
         .arg(plugins.join("Cargo.toml"))
         .arg("--target-dir")
-        .arg(&guest_target);
+        .arg(guest_target);
     // The outer build's settings are for the host, not for the guests.
     for var in [
         "RUSTFLAGS",
@@ -95,17 +100,20 @@ fn run() -> Result<(), String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
+    Ok(guest_target.join(TARGET).join("release"))
+}
 
-    let built = guest_target.join(TARGET).join("release");
-    std::fs::create_dir_all(&out_dir)
+/// Copies every `.wasm` under `built` to `out_dir`; an error when there is none.
+fn copy_artifacts(built: &Path, out_dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(out_dir)
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
     let mut copied = 0;
     let entries =
-        std::fs::read_dir(&built).map_err(|e| format!("cannot list {}: {e}", built.display()))?;
+        std::fs::read_dir(built).map_err(|e| format!("cannot list {}: {e}", built.display()))?;
     for entry in entries {
         let path = entry.map_err(|e| e.to_string())?.path();
         if path.extension().is_some_and(|e| e == "wasm") {
-            copy_artifact(&path, &out_dir)?;
+            copy_artifact(&path, out_dir)?;
             copied += 1;
         }
     }

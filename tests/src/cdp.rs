@@ -25,23 +25,7 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 /// Installs Chromium when missing (`apt-get`); under `CI=true` a browser that is still
 /// missing fails the test, elsewhere the caller skips. Returns whether it is there.
 pub fn ensure_chromium() -> bool {
-    let have = || std::path::Path::new(CHROMIUM).exists();
-    if !have() {
-        eprintln!("chromium missing: apt-get install -y chromium");
-        let _ = Command::new("apt-get").arg("update").status();
-        let _ = Command::new("apt-get")
-            .args(["install", "-y", "chromium"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status();
-    }
-    if have() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "chromium (Debian package chromium) is required under CI=true"
-    );
-    false
+    crate::ensure_debian_package(CHROMIUM, "chromium")
 }
 
 /// A running browser with one page attached.

@@ -38,10 +38,13 @@ pub fn hekad_bin() -> &'static Path {
         let release = profile.file_name().is_some_and(|n| n == "release");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
-        // `--workspace`: the features the whole workspace unifies, as `cargo test
-        // --workspace` built them; `-p hekad` alone would build a second copy of
-        // wasmtime, rustls and the rest with hekad's own feature set.
-        cmd.args(["build", "--workspace", "--bin", "hekad"])
+        // `--workspace --tests`: the features `cargo test --workspace` unified, dev-
+        // dependencies included, so this is the hekad that command already built (for
+        // hekad's own integration tests) and nothing is compiled again. `--bin hekad`
+        // alone (or `-p hekad`) resolves features without the dev-dependencies and
+        // builds a second copy of wasmtime, rustls and the rest: minutes and gigabytes
+        // on a clean clone.
+        cmd.args(["build", "--workspace", "--tests", "--bin", "hekad"])
             .env("CARGO_TARGET_DIR", &target_dir);
         if release {
             cmd.arg("--release");

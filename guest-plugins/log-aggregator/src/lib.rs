@@ -48,12 +48,6 @@ struct LogAggregator {
     payload_name: String,
 }
 
-fn config_string(key: &str, default: &str) -> String {
-    heka_sdk::read_config(key)
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| default.to_owned())
-}
-
 fn config_count(key: &str, default: u64) -> Result<u64> {
     match heka_sdk::read_config(key) {
         None => Ok(default),
@@ -83,12 +77,12 @@ impl Filter for LogAggregator {
         Ok(LogAggregator {
             buffer: Vec::new(),
             lines: 0,
-            separator: config_string("separator", ""),
+            separator: heka_sdk::config_string("separator", ""),
             max_lines: config_count("max_lines", 0)?,
             max_bytes: usize::try_from(config_count("max_bytes", DEFAULT_MAX_BYTES)?)
                 .unwrap_or(usize::MAX),
-            payload_type: config_string("payload_type", "txt"),
-            payload_name: config_string("payload_name", ""),
+            payload_type: heka_sdk::config_string("payload_type", "txt"),
+            payload_name: heka_sdk::config_string("payload_name", ""),
         })
     }
 

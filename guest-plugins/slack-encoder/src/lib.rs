@@ -35,18 +35,12 @@ struct SlackEncoder {
     out: Vec<u8>,
 }
 
-fn config_string(key: &str, default: &str) -> String {
-    heka_sdk::read_config(key)
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| default.to_owned())
-}
-
 impl Encoder for SlackEncoder {
     fn new() -> Result<Self> {
         Ok(SlackEncoder {
-            icon_emoji: config_string("icon_emoji", ":heavy_exclamation_mark:"),
-            username: config_string("username", "something you like"),
-            channel: config_string("channel", "#something"),
+            icon_emoji: heka_sdk::config_string("icon_emoji", ":heavy_exclamation_mark:"),
+            username: heka_sdk::config_string("username", "something you like"),
+            channel: heka_sdk::config_string("channel", "#something"),
             out: Vec::new(),
         })
     }

@@ -159,6 +159,9 @@ impl<K: Clone> Gen<K> {
 
     /// Code for `p`. `known`: a test just established the next byte is in this set.
     /// `follow`: bytes that may come after `p` in a successful match.
+    ///
+    /// One `match` arm per pattern node (as `codegen` in LPeg's `lpcode.c`): longer
+    /// than the project's ~80 lines on purpose, each arm a few lines or a call.
     fn code_for(
         &mut self,
         p: &Node<K>,

@@ -20,6 +20,7 @@
 //! matching work, charged to the host every [`vm::CHARGE_EVERY`] steps.
 
 pub mod charset;
+pub mod checked;
 pub mod compile;
 pub mod grammar;
 pub mod lua;

@@ -196,7 +196,7 @@ pub struct Node<K> {
     pub has_caps: bool,
 }
 
-fn node<K>(kind: Kind<K>) -> Result<Patt<K>, Error> {
+pub(crate) fn node<K>(kind: Kind<K>) -> Result<Patt<K>, Error> {
     let (depth, size, has_open, has_caps) = {
         let kids: Vec<&Patt<K>> = children(&kind);
         let mut depth = 1 + kids.iter().map(|k| k.depth).max().unwrap_or(0);
@@ -364,44 +364,6 @@ pub fn diff<K>(a: &Patt<K>, b: &Patt<K>) -> Result<Patt<K>, Error> {
         return Ok(set(x.minus(&y)));
     }
     seq(&not(b)?, a)
-}
-
-/// `lpeg.B(p)`.
-pub fn behind<K>(p: &Patt<K>) -> Result<Patt<K>, Error> {
-    let n = crate::props::fixed_len(p).ok_or(Error::NotFixedLength)?;
-    if p.has_caps {
-        return Err(Error::BehindCaptures);
-    }
-    if n > MAX_BEHIND {
-        return Err(Error::BehindTooLong);
-    }
-    if n == 0 {
-        return Ok(succeed());
-    }
-    node(Kind::Behind(p.clone(), n as u32))
-}
-
-/// `p^n`: at least `n` repetitions for `n >= 0`, at most `-n` for `n < 0`.
-pub fn repeat<K>(p: &Patt<K>, n: i64) -> Result<Patt<K>, Error> {
-    let count = n.unsigned_abs();
-    if count.saturating_mul(p.size) > MAX_SIZE {
-        return Err(Error::TooComplex);
-    }
-    let mut parts: Vec<Patt<K>> = Vec::with_capacity(count as usize + 1);
-    if n >= 0 {
-        if !p.has_open && crate::props::nullable(p) {
-            return Err(Error::EmptyLoop);
-        }
-        parts.extend((0..count).map(|_| p.clone()));
-        parts.push(node(Kind::Rep(p.clone()))?);
-    } else {
-        // At most `count`: `p? p? ... p?`. Matching is deterministic at a position, so
-        // once one optional `p` fails the following ones fail too: the same language as
-        // LPeg's nested `(p (p ...)?)?`, without the nesting depth.
-        let opt = choice(p, &succeed())?;
-        parts.extend((0..count).map(|_| opt.clone()));
-    }
-    seq_all(parts)
 }
 
 /// The sequence of `parts`, flattened.

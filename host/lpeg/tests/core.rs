@@ -3,6 +3,7 @@
 
 use heka_lpeg::Error;
 use heka_lpeg::charset::Charset;
+use heka_lpeg::checked;
 use heka_lpeg::compile::compile;
 use heka_lpeg::grammar;
 use heka_lpeg::tree::{self, CapKind, Name, Patt};
@@ -68,7 +69,7 @@ fn alt(a: &P, b: &P) -> P {
     tree::choice(a, b).unwrap()
 }
 fn rep(a: &P, n: i64) -> P {
-    tree::repeat(a, n).unwrap()
+    checked::repeat(a, n).unwrap()
 }
 fn name(s: &str) -> Name {
     Name::Str(s.as_bytes().into())
@@ -114,16 +115,16 @@ fn operators() {
     assert_eq!(m(&tree::and(&lit("ab")).unwrap(), "ab"), Some(1));
     assert_eq!(m(&tree::and(&rep(&lit("a"), 1)).unwrap(), "b"), None);
     // B
-    let b = tree::behind(&lit("a")).unwrap();
+    let b = checked::behind(&lit("a")).unwrap();
     assert_eq!(m(&seq(&tree::any(1), &b), "a"), Some(2));
     assert_eq!(m(&seq(&tree::any(1), &b), "b"), None);
     assert_eq!(m(&b, "a"), None);
     assert_eq!(
-        tree::behind(&rep(&lit("a"), 0)).unwrap_err(),
+        checked::behind(&rep(&lit("a"), 0)).unwrap_err(),
         Error::NotFixedLength
     );
     assert_eq!(
-        tree::behind(&tree::any::<()>(300)).unwrap_err(),
+        checked::behind(&tree::any::<()>(300)).unwrap_err(),
         Error::BehindTooLong
     );
     // search: (1 - "x")^0 * "x" and the classic anywhere grammar
@@ -145,11 +146,11 @@ fn operators() {
 #[test]
 fn loops_on_empty_are_refused() {
     assert_eq!(
-        tree::repeat(&rep(&lit("a"), 0), 0).unwrap_err(),
+        checked::repeat(&rep(&lit("a"), 0), 0).unwrap_err(),
         Error::EmptyLoop
     );
     assert_eq!(
-        tree::repeat(&tree::succeed::<()>(), 1).unwrap_err(),
+        checked::repeat(&tree::succeed::<()>(), 1).unwrap_err(),
         Error::EmptyLoop
     );
     let g = grammar::build(
@@ -279,7 +280,7 @@ fn huge_patterns_are_refused() {
     }
     assert_eq!(err, Some(Error::TooComplex));
     assert_eq!(
-        tree::repeat(&lit("abc"), 10_000_000).unwrap_err(),
+        checked::repeat(&lit("abc"), 10_000_000).unwrap_err(),
         Error::TooComplex
     );
     // A flat choice of many words stays fine.

@@ -240,41 +240,17 @@ fn unpack(
         }
         match opt {
             b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I' => {
-                let bytes = &data[pos..pos + size];
-                let mut v: u64 = 0;
-                for i in 0..size {
-                    let b = if f.little {
-                        bytes[size - 1 - i]
-                    } else {
-                        bytes[i]
-                    };
-                    v = v.checked_shl(8).unwrap_or(0) | u64::from(b);
-                }
-                let n = if opt.is_ascii_lowercase() && size > 0 && size <= 8 {
-                    let shift = 64 - size * 8;
-                    (((v << shift) as i64) >> shift) as f64
-                } else {
-                    v as f64
-                };
-                out.push(Value::Number(n));
+                let signed = opt.is_ascii_lowercase();
+                out.push(Value::Number(read_int(
+                    &data[pos..pos + size],
+                    f.little,
+                    signed,
+                )));
             }
             b'x' => {}
-            b'f' => {
-                let b: [u8; 4] = data[pos..pos + 4].try_into().map_err(|_| too_short())?;
-                let v = if f.little {
-                    f32::from_le_bytes(b)
-                } else {
-                    f32::from_be_bytes(b)
-                };
-                out.push(Value::Number(f64::from(v)));
-            }
-            b'd' => {
-                let b: [u8; 8] = data[pos..pos + 8].try_into().map_err(|_| too_short())?;
-                out.push(Value::Number(if f.little {
-                    f64::from_le_bytes(b)
-                } else {
-                    f64::from_be_bytes(b)
-                }));
+            b'f' | b'd' => {
+                let v = read_float(&data[pos..pos + size], f.little).ok_or_else(too_short)?;
+                out.push(Value::Number(v));
             }
             b'c' => {
                 if size == 0 {
@@ -301,6 +277,44 @@ fn unpack(
     }
     out.push(Value::Number((pos + 1) as f64));
     Ok(out)
+}
+
+/// An integer of `bytes.len()` bytes (sign-extended when `signed` and at most 8).
+fn read_int(bytes: &[u8], little: bool, signed: bool) -> f64 {
+    let size = bytes.len();
+    let mut v: u64 = 0;
+    for i in 0..size {
+        let b = if little {
+            bytes[size - 1 - i]
+        } else {
+            bytes[i]
+        };
+        v = v.checked_shl(8).unwrap_or(0) | u64::from(b);
+    }
+    if signed && size > 0 && size <= 8 {
+        let shift = 64 - size * 8;
+        (((v << shift) as i64) >> shift) as f64
+    } else {
+        v as f64
+    }
+}
+
+/// A 4-byte float or an 8-byte double; `None` for another size.
+fn read_float(bytes: &[u8], little: bool) -> Option<f64> {
+    if let Ok(b) = <[u8; 4]>::try_from(bytes) {
+        let v = if little {
+            f32::from_le_bytes(b)
+        } else {
+            f32::from_be_bytes(b)
+        };
+        return Some(f64::from(v));
+    }
+    let b = <[u8; 8]>::try_from(bytes).ok()?;
+    Some(if little {
+        f64::from_le_bytes(b)
+    } else {
+        f64::from_be_bytes(b)
+    })
 }
 
 fn size(_: &Lua, fmt: mlua::LuaString) -> mlua::Result<f64> {

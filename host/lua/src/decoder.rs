@@ -13,7 +13,8 @@ use heka_pipeline::PluginResult;
 use heka_pipeline::sandbox::{CallKind, ConfigValue, DecoderEngine, SandboxDecoder, SandboxError};
 
 use crate::LuaConfig;
-use crate::runtime::{Kind, Raw, Runtime, Slot, forward_engine};
+use crate::runtime::{Runtime, forward_engine};
+use crate::state::{Kind, Raw, Slot};
 use crate::tz::Zone;
 
 /// A SandboxDecoder over a Heka Lua script.
@@ -65,18 +66,4 @@ impl DecoderEngine for LuaDecoderEngine {
         let status = self.runtime.status(result?);
         self.runtime.outcome(status)
     }
-}
-
-/// Heka's `convert_tz` on an injected message: a set Timestamp and the first value
-/// of a `timegenerated` double field.
-pub(crate) fn in_zone(mut m: Message, tz: &Zone) -> Message {
-    if m.timestamp != 0 {
-        m.timestamp = tz.convert(m.timestamp);
-    }
-    if let Some(f) = m.fields.iter_mut().find(|f| f.name == "timegenerated")
-        && let Some(d) = f.value_double.first_mut()
-    {
-        *d = tz.convert(*d as i64) as f64;
-    }
-    m
 }

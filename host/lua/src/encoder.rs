@@ -9,7 +9,8 @@ use heka_pipeline::PluginResult;
 use heka_pipeline::sandbox::{CallKind, EncoderEngine, SandboxEncoder, SandboxError};
 
 use crate::LuaConfig;
-use crate::runtime::{Kind, MsgPtr, Raw, Runtime, Slot, forward_engine};
+use crate::runtime::{Runtime, forward_engine};
+use crate::state::{Kind, MsgPtr, Raw, Slot};
 
 /// A SandboxEncoder over a Heka Lua script.
 pub type LuaEncoder = SandboxEncoder<LuaEncoderEngine>;

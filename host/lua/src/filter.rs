@@ -13,7 +13,8 @@ use heka_pipeline::sandbox::{CallKind, FilterEngine, Outcomes, SandboxError, San
 use heka_pipeline::{PluginError, PluginResult};
 
 use crate::LuaConfig;
-use crate::runtime::{Kind, MsgPtr, Raw, Runtime, Slot, forward_engine};
+use crate::runtime::{Runtime, forward_engine};
+use crate::state::{Kind, MsgPtr, Raw, Slot};
 
 /// A SandboxFilter over a Heka Lua script.
 pub type LuaFilter = SandboxFilter<LuaFilterEngine>;

@@ -34,6 +34,7 @@ mod filter;
 mod modules;
 mod preserve;
 mod runtime;
+mod state;
 mod tz;
 
 pub use config::LuaConfig;

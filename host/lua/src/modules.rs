@@ -19,7 +19,7 @@ pub(crate) fn require(lua: &Lua, name: &str, loaded: &Table) -> mlua::Result<Opt
     let Some(module) = module else {
         return Ok(None);
     };
-    crate::api::state(lua)?
+    crate::state::state(lua)?
         .library_tables
         .push(module.to_pointer() as usize);
     loaded.raw_set(name, &module)?;

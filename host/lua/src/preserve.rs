@@ -25,7 +25,7 @@ use std::fmt::Write as _;
 
 use mlua::{Lua, Table, Value};
 
-use crate::runtime::State;
+use crate::state::State;
 
 const VERSION_KEY: &str = "_PRESERVATION_VERSION";
 /// Deepest table nesting saved (the data file is refused beyond it).
@@ -192,13 +192,13 @@ pub(crate) fn restore(lua: &Lua, text: &[u8]) -> Result<(), String> {
     }
     let limit = lua.app_data_mut::<State>().map(|mut s| {
         s.instructions = 0;
-        std::mem::replace(&mut s.instruction_limit, crate::runtime::START_INSTRUCTIONS)
+        std::mem::replace(&mut s.instruction_limit, crate::state::START_INSTRUCTIONS)
     });
     let result = lua
         .load(text)
         .set_name("=preserved data")
         .exec()
-        .map_err(|e| crate::runtime::error_text(&e));
+        .map_err(|e| crate::state::error_text(&e));
     if let (Some(limit), Some(mut s)) = (limit, lua.app_data_mut::<State>()) {
         s.instruction_limit = limit;
     }

@@ -8,6 +8,8 @@
 
 use std::path::PathBuf;
 
+use heka_message::Message;
+
 /// A time zone: transitions (UTC seconds) and the UTC offset from each on.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Zone {
@@ -275,31 +277,39 @@ impl Rule {
     }
 }
 
-/// The civil (UTC) year of second `t` (Howard Hinnant's civil_from_days).
+/// The civil (UTC) year of second `t`.
 fn year_of(t: i64) -> i64 {
-    let z = t.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    yoe + era * 400 + i64::from(month <= 2)
+    heka_message::civil::civil_from_days(t.div_euclid(86_400)).0
 }
 
 impl Date {
     /// The second (as if UTC) of this rule's day and time in `year`.
     fn utc_second(&self, year: i64) -> i64 {
-        let first = crate::api::timegm(year, self.month, 1, 0, 0, 0);
+        let first = heka_message::civil::timegm(year, self.month, 1, 0, 0, 0);
         // 1970-01-01 was a Thursday (4).
         let weekday = (first.div_euclid(86_400) + 4).rem_euclid(7);
         let mut day = 1 + (self.day - weekday).rem_euclid(7) + (self.week - 1) * 7;
-        let days_in_month = (crate::api::timegm(year, self.month + 1, 1, 0, 0, 0) - first) / 86_400;
+        let days_in_month =
+            (heka_message::civil::timegm(year, self.month + 1, 1, 0, 0, 0) - first) / 86_400;
         while day > days_in_month {
             day -= 7;
         }
         first + (day - 1) * 86_400 + self.time
     }
+}
+
+/// Heka's `convert_tz` on an injected message: a set Timestamp and the first value
+/// of a `timegenerated` double field.
+pub(crate) fn in_zone(mut m: Message, tz: &Zone) -> Message {
+    if m.timestamp != 0 {
+        m.timestamp = tz.convert(m.timestamp);
+    }
+    if let Some(f) = m.fields.iter_mut().find(|f| f.name == "timegenerated")
+        && let Some(d) = f.value_double.first_mut()
+    {
+        *d = tz.convert(*d as i64) as f64;
+    }
+    m
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! - `codec`: protobuf encode/decode (byte-compatible with Heka) and `max_message_size`:
 //!   the one writer, prost's decoder for the host, the pooled reader for guests.
 //! - [`batch`]: the filter-batch format handed to wasm filters, writer and reader.
+//! - [`civil`]: UTC calendar dates of Timestamps (Lua's `os.time`, strftime, HTTP dates).
 //! - `framing`: Heka's stream framing (`0x1E len Header 0x1F message`) both ways.
 //! - `json`: the JSON form of a message used on the command line and in tests (feature `json`).
 //! - [`json_text`]: JSON string literals from bytes (every JSON body we write, the guests' too).
@@ -33,6 +34,7 @@
 //! inside the sandbox with it), which is why it does no I/O and keeps `regex` optional.
 
 pub mod batch;
+pub mod civil;
 mod codec;
 mod framing;
 #[cfg(feature = "json")]

@@ -226,6 +226,43 @@ impl Field {
             Value::Bool(b) => self.value_bool.push(b),
         }
     }
+
+    /// Sets the `ai`-th value of the value's own type's array, appending when `ai` is
+    /// one past its end (the sandbox APIs' `write_message` with an array index).
+    /// `Err(len)` when `ai` is further out: nothing is changed.
+    pub fn set(&mut self, ai: usize, value: Value) -> Result<(), usize> {
+        fn put<T>(v: &mut Vec<T>, ai: usize, x: T) -> Result<(), usize> {
+            match ai.cmp(&v.len()) {
+                std::cmp::Ordering::Less => v[ai] = x,
+                std::cmp::Ordering::Equal => v.push(x),
+                std::cmp::Ordering::Greater => return Err(v.len()),
+            }
+            Ok(())
+        }
+        match value {
+            Value::String(s) => put(&mut self.value_string, ai, s),
+            Value::Bytes(b) => put(&mut self.value_bytes, ai, b),
+            Value::Integer(i) => put(&mut self.value_integer, ai, i),
+            Value::Double(d) => put(&mut self.value_double, ai, d),
+            Value::Bool(b) => put(&mut self.value_bool, ai, b),
+        }
+    }
+
+    /// Removes the `ai`-th value of the field's type, if there is one.
+    pub fn remove(&mut self, ai: usize) {
+        fn take<T>(v: &mut Vec<T>, ai: usize) {
+            if ai < v.len() {
+                v.remove(ai);
+            }
+        }
+        match self.kind() {
+            ValueType::String => take(&mut self.value_string, ai),
+            ValueType::Bytes => take(&mut self.value_bytes, ai),
+            ValueType::Integer => take(&mut self.value_integer, ai),
+            ValueType::Double => take(&mut self.value_double, ai),
+            ValueType::Bool => take(&mut self.value_bool, ai),
+        }
+    }
 }
 
 impl Value {

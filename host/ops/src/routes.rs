@@ -337,6 +337,8 @@ async fn outputs_json(AxState(state): AxState<State>) -> Json<Vec<outputs::Outpu
     Json(outputs::list(&state.0.registry))
 }
 
+// The three sandbox-output handlers below share their shape on purpose: one thin
+// axum handler per route (each extracts its own path), the work in `output_bytes`.
 async fn named_output(
     AxState(state): AxState<State>,
     headers: HeaderMap,

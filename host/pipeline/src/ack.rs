@@ -109,18 +109,28 @@ impl fmt::Debug for Ack {
     }
 }
 
+/// What the crate's tests share about acknowledgements.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod testing {
     use std::sync::Mutex;
 
+    use super::AckSink;
+
+    /// Records every (ack id, delivered) verdict, in order.
     #[derive(Default)]
-    struct Record(Mutex<Vec<(u64, bool)>>);
+    pub(crate) struct Record(pub(crate) Mutex<Vec<(u64, bool)>>);
+
     impl AckSink for Record {
         fn completed(&self, id: u64, delivered: bool) {
             self.0.lock().unwrap().push((id, delivered));
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::Record;
+    use super::*;
 
     #[test]
     fn all_done_is_delivered() {

@@ -36,6 +36,7 @@ mod buffer;
 mod change;
 mod clock;
 mod context;
+mod output_error;
 mod pack;
 mod pipeline;
 mod pipelined;
@@ -43,12 +44,12 @@ mod plugin;
 mod router;
 mod runner;
 pub mod sandbox;
-pub mod sandbox_outputs;
 mod settings;
 mod spec;
 pub mod split;
 pub mod splitters;
 pub mod stats;
+pub use stats::sandbox_outputs;
 mod stop;
 mod table;
 pub mod tap;
@@ -62,12 +63,12 @@ pub use context::{
     AckUnits, Collected, Filter, FilterContext, InjectError, Input, InputBatch, InputContext,
     RecordHeaders,
 };
+pub use output_error::OutputError;
 pub use pack::{Acks, Pack};
 pub use pipeline::{Pipeline, PipelineBuilder, PipelineHandle};
 pub use pipelined::{Delivery, Outcome, Outcomes, PipelinedOutput, Ticket};
 pub use plugin::{
-    Decoder, Encoder, Output, OutputError, PluginError, PluginResult, SplitResult, Splitter,
-    StatsSource,
+    Decoder, Encoder, Output, PluginError, PluginResult, SplitResult, Splitter, StatsSource,
 };
 pub use settings::{
     DecoderFactory, EncoderFactory, FILTER_BATCH, FilterOptions, InputOptions, OutputOptions,

@@ -28,7 +28,7 @@ use bytes::Bytes;
 use crossbeam_channel::{Receiver, Sender};
 use heka_message::Message;
 
-use crate::plugin::OutputError;
+use crate::output_error::OutputError;
 
 /// Names one message in an output's window; the same ticket comes back with its
 /// outcome, and again when the runner resubmits it after a retry wait.

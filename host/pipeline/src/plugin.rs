@@ -13,10 +13,10 @@
 //! `Fatal` (positive return, trap, exceeded limit: the plugin is terminated).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use heka_message::Message;
 
+use crate::output_error::OutputError;
 use crate::pipelined::PipelinedOutput;
 use crate::stats::PluginStats;
 
@@ -100,24 +100,6 @@ pub trait Encoder: Send {
 
     /// Called once after the encoder is made (see [`Decoder::attach_stats`]).
     fn attach_stats(&mut self, _stats: StatsSource<'_>) {}
-}
-
-/// Why an output could not deliver.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum OutputError {
-    /// Try again later (connection error, timeout, 5xx, 429). `after` is the delay the
-    /// far end asked for (`Retry-After`); the runner otherwise backs off exponentially.
-    #[error("retryable: {reason}")]
-    Retry {
-        reason: String,
-        after: Option<Duration>,
-    },
-    /// Will never succeed (e.g. a 4xx): the message is dropped, logged and acknowledged.
-    #[error("dropped: {0}")]
-    Drop(String),
-    /// The output cannot go on.
-    #[error("fatal: {0}")]
-    Fatal(String),
 }
 
 /// Delivers encoded messages somewhere (Heka's outputs).

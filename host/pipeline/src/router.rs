@@ -307,17 +307,9 @@ impl Router {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ack::{Ack, AckSink};
+    use crate::ack::Ack;
+    use crate::ack::testing::Record;
     use heka_message::Message;
-    use std::sync::Mutex;
-
-    #[derive(Default)]
-    struct Record(Mutex<Vec<(u64, bool)>>);
-    impl AckSink for Record {
-        fn completed(&self, id: u64, delivered: bool) {
-            self.0.lock().unwrap().push((id, delivered));
-        }
-    }
 
     fn msg(type_: &str) -> Message {
         Message {

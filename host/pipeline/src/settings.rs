@@ -53,7 +53,7 @@ impl Default for Settings {
             max_process_inject: 1,
             max_timer_inject: 10,
             max_message_size: heka_message::DEFAULT_MAX_MESSAGE_SIZE,
-            max_sandbox_outputs: crate::sandbox_outputs::DEFAULT_MAX_NAMES,
+            max_sandbox_outputs: crate::stats::sandbox_outputs::DEFAULT_MAX_NAMES,
         }
     }
 }

@@ -11,17 +11,11 @@ struct Flood {
     size: usize,
 }
 
-fn config_int(key: &str, default: i64) -> i64 {
-    heka_sdk::read_config(key)
-        .and_then(|v| v.as_i64())
-        .unwrap_or(default)
-}
-
 impl Encoder for Flood {
     fn new() -> Result<Self> {
         Ok(Flood {
-            count: config_int("count", 1_000_000),
-            size: usize::try_from(config_int("size", 60_000)).unwrap_or(60_000),
+            count: heka_sdk::config_i64("count", 1_000_000),
+            size: usize::try_from(heka_sdk::config_i64("size", 60_000)).unwrap_or(60_000),
         })
     }
 

@@ -12,6 +12,19 @@ use serde::Deserialize;
 use super::PluginKind;
 use super::parse_duration;
 
+/// Every output's common keys; filters have all but `encoder` and `use_framing`.
+const OUTPUT_KEYS: [&str; 9] = [
+    "message_matcher",
+    "message_signer",
+    "ticker_interval",
+    "can_exit",
+    "use_buffering",
+    "buffering",
+    "retries",
+    "encoder",
+    "use_framing",
+];
+
 /// The keys every plugin of `kind` accepts besides its own.
 pub fn common_keys(kind: PluginKind) -> &'static [&'static str] {
     match kind {
@@ -31,26 +44,9 @@ pub fn common_keys(kind: PluginKind) -> &'static [&'static str] {
             "min_buffer_size",
             "deliver_incomplete_final",
         ],
-        PluginKind::Filter => &[
-            "message_matcher",
-            "message_signer",
-            "ticker_interval",
-            "can_exit",
-            "use_buffering",
-            "buffering",
-            "retries",
-        ],
-        PluginKind::Output => &[
-            "message_matcher",
-            "message_signer",
-            "ticker_interval",
-            "can_exit",
-            "use_buffering",
-            "buffering",
-            "retries",
-            "encoder",
-            "use_framing",
-        ],
+        // A filter takes an output's keys but the last two.
+        PluginKind::Filter => &OUTPUT_KEYS[..OUTPUT_KEYS.len() - 2],
+        PluginKind::Output => &OUTPUT_KEYS,
         PluginKind::Decoder | PluginKind::Encoder => &[],
     }
 }

@@ -60,58 +60,10 @@ pub(super) fn read_all(
     let mut sources = Vec::new();
     let mut merged: BTreeMap<String, Merged> = BTreeMap::new();
     for file in files {
-        let bytes = match std::fs::read(file) {
-            Ok(b) => b,
+        let (text, doc) = match read_one(file, lookup) {
+            Ok(read) => read,
             Err(e) => {
-                errors.push(ConfigError::new(file, ErrorKind::Io(e.to_string())));
-                continue;
-            }
-        };
-        let raw = match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                // TOML is UTF-8: say where the first bad byte is, not just "cannot read".
-                let at = e.utf8_error().valid_up_to();
-                let valid = String::from_utf8_lossy(&e.as_bytes()[..at]);
-                let line = line_of(&valid, at);
-                let mut err = ConfigError::new(
-                    file,
-                    ErrorKind::Syntax(format!("invalid UTF-8 at byte offset {at}")),
-                )
-                .line(Some(line));
-                if let Some(s) = section_at_line(&valid, line) {
-                    err = err.section(s);
-                }
-                errors.push(err);
-                continue;
-            }
-        };
-        let text = match env::substitute(&raw, lookup) {
-            Ok(t) => t.into_owned(),
-            Err((line, kind)) => {
-                let section = section_at_line(&raw, line);
-                let mut e = ConfigError::new(file, kind).line(Some(line));
-                if let Some(s) = section {
-                    e = e.section(s);
-                }
-                if let Some(k) = key_on_line(&raw, line) {
-                    e = e.key(k);
-                }
                 errors.push(e);
-                continue;
-            }
-        };
-        let doc: toml::Table = match toml::from_str(&text) {
-            Ok(d) => d,
-            Err(e) => {
-                let line = e.span().map(|s| line_of(&text, s.start));
-                let mut err =
-                    ConfigError::new(file, ErrorKind::Syntax(e.message().trim().to_owned()))
-                        .line(line);
-                if let Some(s) = line.and_then(|l| section_at_line(&text, l)) {
-                    err = err.section(s);
-                }
-                errors.push(err);
                 continue;
             }
         };
@@ -141,6 +93,57 @@ pub(super) fn read_all(
         });
     }
     (sources, merged)
+}
+
+/// One file read, checked as UTF-8, `%ENV[...]`-substituted and parsed: its text
+/// after substitution and its TOML document, or the error with its line, section and
+/// key where they are known.
+fn read_one(
+    file: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<(String, toml::Table), ConfigError> {
+    let bytes =
+        std::fs::read(file).map_err(|e| ConfigError::new(file, ErrorKind::Io(e.to_string())))?;
+    let raw = String::from_utf8(bytes).map_err(|e| {
+        // TOML is UTF-8: say where the first bad byte is, not just "cannot read".
+        let at = e.utf8_error().valid_up_to();
+        let valid = String::from_utf8_lossy(&e.as_bytes()[..at]);
+        let line = line_of(&valid, at);
+        let err = ConfigError::new(
+            file,
+            ErrorKind::Syntax(format!("invalid UTF-8 at byte offset {at}")),
+        )
+        .line(Some(line));
+        match section_at_line(&valid, line) {
+            Some(s) => err.section(s),
+            None => err,
+        }
+    })?;
+    let text = match env::substitute(&raw, lookup) {
+        Ok(t) => t.into_owned(),
+        Err((line, kind)) => {
+            let mut e = ConfigError::new(file, kind).line(Some(line));
+            if let Some(s) = section_at_line(&raw, line) {
+                e = e.section(s);
+            }
+            if let Some(k) = key_on_line(&raw, line) {
+                e = e.key(k);
+            }
+            return Err(e);
+        }
+    };
+    match toml::from_str(&text) {
+        Ok(doc) => Ok((text, doc)),
+        Err(e) => {
+            let line = e.span().map(|s| line_of(&text, s.start));
+            let err =
+                ConfigError::new(file, ErrorKind::Syntax(e.message().trim().to_owned())).line(line);
+            Err(match line.and_then(|l| section_at_line(&text, l)) {
+                Some(s) => err.section(s),
+                None => err,
+            })
+        }
+    }
 }
 
 /// Parses `[hekad]` (defaults when absent).

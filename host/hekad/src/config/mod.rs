@@ -70,15 +70,24 @@ impl PluginKind {
             .map(|&(_, k)| k)
     }
 
-    /// Lower-case name for messages ("decoder").
+    /// Lower-case name for messages ("decoder"): the pipeline's spelling, which the
+    /// metrics and the dashboard use too.
     pub fn as_str(self) -> &'static str {
-        match self {
-            PluginKind::Input => "input",
-            PluginKind::Splitter => "splitter",
-            PluginKind::Decoder => "decoder",
-            PluginKind::Filter => "filter",
-            PluginKind::Encoder => "encoder",
-            PluginKind::Output => "output",
+        heka_pipeline::PluginKind::from(self).as_str()
+    }
+}
+
+/// The same kinds; this one is ordered as Heka loads sections, the pipeline's as a
+/// message flows (the dashboard's order).
+impl From<PluginKind> for heka_pipeline::PluginKind {
+    fn from(kind: PluginKind) -> heka_pipeline::PluginKind {
+        match kind {
+            PluginKind::Input => heka_pipeline::PluginKind::Input,
+            PluginKind::Splitter => heka_pipeline::PluginKind::Splitter,
+            PluginKind::Decoder => heka_pipeline::PluginKind::Decoder,
+            PluginKind::Filter => heka_pipeline::PluginKind::Filter,
+            PluginKind::Encoder => heka_pipeline::PluginKind::Encoder,
+            PluginKind::Output => heka_pipeline::PluginKind::Output,
         }
     }
 }

@@ -26,6 +26,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::ClientCertVerifier;
 use rustls::{
     ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme,
     SupportedProtocolVersion,
@@ -115,50 +116,9 @@ impl TlsConfig {
         let builder = ServerConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(self.versions()?)
             .map_err(|e| bad("tls.min_version", e.to_string()))?;
-        let mode = self.client_auth.as_deref().unwrap_or("NoClientCert");
-        let builder = match mode {
-            "NoClientCert" => {
-                if self.client_cafile.is_some() {
-                    return Err(bad(
-                        "tls.client_cafile",
-                        "is only used when client_auth verifies client certificates",
-                    ));
-                }
-                builder.with_no_client_auth()
-            }
-            "VerifyClientCertIfGiven" | "RequireAndVerifyClientCert" => {
-                let Some(ca) = &self.client_cafile else {
-                    return Err(bad(
-                        "tls.client_cafile",
-                        format!("is required with client_auth = {mode:?}"),
-                    ));
-                };
-                let roots = Arc::new(root_store("tls.client_cafile", ca)?);
-                let mut verifier = WebPkiClientVerifier::builder_with_provider(roots, provider);
-                if mode == "VerifyClientCertIfGiven" {
-                    verifier = verifier.allow_unauthenticated();
-                }
-                let verifier = verifier
-                    .build()
-                    .map_err(|e| bad("tls.client_cafile", e.to_string()))?;
-                builder.with_client_cert_verifier(verifier)
-            }
-            "RequestClientCert" | "RequireAnyClientCert" => {
-                return Err(bad(
-                    "tls.client_auth",
-                    format!(
-                        "{mode:?} accepts unverified client certificates, which rustls does not do; use \"RequireAndVerifyClientCert\" with client_cafile"
-                    ),
-                ));
-            }
-            other => {
-                return Err(bad(
-                    "tls.client_auth",
-                    format!(
-                        "unknown value {other:?} (expected NoClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert)"
-                    ),
-                ));
-            }
+        let builder = match self.client_verifier(provider)? {
+            None => builder.with_no_client_auth(),
+            Some(verifier) => builder.with_client_cert_verifier(verifier),
         };
         let mut config = builder.with_single_cert(chain, key_der).map_err(|e| {
             bad(
@@ -172,6 +132,51 @@ impl TlsConfig {
                 .map_err(|e| bad("tls.session_tickets_disabled", e.to_string()))?;
         }
         Ok(Arc::new(config))
+    }
+
+    /// How a TcpInput checks client certificates (`client_auth`, `client_cafile`):
+    /// `None` when it asks for none.
+    fn client_verifier(
+        &self,
+        provider: Arc<CryptoProvider>,
+    ) -> Result<Option<Arc<dyn ClientCertVerifier>>, TlsError> {
+        let mode = self.client_auth.as_deref().unwrap_or("NoClientCert");
+        match mode {
+            "NoClientCert" if self.client_cafile.is_some() => Err(bad(
+                "tls.client_cafile",
+                "is only used when client_auth verifies client certificates",
+            )),
+            "NoClientCert" => Ok(None),
+            "VerifyClientCertIfGiven" | "RequireAndVerifyClientCert" => {
+                let Some(ca) = &self.client_cafile else {
+                    return Err(bad(
+                        "tls.client_cafile",
+                        format!("is required with client_auth = {mode:?}"),
+                    ));
+                };
+                let roots = Arc::new(root_store("tls.client_cafile", ca)?);
+                let mut verifier = WebPkiClientVerifier::builder_with_provider(roots, provider);
+                if mode == "VerifyClientCertIfGiven" {
+                    verifier = verifier.allow_unauthenticated();
+                }
+                verifier
+                    .build()
+                    .map(Some)
+                    .map_err(|e| bad("tls.client_cafile", e.to_string()))
+            }
+            "RequestClientCert" | "RequireAnyClientCert" => Err(bad(
+                "tls.client_auth",
+                format!(
+                    "{mode:?} accepts unverified client certificates, which rustls does not do; use \"RequireAndVerifyClientCert\" with client_cafile"
+                ),
+            )),
+            other => Err(bad(
+                "tls.client_auth",
+                format!(
+                    "unknown value {other:?} (expected NoClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert)"
+                ),
+            )),
+        }
     }
 
     /// The client configuration of a TcpOutput, and the name the server's certificate

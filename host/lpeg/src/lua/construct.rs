@@ -6,6 +6,7 @@ use mlua::{AnyUserData, Lua, Table, Value, Variadic};
 
 use super::{LPattern, arg_err, lerr, new_pattern};
 use crate::charset::Charset;
+use crate::checked;
 use crate::grammar;
 use crate::tree::{self, CapKind, Name, Patt};
 
@@ -140,7 +141,7 @@ pub(super) fn pow(lua: &Lua, a: Value, b: Value) -> R {
     if n.abs() > i32::MAX as f64 {
         return Err(lerr(crate::Error::TooComplex));
     }
-    new_pattern(lua, tree::repeat(&x, n as i64).map_err(lerr)?)
+    new_pattern(lua, checked::repeat(&x, n as i64).map_err(lerr)?)
 }
 
 pub(crate) fn div(lua: &Lua, a: Value, b: Value) -> R {
@@ -267,7 +268,7 @@ pub(super) fn register(lua: &Lua, t: &Table) -> mlua::Result<()> {
         "B",
         lua.create_function(|lua, p: Value| {
             let x = patt1(lua, &p, "B")?;
-            new_pattern(lua, tree::behind(&x).map_err(|e| arg_err(1, "B", e))?)
+            new_pattern(lua, checked::behind(&x).map_err(|e| arg_err(1, "B", e))?)
         })?,
     )?;
     t.raw_set(

@@ -6,7 +6,7 @@
 use mlua::{LightUserData, Lua, Value};
 
 use super::{Settings, err};
-use crate::api::state;
+use crate::state::state;
 
 pub(super) fn decode(lua: &Lua, text: mlua::LuaString) -> mlua::Result<Value> {
     let decode_null = state(lua)?.decode_null;

@@ -6,7 +6,7 @@
 use mlua::{Lua, Table, Value};
 
 use super::{Invalid, Settings, err, format_g};
-use crate::api::state;
+use crate::state::state;
 
 /// What one `encode` call needs: the settings and the output cap.
 struct Encoder {
@@ -148,6 +148,9 @@ impl Encoder {
     }
 }
 
+/// A JSON string as lua-cjson writes it: unlike `heka_message::json_text` (every
+/// JSON body hekad writes) it escapes `/` as `\/` and DEL as `\u007f`, so that a
+/// script's `cjson.encode` output is byte for byte what Heka's sandbox gave.
 pub(crate) fn encode_string(s: &[u8], out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');

@@ -18,7 +18,7 @@ mod encode;
 
 use mlua::{LightUserData, Lua, Table, Value};
 
-use crate::api::state;
+use crate::state::state;
 
 // Heka's number formats live in heka-lua-modules (shared with circular_buffer).
 pub(crate) use heka_lua_modules::number::{format_g, heka_number};

@@ -342,6 +342,27 @@ impl<'a> Lexer<'a> {
     /// A single- or double-quoted string: `\<quote>` is the quote, any other `\c`
     /// stays as both characters.
     fn string(&mut self, start: usize, quote: u8) -> Result<Spanned, MatcherError> {
+        let text = self.delimited(start, quote, "string")?;
+        Ok(Spanned {
+            tok: Tok::Str(text),
+            offset: start,
+        })
+    }
+
+    /// `/.../`: `\/` is `/`, any other escape goes to the regex engine as written.
+    fn regex(&mut self, start: usize) -> Result<Spanned, MatcherError> {
+        let text = self.delimited(start, b'/', "regex")?;
+        Ok(Spanned {
+            tok: Tok::Regex(text),
+            offset: start,
+        })
+    }
+
+    /// The text between the delimiter at `start` and the next unescaped `close`, with
+    /// `\<close>` read as `close` and any other escape kept as written (both
+    /// characters, skipped together so an escaped backslash cannot escape the
+    /// delimiter after it). `what` names the literal in the error.
+    fn delimited(&mut self, start: usize, close: u8, what: &str) -> Result<String, MatcherError> {
         let mut out = String::new();
         let mut i = start + 1;
         let mut chunk = i;
@@ -351,66 +372,25 @@ impl<'a> Lexer<'a> {
                     return Err(self.error(
                         self.src.len(),
                         format!(
-                            "the closing {} of the string started at offset {start}",
-                            quote as char
+                            "the closing {} of the {what} started at offset {start}",
+                            close as char
                         ),
                         "the end of the expression",
                     ));
                 }
-                Some(b'\\') if self.byte(i + 1) == Some(quote) => {
+                Some(b'\\') if self.byte(i + 1) == Some(close) => {
                     out.push_str(&self.expr[chunk..i]);
-                    out.push(quote as char);
-                    i += 2;
-                    chunk = i;
-                }
-                Some(b'\\') if self.byte(i + 1).is_some() => {
-                    // Kept verbatim; skip both so an escaped backslash cannot
-                    // escape the quote after it.
-                    i += 1 + utf8_len(self.src[i + 1]);
-                }
-                Some(b) if b == quote => {
-                    out.push_str(&self.expr[chunk..i]);
-                    self.pos = i + 1;
-                    return Ok(Spanned {
-                        tok: Tok::Str(out),
-                        offset: start,
-                    });
-                }
-                Some(_) => i += 1,
-            }
-        }
-    }
-
-    /// `/.../`: `\/` is `/`, any other escape goes to the regex engine as written.
-    fn regex(&mut self, start: usize) -> Result<Spanned, MatcherError> {
-        let mut out = String::new();
-        let mut i = start + 1;
-        let mut chunk = i;
-        loop {
-            match self.byte(i) {
-                None => {
-                    return Err(self.error(
-                        self.src.len(),
-                        format!("the closing / of the regex started at offset {start}"),
-                        "the end of the expression",
-                    ));
-                }
-                Some(b'\\') if self.byte(i + 1) == Some(b'/') => {
-                    out.push_str(&self.expr[chunk..i]);
-                    out.push('/');
+                    out.push(close as char);
                     i += 2;
                     chunk = i;
                 }
                 Some(b'\\') if self.byte(i + 1).is_some() => {
                     i += 1 + utf8_len(self.src[i + 1]);
                 }
-                Some(b'/') => {
+                Some(b) if b == close => {
                     out.push_str(&self.expr[chunk..i]);
                     self.pos = i + 1;
-                    return Ok(Spanned {
-                        tok: Tok::Regex(out),
-                        offset: start,
-                    });
+                    return Ok(out);
                 }
                 Some(_) => i += 1,
             }

@@ -132,47 +132,10 @@ pub(crate) fn open(
     fs::create_dir_all(dir).map_err(|e| BufferError::io("create", dir, e))?;
     let mut segments = list_segments(dir)?;
     let checkpoint = read_checkpoint(dir);
-
-    // Segments wholly before the checkpoint were delivered: remove them.
     if let Some((cp_segment, _)) = checkpoint {
-        segments.retain(|&id| {
-            if id < cp_segment {
-                let path = segment_path(dir, id);
-                if let Err(e) = fs::remove_file(&path) {
-                    tracing::warn!(path = %path.display(), error = %e, "cannot remove a delivered queue segment");
-                }
-                false
-            } else {
-                true
-            }
-        });
+        remove_delivered(dir, &mut segments, cp_segment);
     }
-
-    // Where the reader starts, and how many bytes are queued from there.
-    let (mut read_segment, mut read_offset) = match (checkpoint, segments.first()) {
-        (Some((seg, off)), Some(&first)) if seg == first => (seg, off),
-        (_, Some(&first)) => (first, 0),
-        (Some((seg, _)), None) => (seg + 1, 0),
-        (None, None) => (1, 0),
-    };
-    let mut queued = 0u64;
-    for &id in &segments {
-        let len = file_len(&segment_path(dir, id))?;
-        if id == read_segment {
-            if read_offset > len {
-                tracing::warn!(
-                    segment = id,
-                    offset = read_offset,
-                    len,
-                    "queue checkpoint is past the end of its segment; skipping the segment"
-                );
-                read_offset = len;
-            }
-            queued += len - read_offset;
-        } else {
-            queued += len;
-        }
-    }
+    let (mut read_segment, mut read_offset, queued) = resume_point(dir, &segments, checkpoint)?;
 
     // The writer always starts a segment of its own (see the module doc), except
     // that an empty last segment is reused.
@@ -224,26 +187,63 @@ pub(crate) fn open(
         record: Vec::new(),
         batch: Vec::new(),
     };
-    let reader = QueueReader {
+    let oldest = segments.first().copied().unwrap_or(read_segment);
+    let reader = QueueReader::resume(
         shared,
-        segment: read_segment,
-        file: None,
-        start_offset: read_offset,
-        buf: Vec::new(),
-        pos: 0,
-        buf_offset: read_offset,
-        total: 0,
+        (read_segment, read_offset),
+        oldest,
+        options,
         max_message_size,
-        committed: Cursor {
-            segment: read_segment,
-            offset: read_offset,
-            total: 0,
-        },
-        cursor_update_count: options.cursor_update_count.max(1),
-        uncheckpointed: 0,
-        oldest_segment: segments.first().copied().unwrap_or(read_segment),
-    };
+    );
     Ok((writer, reader))
+}
+
+/// Segments wholly before the checkpoint's were delivered: removes them (a failure
+/// is logged; the file is only disk space).
+fn remove_delivered(dir: &Path, segments: &mut Vec<u64>, cp_segment: u64) {
+    segments.retain(|&id| {
+        if id >= cp_segment {
+            return true;
+        }
+        let path = segment_path(dir, id);
+        if let Err(e) = fs::remove_file(&path) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot remove a delivered queue segment");
+        }
+        false
+    });
+}
+
+/// Where the reader starts (segment, offset), and how many bytes are queued from there.
+fn resume_point(
+    dir: &Path,
+    segments: &[u64],
+    checkpoint: Option<(u64, u64)>,
+) -> Result<(u64, u64, u64), BufferError> {
+    let (read_segment, mut read_offset) = match (checkpoint, segments.first()) {
+        (Some((seg, off)), Some(&first)) if seg == first => (seg, off),
+        (_, Some(&first)) => (first, 0),
+        (Some((seg, _)), None) => (seg + 1, 0),
+        (None, None) => (1, 0),
+    };
+    let mut queued = 0u64;
+    for &id in segments {
+        let len = file_len(&segment_path(dir, id))?;
+        if id == read_segment {
+            if read_offset > len {
+                tracing::warn!(
+                    segment = id,
+                    offset = read_offset,
+                    len,
+                    "queue checkpoint is past the end of its segment; skipping the segment"
+                );
+                read_offset = len;
+            }
+            queued += len - read_offset;
+        } else {
+            queued += len;
+        }
+    }
+    Ok((read_segment, read_offset, queued))
 }
 
 fn sync_dir(dir: &Path) {
@@ -405,6 +405,35 @@ pub(crate) struct QueueReader {
 }
 
 impl QueueReader {
+    /// A reader at `(segment, offset)`, `oldest` being the first segment on disk.
+    fn resume(
+        shared: Arc<QueueShared>,
+        (segment, offset): (u64, u64),
+        oldest: u64,
+        options: &BufferOptions,
+        max_message_size: usize,
+    ) -> QueueReader {
+        QueueReader {
+            shared,
+            segment,
+            file: None,
+            start_offset: offset,
+            buf: Vec::new(),
+            pos: 0,
+            buf_offset: offset,
+            total: 0,
+            max_message_size,
+            committed: Cursor {
+                segment,
+                offset,
+                total: 0,
+            },
+            cursor_update_count: options.cursor_update_count.max(1),
+            uncheckpointed: 0,
+            oldest_segment: oldest,
+        }
+    }
+
     /// The next message and the cursor just past it, or `None` when everything
     /// published has been read. Damaged records are skipped with a warning.
     pub(crate) fn next(&mut self) -> Result<Option<(Message, Cursor)>, BufferError> {

@@ -22,7 +22,8 @@ use crate::ack::Ack;
 use crate::clock::stamped_message;
 use crate::pack::{Acks, Pack};
 use crate::plugin::{PluginError, PluginResult};
-use crate::sandbox::{CallKind, InjectCounter};
+use crate::sandbox::emitted::{CallKind, InjectCounter};
+use crate::sandbox::limits::LimitExceeded;
 use crate::settings::Settings;
 use crate::stats::PluginStats;
 use crate::stop::StopSignal;
@@ -33,7 +34,7 @@ pub enum InjectError {
     /// More injections in one call than `max_process_inject` / `max_timer_inject`
     /// (the sandbox contract's rule and wording).
     #[error(transparent)]
-    TooMany(crate::sandbox::LimitExceeded),
+    TooMany(LimitExceeded),
     /// The message is already `max_message_loops` injections deep.
     #[error("exceeded MaxMsgLoops ({limit})")]
     TooManyLoops { limit: usize },
@@ -373,7 +374,6 @@ impl FilterContext {
 mod tests {
     use super::*;
     use crate::context::test_support::{Record, settings};
-    use crate::sandbox::LimitExceeded;
 
     fn packs(sink: &Arc<Record>, ids: &[u64], loops: u8) -> Vec<Pack> {
         ids.iter()

@@ -15,7 +15,7 @@
 //! the sandbox was.
 //!
 //! Every `inject_payload` is also kept as the filter's latest output under its name
-//! ([`crate::sandbox_outputs`]), which the dashboard reads without the router.
+//! ([`crate::stats::sandbox_outputs`]), which the dashboard reads without the router.
 //!
 //! `preserve_data`: the engine's state is restored right after start and saved at a
 //! clean shutdown (never after a termination), through [`super::preserve`]. A reload
@@ -111,7 +111,7 @@ impl<E: FilterEngine> SandboxFilter<E> {
             },
         ) = (&self.stats, &inj)
         {
-            // The dashboard's copy (`crate::sandbox_outputs`), kept out of band.
+            // The dashboard's copy (`crate::stats::sandbox_outputs`), kept out of band.
             stats
                 .sandbox_outputs()
                 .record(payload_type, payload_name, payload);

@@ -20,15 +20,20 @@
 //!   written once: batch replay in Heka's order, `Failed parsing` wording,
 //!   `preserve_data` save/restore, the encoder's "last output wins".
 //!
+//! `emitted` and `limits` import nothing of the pipeline's runners: the filter context
+//! (`crate::context`) counts every filter's injections with their [`InjectCounter`]
+//! and [`LimitExceeded`], and the plugins here implement the context's `Filter`, so
+//! each file's imports point one way.
+//!
 //! Engines keep only engine code: how to call the guest, how their own limits are
 //! metered (fuel, a Lua count hook), how their values convert at the edge.
 
 mod decoder;
-mod emitted;
+pub(crate) mod emitted;
 mod encoder;
 mod engine;
 mod filter;
-mod limits;
+pub(crate) mod limits;
 pub mod preserve;
 
 pub use decoder::SandboxDecoder;

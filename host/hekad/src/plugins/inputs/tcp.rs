@@ -48,6 +48,9 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// `[x]` keys of a TcpInput.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+// `use_tls`, `tls`, `keep_alive` and `keep_alive_period` repeat TcpOutputConfig's on
+// purpose: a shared struct would need `#[serde(flatten)]`, which serde cannot combine
+// with `deny_unknown_fields` (the unknown-key errors users get).
 pub struct TcpInputConfig {
     /// `host:port` to listen on.
     pub address: String,
@@ -275,14 +278,12 @@ fn read_stream(
                 break;
             }
         }
-        let eof = match runner.read_from(&mut *stream as &mut dyn Read) {
-            Ok(0) => true,
-            Ok(_) => false,
-            Err(e) if e.kind() == IoErrorKind::Interrupted => continue,
-            Err(e) if matches!(e.kind(), IoErrorKind::WouldBlock | IoErrorKind::TimedOut) => {
-                if draining {
-                    break; // everything that had arrived is read
-                }
+        let eof = match read_step(ctx, peer, runner.read_from(&mut *stream as &mut dyn Read)) {
+            ReadStep::Data { eof } => eof,
+            ReadStep::Again => continue,
+            // Everything that had arrived is read.
+            ReadStep::Idle if draining => break,
+            ReadStep::Idle => {
                 if let Some(acks) = &mut acks {
                     acks.consumed_to(runner.offset());
                     if !acknowledge(ctx, acks, stream, socket, peer, &mut read_timeout) {
@@ -290,16 +291,6 @@ fn read_stream(
                     }
                 }
                 continue;
-            }
-            // A TLS peer that closed its socket without close_notify (it died):
-            // for plain TCP that is a plain EOF, so it is one here too.
-            Err(e) if e.kind() == IoErrorKind::UnexpectedEof => {
-                tracing::debug!(input = %ctx.name, %peer, error = %e, "connection ended");
-                true
-            }
-            Err(e) => {
-                tracing::warn!(input = %ctx.name, %peer, error = %e, "read failed");
-                true
             }
         };
         // One read's records go to each plugin as one batch, under one acknowledgement
@@ -326,19 +317,53 @@ fn read_stream(
         }
     }
     if let Some(acks) = &mut acks {
-        // Stopping or EOF: give the sender what its outputs confirm soon, so that a
-        // clean stop does not make it send those messages again.
-        let deadline = Instant::now() + ACK_DRAIN;
-        acks.consumed_to(runner.offset());
-        while acks.pending() && Instant::now() < deadline {
-            std::thread::sleep(ACK_POLL);
-            acks.consumed_to(runner.offset());
-            if acks.write_back(stream).is_err() {
-                break;
-            }
-        }
+        drain_acks(acks, runner.offset(), stream);
     }
     tracing::debug!(input = %ctx.name, %peer, "connection closed");
+}
+
+/// What one read of a connection gave.
+enum ReadStep {
+    /// Bytes (or none, at `eof`) to deliver.
+    Data { eof: bool },
+    /// Nothing yet (the poll timeout, or non-blocking while draining).
+    Idle,
+    /// Interrupted: read again.
+    Again,
+}
+
+fn read_step(ctx: &InputContext, peer: SocketAddr, read: std::io::Result<usize>) -> ReadStep {
+    match read {
+        Ok(n) => ReadStep::Data { eof: n == 0 },
+        Err(e) if e.kind() == IoErrorKind::Interrupted => ReadStep::Again,
+        Err(e) if matches!(e.kind(), IoErrorKind::WouldBlock | IoErrorKind::TimedOut) => {
+            ReadStep::Idle
+        }
+        // A TLS peer that closed its socket without close_notify (it died): for plain
+        // TCP that is a plain EOF, so it is one here too.
+        Err(e) if e.kind() == IoErrorKind::UnexpectedEof => {
+            tracing::debug!(input = %ctx.name, %peer, error = %e, "connection ended");
+            ReadStep::Data { eof: true }
+        }
+        Err(e) => {
+            tracing::warn!(input = %ctx.name, %peer, error = %e, "read failed");
+            ReadStep::Data { eof: true }
+        }
+    }
+}
+
+/// Stopping or EOF: gives the sender what its outputs confirm within [`ACK_DRAIN`],
+/// so that a clean stop does not make it send those messages again.
+fn drain_acks(acks: &mut ConnAcks, offset: u64, stream: &mut dyn Stream) {
+    let deadline = Instant::now() + ACK_DRAIN;
+    acks.consumed_to(offset);
+    while acks.pending() && Instant::now() < deadline {
+        std::thread::sleep(ACK_POLL);
+        acks.consumed_to(offset);
+        if acks.write_back(stream).is_err() {
+            break;
+        }
+    }
 }
 
 /// Writes the acknowledgements due and sets the read timeout for what is owed.

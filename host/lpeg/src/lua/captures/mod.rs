@@ -262,6 +262,9 @@ impl<'a> Eval<'a> {
         r
     }
 
+    /// One `match` arm per capture kind (as `pushcapture` in LPeg's `lpcap.c`): over
+    /// the project's ~80 lines on purpose, so that a capture's value is built in one
+    /// place per kind.
     fn push_inner(&mut self, i: usize, out: &mut Vec<Value>) -> mlua::Result<usize> {
         let c = self.caps[i];
         match c.kind {

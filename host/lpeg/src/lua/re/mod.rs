@@ -18,6 +18,7 @@ mod parser;
 use parser::Parser;
 
 use super::{LPattern, lerr, match_value, new_pattern};
+use crate::checked;
 use crate::grammar;
 use crate::tree::{self, CapKind, Name, Patt};
 
@@ -125,7 +126,7 @@ fn gsub(lua: &Lua, (s, p, rep): (LuaString, Value, Value)) -> Res<Value> {
     let cp = compile_value(lua, &p, None)?;
     let replaced = super::construct::div(lua, Value::UserData(cp), rep)?;
     let r = replaced.borrow::<LPattern>()?.tree.clone();
-    let body = tree::repeat(&tree::choice(&r, &tree::any(1)).map_err(lerr)?, 0).map_err(lerr)?;
+    let body = checked::repeat(&tree::choice(&r, &tree::any(1)).map_err(lerr)?, 0).map_err(lerr)?;
     let cs = tree::capture(CapKind::Subst, None, 0, &body).map_err(lerr)?;
     let out = match_value(lua, &Value::UserData(new_pattern(lua, cs)?), &s, None, &[])?;
     Ok(out.into_iter().next().unwrap_or(Value::Nil))

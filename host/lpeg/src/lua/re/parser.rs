@@ -7,6 +7,7 @@ use mlua::{Lua, Table, Value};
 use super::super::{LPattern, lerr, new_pattern, to_patt};
 use super::{P, Res};
 use crate::charset::Charset;
+use crate::checked;
 use crate::grammar;
 use crate::tree::{self, CapKind, Name};
 
@@ -207,11 +208,11 @@ impl<'a> Parser<'a> {
         loop {
             self.space();
             p = if self.eat("+") {
-                tree::repeat(&p, 1).map_err(lerr)?
+                checked::repeat(&p, 1).map_err(lerr)?
             } else if self.eat("*") {
-                tree::repeat(&p, 0).map_err(lerr)?
+                checked::repeat(&p, 0).map_err(lerr)?
             } else if self.eat("?") {
-                tree::repeat(&p, -1).map_err(lerr)?
+                checked::repeat(&p, -1).map_err(lerr)?
             } else if self.eat("^") {
                 let sign = if self.eat("+") {
                     1
@@ -223,7 +224,7 @@ impl<'a> Parser<'a> {
                 let n = self.num().ok_or_else(|| self.error())?;
                 match sign {
                     0 => tree::seq_all(vec![p.clone(); n.min(1 << 20) as usize]).map_err(lerr)?,
-                    s => tree::repeat(&p, s * n).map_err(lerr)?,
+                    s => checked::repeat(&p, s * n).map_err(lerr)?,
                 }
             } else if self.eat("->") {
                 self.space();

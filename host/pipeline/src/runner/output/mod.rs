@@ -36,9 +36,10 @@ use crossbeam_channel::{Receiver, never, select, tick};
 
 use crate::ack::Ack;
 use crate::clock::now_ns;
+use crate::output_error::OutputError;
 use crate::pack::Pack;
 use crate::pipelined::{Outcome, Outcomes};
-use crate::plugin::{Encoder, Output, OutputError};
+use crate::plugin::{Encoder, Output};
 use crate::router::{Batch, Router};
 use crate::settings::{OutputOptions, Settings};
 use crate::spec::{OutputSpec, PipelineError};

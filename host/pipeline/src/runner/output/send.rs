@@ -15,8 +15,9 @@ use bytes::Bytes;
 use heka_message::Message;
 use rand::Rng;
 
+use crate::output_error::OutputError;
 use crate::pipelined::{Delivery, Ticket};
-use crate::plugin::{OutputError, PluginError};
+use crate::plugin::PluginError;
 use crate::runner::panic_reason;
 
 use super::source::Item;

@@ -14,7 +14,7 @@ use ureq::http::{HeaderName, HeaderValue, Uri};
 use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
 
 use super::address;
-use super::output::{HttpOutput, Method};
+use super::output::{Client, HttpOutput, Method};
 
 /// HttpOutput's own settings (the common output keys are handled by the runner).
 #[derive(Debug, Clone, Deserialize)]
@@ -148,32 +148,8 @@ impl HttpConfig {
                 ));
             }
         };
-        let mut headers = Vec::new();
-        for (name, values) in &self.headers {
-            let header = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| bad("headers", format!("invalid header name {name:?}")))?;
-            for value in values {
-                let value = HeaderValue::from_str(value)
-                    .map_err(|_| bad("headers", format!("invalid value for header {name:?}")))?;
-                headers.push((header.clone(), value));
-            }
-        }
-        let authorization = if self.username.is_some() || self.password.is_some() {
-            let credentials = format!(
-                "{}:{}",
-                self.username.as_deref().unwrap_or(""),
-                self.password.as_deref().unwrap_or("")
-            );
-            let mut value =
-                HeaderValue::from_str(&format!("Basic {}", base64(credentials.as_bytes())))
-                    .map_err(|_| bad("username", "cannot be sent in an HTTP header"))?;
-            // Keeps the value out of ureq's debug logging.
-            value.set_sensitive(true);
-            Some(value)
-        } else {
-            None
-        };
-
+        let headers = self.header_values()?;
+        let authorization = self.authorization()?;
         let tls = match (&self.tls, https) {
             (Some(tls), true) => tls.to_ureq()?,
             (Some(_), false) => {
@@ -203,16 +179,50 @@ impl HttpConfig {
             .max_idle_connections(self.workers.max(10))
             .tls_config(tls)
             .build();
-        Ok(HttpOutput::new(
-            name,
-            ureq::Agent::new_with_config(config),
+        let client = Client {
+            name: name.to_owned(),
+            agent: ureq::Agent::new_with_config(config),
             uri,
-            address::redact(&self.address),
+            redacted: address::redact(&self.address),
             method,
             headers,
             authorization,
-            self.workers,
-        ))
+        };
+        Ok(HttpOutput::new(client, self.workers))
+    }
+}
+
+impl HttpConfig {
+    /// `[headers]` as checked names and values (a name may have several values).
+    fn header_values(&self) -> Result<Vec<(HeaderName, HeaderValue)>, SettingError> {
+        let mut headers = Vec::new();
+        for (name, values) in &self.headers {
+            let header = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| bad("headers", format!("invalid header name {name:?}")))?;
+            for value in values {
+                let value = HeaderValue::from_str(value)
+                    .map_err(|_| bad("headers", format!("invalid value for header {name:?}")))?;
+                headers.push((header.clone(), value));
+            }
+        }
+        Ok(headers)
+    }
+
+    /// The Basic `Authorization` value of `username`/`password`, marked sensitive so
+    /// that it stays out of ureq's debug logging; `None` without either.
+    fn authorization(&self) -> Result<Option<HeaderValue>, SettingError> {
+        if self.username.is_none() && self.password.is_none() {
+            return Ok(None);
+        }
+        let credentials = format!(
+            "{}:{}",
+            self.username.as_deref().unwrap_or(""),
+            self.password.as_deref().unwrap_or("")
+        );
+        let mut value = HeaderValue::from_str(&format!("Basic {}", base64(credentials.as_bytes())))
+            .map_err(|_| bad("username", "cannot be sent in an HTTP header"))?;
+        value.set_sensitive(true);
+        Ok(Some(value))
     }
 }
 

@@ -72,42 +72,26 @@ pub struct HttpOutput {
     snippet: Vec<u8>,
 }
 
-/// What one request needs: shared by the pool's threads.
+/// What one request needs: shared by the pool's threads. Built by
+/// `HttpConfig::build` from the checked settings.
 pub(super) struct Client {
-    name: String,
+    pub(super) name: String,
     /// Kept for the output's life so connections are reused between requests.
-    agent: Agent,
+    pub(super) agent: Agent,
     /// The full address: never logged.
-    uri: Uri,
+    pub(super) uri: Uri,
     /// What logs and reasons show instead of `uri`.
-    redacted: String,
-    method: Method,
-    headers: Vec<(HeaderName, HeaderValue)>,
-    authorization: Option<HeaderValue>,
+    pub(super) redacted: String,
+    pub(super) method: Method,
+    pub(super) headers: Vec<(HeaderName, HeaderValue)>,
+    pub(super) authorization: Option<HeaderValue>,
 }
 
 impl HttpOutput {
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn new(
-        name: &str,
-        agent: Agent,
-        uri: Uri,
-        redacted: String,
-        method: Method,
-        headers: Vec<(HeaderName, HeaderValue)>,
-        authorization: Option<HeaderValue>,
-        workers: usize,
-    ) -> HttpOutput {
+    /// The output over `client` with `workers` requests in flight at most.
+    pub(super) fn new(client: Client, workers: usize) -> HttpOutput {
         HttpOutput {
-            client: Arc::new(Client {
-                name: name.to_owned(),
-                agent,
-                uri,
-                redacted,
-                method,
-                headers,
-                authorization,
-            }),
+            client: Arc::new(client),
             workers: workers.max(1),
             pool: None,
             snippet: Vec::with_capacity(BODY_SNIPPET),

@@ -56,27 +56,21 @@ fn parse_imf_fixdate(s: &str) -> Option<SystemTime> {
     if !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 || year < 1970 {
         return None;
     }
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + hour * 3600 + minute * 60 + second;
-    Some(UNIX_EPOCH + Duration::from_secs(secs))
+    let secs = heka_message::civil::timegm(
+        year as i64,
+        month,
+        day as i64,
+        hour as i64,
+        minute as i64,
+        second as i64,
+    );
+    Some(UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
 }
 
 fn digits(b: &[u8]) -> Option<u64> {
     b.iter().try_fold(0u64, |acc, &c| {
         c.is_ascii_digit().then(|| acc * 10 + u64::from(c - b'0'))
     })
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm),
-/// for years ≥ 1970.
-fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::stats::{Counter, wall_ns};
+use super::{Counter, wall_ns};
 
 /// Outputs kept per filter unless `[hekad] max_sandbox_outputs` says otherwise.
 pub const DEFAULT_MAX_NAMES: usize = 32;
