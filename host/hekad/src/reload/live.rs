@@ -25,6 +25,13 @@ impl Reloader {
         plan: Plan,
     ) -> ReloadOutcome {
         let keep = plugin_names(&assembled);
+        // The stats entries before the change: a refused one leaves only these.
+        let before: HashSet<String> = self
+            .registry
+            .plugins()
+            .iter()
+            .map(|p| p.name().to_owned())
+            .collect();
         let applied = if plan.is_empty() {
             Ok(Applied::default())
         } else {
@@ -33,13 +40,8 @@ impl Reloader {
         };
         match applied {
             Ok(applied) => {
-                // The stats of removed plugins go; readiness stays as it was.
-                let stopping = self.registry.stopping();
-                self.registry.begin_generation(&|name| keep.contains(name));
-                self.registry.set_started(true);
-                if stopping {
-                    self.registry.set_stopping();
-                }
+                // The stats of removed plugins go.
+                self.keep_stats(&keep);
                 for warning in &applied.warnings {
                     tracing::warn!(%warning, "reload");
                 }
@@ -51,6 +53,8 @@ impl Reloader {
                 self.outcome(false, true, vec!["hekad is stopping".into()])
             }
             Err(ApplyError::Refused(error)) => {
+                // The stats entries made for the plugins that did not start go.
+                self.keep_stats(&before);
                 let text = format!(
                     "the new configuration could not start: {error}; the running configuration stays as it was"
                 );
@@ -59,6 +63,16 @@ impl Reloader {
                 self.outcome(false, true, vec![text])
             }
             Err(ApplyError::Broken(error)) => self.restore(handle, &error.to_string()),
+        }
+    }
+
+    /// Drops the stats entries of plugins not in `keep`; readiness stays as it was.
+    fn keep_stats(&self, keep: &HashSet<String>) {
+        let stopping = self.registry.stopping();
+        self.registry.begin_generation(&|name| keep.contains(name));
+        self.registry.set_started(true);
+        if stopping {
+            self.registry.set_stopping();
         }
     }
 

@@ -32,6 +32,11 @@
 //! version cannot restore the state it starts with its own, and the reply says so.
 //! Other replaced plugins (native filters, encoders, decoders) start fresh.
 //!
+//! A replaced input resumes where its old instance's bookkeeping says: a
+//! LogstreamerInput from its journal, which moves as acknowledgements come home, so
+//! lines still in flight when it was replaced may be read again (within the duplicate
+//! bound of `docs/delivery.md`); a TcpInput's clients reconnect to the new instance.
+//!
 //! A change to `[hekad]` settings other than the ops listener's falls back to a full
 //! restart, said in the reply and the log: the running pipeline stops gracefully as
 //! for SIGTERM (LogstreamerInput journals record what was delivered, TcpInput clients
