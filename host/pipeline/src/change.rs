@@ -12,9 +12,12 @@
 //! 2. the inputs that go stop (their messages already routed are delivered);
 //! 3. the routing table is swapped: removed plugins leave it, new queues join it,
 //!    and the supervisor waits until no routing call uses the old table any more;
-//! 4. the filters that go process what is queued, then stop as at shutdown, or hand
-//!    their state and held acks to their replacement; outputs that go drain;
-//! 5. the replacements start (filters with the state handed over), then the inputs.
+//! 4. the outputs that go drain (deliver what is queued, flush), then their
+//!    replacements start — before the filters retire, since a retiring filter may
+//!    inject into a replacement output;
+//! 5. the filters that go process what is queued, then stop as at shutdown, or hand
+//!    their state and held acks to their replacement; the replacements start (with the
+//!    state handed over), then the inputs.
 //!
 //! A failure in step 1 leaves the pipeline as it was ([`ApplyError::Refused`]); a
 //! failure later leaves it part-way ([`ApplyError::Broken`]): the caller should

@@ -231,6 +231,128 @@ fn a_filter_replaced_under_load_takes_over_its_state_and_nothing_is_lost() {
     assert_eq!(pipeline.wait(), heka_pipeline::ExitStatus::Clean);
 }
 
+/// An output that notes when its runner started it (the runner asks every output
+/// for its pipelined side once at start).
+struct NotesStart {
+    inner: CollectOutput,
+    started: Arc<AtomicBool>,
+}
+impl Output for NotesStart {
+    fn send(&mut self, msg: &Message, payload: &[u8]) -> Result<(), OutputError> {
+        self.inner.send(msg, payload)
+    }
+    fn pipelined(&mut self) -> Option<&mut dyn heka_pipeline::PipelinedOutput> {
+        self.started.store(true, Ordering::SeqCst);
+        None
+    }
+}
+
+/// A [`Counter`] that notes, when it hands its state over, whether `output` had
+/// started by then.
+struct NotesOrder {
+    inner: Counter,
+    output: Arc<AtomicBool>,
+    started_first: Arc<AtomicBool>,
+}
+impl Filter for NotesOrder {
+    fn process_message(&mut self, msg: &Message, ctx: &mut FilterContext) -> PluginResult {
+        self.inner.process_message(msg, ctx)
+    }
+    fn hand_over(&mut self) -> Option<Vec<u8>> {
+        let started = self.output.load(Ordering::SeqCst);
+        self.started_first.store(started, Ordering::SeqCst);
+        self.inner.hand_over()
+    }
+}
+
+/// A filter and the output it injects into replaced together, with queues of one
+/// batch, so the retiring filter's last injections may meet a full queue: the new
+/// output starts before the filter retires (a retiring filter never waits on an output
+/// that waits on it), and nothing is lost or counted twice.
+#[test]
+fn a_filter_and_its_output_replaced_together_through_full_queues() {
+    let (feed, rx) = crossbeam_channel::unbounded();
+    let acks = Arc::new(AckLog::default());
+    let settings = Settings {
+        plugin_chansize: 1,
+        ..Settings::default()
+    };
+    let mut builder = PipelineBuilder::new(settings);
+    let input = FeedInput {
+        feed: rx,
+        acks: acks.clone(),
+        runs: Arc::new(AtomicUsize::new(0)),
+    };
+    builder.add_input("feed", Box::new(input), input_options());
+    let new_output_started = Arc::new(AtomicBool::new(false));
+    let started_first = Arc::new(AtomicBool::new(false));
+    let v1 = NotesOrder {
+        inner: Counter {
+            version: "v1",
+            count: 0,
+        },
+        output: new_output_started.clone(),
+        started_first: started_first.clone(),
+    };
+    builder.add_filter("count", Box::new(v1), routed("Type == 'line'"));
+    let (old_counts, plugin, options) = output("Type == 'count'");
+    builder.add_output("counts", plugin, options);
+    let pipeline = builder.start().expect("start");
+    for n in 1..=2000 {
+        feed.send(n).unwrap();
+    }
+    let mut change = Change::new();
+    let v2 = Counter {
+        version: "v2",
+        count: 0,
+    };
+    change
+        .remove("count")
+        .add_filter("count", Box::new(v2), routed("Type == 'line'"), true);
+    let new_counts = Collected::default();
+    let plugin = NotesStart {
+        inner: CollectOutput(new_counts.clone()),
+        started: new_output_started,
+    };
+    let options = OutputOptions::new(matcher("Type == 'count'"));
+    change
+        .remove("counts")
+        .add_output("counts", Box::new(plugin), options);
+    let applied = pipeline.stop_handle().apply(change).expect("applied");
+    assert_eq!(applied.carried, ["count"]);
+    assert!(applied.warnings.is_empty(), "{:?}", applied.warnings);
+    assert!(
+        started_first.load(Ordering::SeqCst),
+        "the filter retired before the output it feeds was replaced"
+    );
+    for n in 2001..=3000 {
+        feed.send(n).unwrap();
+    }
+    eventually("every count", || {
+        old_counts.len() + new_counts.len() == 3000
+    });
+    eventually("every ack", || acks.0.lock().unwrap().len() == 3000);
+    let all: Vec<String> = old_counts
+        .payloads()
+        .into_iter()
+        .chain(new_counts.payloads())
+        .collect();
+    let counted: Vec<u64> = all
+        .iter()
+        .map(|p| p.rsplit(':').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(counted, (1..=3000).collect::<Vec<_>>(), "the count went on");
+    assert!(
+        acks.0
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|&(_, delivered)| delivered)
+    );
+    pipeline.shutdown();
+    assert_eq!(pipeline.wait(), heka_pipeline::ExitStatus::Clean);
+}
+
 /// Counts silently; its timer event injects `total:<count>` and starts again. The
 /// acks of what it counted are held until that injection is delivered.
 struct Totals {

@@ -73,12 +73,15 @@ impl Supervisor {
         self.stop_removed_inputs(&gone, &mut applied);
         // 3. The table without the plugins that go, with the new queues.
         self.swap_table(&gone, prepared.routes, &mut applied);
-        // 4. Filters and outputs that go.
+        // 4. Outputs that go drain; their replacements start. Before the filters: a
+        // retiring filter may have to inject into a replacement output.
+        self.drain_outputs(&gone, &mut applied);
+        self.spawn_outputs(prepared.replacing_outputs)
+            .map_err(ApplyError::Broken)?;
+        // 5. Filters that go retire; their replacements start, then the inputs.
         let replacing = prepared.replacing_filters;
-        let mut retired = self.retire(&gone, &takes_of(&replacing), &mut applied);
-        // 5. Replacements, then inputs.
+        let mut retired = self.retire_filters(&gone, &takes_of(&replacing), &mut applied);
         self.spawn_filters(replacing, &mut retired, &mut applied)
-            .and_then(|()| self.spawn_outputs(prepared.replacing_outputs))
             .and_then(|()| {
                 for spec in inputs {
                     let handle = input::spawn(spec, &self.settings, &self.router, &self.shared)?;
@@ -237,9 +240,35 @@ impl Supervisor {
         }
     }
 
-    /// Retires the filters and drains the outputs that go (the table no longer names
-    /// them); returns what the filters left for their replacements.
-    fn retire(
+    /// Drains the outputs that go (the table no longer names them) and waits for
+    /// them (bounded; past the drain timeout what they hold is abandoned).
+    fn drain_outputs(&mut self, gone: &dyn Fn(&str) -> bool, applied: &mut Applied) {
+        let (outputs, staying) = std::mem::take(&mut self.outputs)
+            .into_iter()
+            .partition::<Vec<OutputHandle>, _>(|o| gone(&o.name));
+        self.outputs = staying;
+        for o in &outputs {
+            let _ = o.control.send(OutputControl::Drain);
+        }
+        let done = |o: &[OutputHandle]| o.iter().all(|o| o.thread.is_finished());
+        if !self.wait_for(self.drain_timeout, |_| done(&outputs)) {
+            for o in outputs.iter().filter(|o| !o.thread.is_finished()) {
+                applied.warnings.push(format!(
+                    "output {} did not drain in time; what it held is abandoned",
+                    o.name
+                ));
+                o.abort.raise();
+            }
+            self.wait_for(GIVE_UP_GRACE, |_| done(&outputs));
+        }
+        for o in outputs {
+            join_or_warn(o.thread, &o.name, applied);
+        }
+    }
+
+    /// Retires the filters that go (the table no longer names them); returns what
+    /// they left for their replacements (`hand_over`: those whose state goes on).
+    fn retire_filters(
         &mut self,
         gone: &dyn Fn(&str) -> bool,
         hand_over: &dyn Fn(&str) -> bool,
@@ -249,10 +278,6 @@ impl Supervisor {
             .into_iter()
             .partition::<Vec<FilterHandle>, _>(|f| gone(&f.name));
         self.filters = staying;
-        let (outputs, staying) = std::mem::take(&mut self.outputs)
-            .into_iter()
-            .partition::<Vec<OutputHandle>, _>(|o| gone(&o.name));
-        self.outputs = staying;
         let mut replies: Vec<(Arc<str>, Receiver<Retired>)> = Vec::new();
         for f in &filters {
             let (reply, answer): (Sender<Retired>, _) = crossbeam_channel::bounded(1);
@@ -264,14 +289,8 @@ impl Supervisor {
                 replies.push((f.name.clone(), answer));
             }
         }
-        for o in &outputs {
-            let _ = o.control.send(OutputControl::Drain);
-        }
-        let all_done = |f: &[FilterHandle], o: &[OutputHandle]| {
-            f.iter().all(|f| f.thread.is_finished()) && o.iter().all(|o| o.thread.is_finished())
-        };
-        if !self.wait_for(self.drain_timeout, |_| all_done(&filters, &outputs)) {
-            // Give up on what is left: filters stop at once, outputs abandon their queue.
+        let done = |f: &[FilterHandle]| f.iter().all(|f| f.thread.is_finished());
+        if !self.wait_for(self.drain_timeout, |_| done(&filters)) {
             for f in filters.iter().filter(|f| !f.thread.is_finished()) {
                 applied.warnings.push(format!(
                     "filter {} did not drain in time; what it held is abandoned",
@@ -279,14 +298,7 @@ impl Supervisor {
                 ));
                 let _ = f.control.send(FilterControl::Stop);
             }
-            for o in outputs.iter().filter(|o| !o.thread.is_finished()) {
-                applied.warnings.push(format!(
-                    "output {} did not drain in time; what it held is abandoned",
-                    o.name
-                ));
-                o.abort.raise();
-            }
-            self.wait_for(GIVE_UP_GRACE, |_| all_done(&filters, &outputs));
+            self.wait_for(GIVE_UP_GRACE, |_| done(&filters));
         }
         let mut left = Vec::new();
         for (name, answer) in replies {
@@ -296,9 +308,6 @@ impl Supervisor {
         }
         for f in filters {
             join_or_warn(f.thread, &f.name, applied);
-        }
-        for o in outputs {
-            join_or_warn(o.thread, &o.name, applied);
         }
         left
     }
