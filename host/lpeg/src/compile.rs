@@ -285,6 +285,8 @@ impl<K: Clone> Gen<K> {
         Ok(())
     }
 
+    // gen_seq, gen_choice: the same signature and the same backwards pass over `follow`
+    // on purpose; what each emits between its parts differs (LPeg's codeseq1/codechoice).
     fn gen_choice(
         &mut self,
         v: &[crate::tree::Patt<K>],

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use heka_pipeline::Registry;
 use serde::Serialize;
 
-/// The series kept per plugin, in [`Point`] order.
+/// The series kept per plugin, in the order of a history point's values.
 pub const SERIES: [&str; 6] = ["in", "out", "errors", "queue", "utilization", "memory"];
 
 /// One plugin's values at one sample: messages/s in and out, errors/s, queue length

@@ -33,7 +33,7 @@ pub struct ReloadOutcome {
     pub valid: bool,
     /// The generation running after the attempt.
     pub generation: u64,
-    /// Every problem found (file:line: [section] key: message), when not ok.
+    /// Every problem found (`file:line: [section] key: message`), when not ok.
     pub errors: Vec<String>,
     /// Another reload was under way; nothing was done (answered 409).
     #[serde(default)]

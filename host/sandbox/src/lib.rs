@@ -33,7 +33,8 @@
 //! the call returns `PluginError::Fatal(reason)` and every later call returns it too.
 //! Nothing a guest does panics the host.
 //!
-//! `preserve_data` (filters): with [`SandboxConfig::preservation_file`] set, the guest's
+//! `preserve_data` (filters): with a preservation file set
+//! (`SandboxConfig::preservation_file`), the guest's
 //! `restore-state` export gets the file's bytes right after `init`, and its
 //! `save-state` export is written there at a clean shutdown (`Filter::shutdown`, which
 //! the pipeline does not call after a fatal error; a terminated runner saves nothing

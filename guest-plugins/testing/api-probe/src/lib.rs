@@ -34,7 +34,7 @@ impl Filter for Probe {
             }
             b"config" => {
                 for k in ["s", "i", "f", "b", "missing"] {
-                    heka_sdk::add_to_payload(&format!(
+                    heka_sdk::add_to_payload(format!(
                         "{k}={};",
                         describe(heka_sdk::read_config(k))
                     ))?;
@@ -97,7 +97,7 @@ impl Filter for Probe {
     }
 
     fn timer_event(&mut self, ns: i64) -> Result {
-        heka_sdk::inject_payload("txt", "tick", &ns.to_string())
+        heka_sdk::inject_payload("txt", "tick", ns.to_string())
     }
 }
 

@@ -26,7 +26,7 @@ impl Filter for Stateful {
     }
 
     fn timer_event(&mut self, _ns: i64) -> Result {
-        heka_sdk::inject_payload("txt", "count", &format!("count={}", self.count))
+        heka_sdk::inject_payload("txt", "count", format!("count={}", self.count))
     }
 
     fn save_state(&self) -> Option<Vec<u8>> {

@@ -6,8 +6,8 @@
 //! values held by the tree; a value referring back to its own pattern keeps both alive
 //! until the Lua state closes (LPeg keeps them in the userdata's environment instead).
 //!
-//! [`construct`] has the constructors and operators, [`captures`] runs match-time
-//! captures and turns the capture list into Lua values, [`re`] is the regex-like syntax.
+//! `construct` has the constructors and operators, `captures` runs match-time
+//! captures and turns the capture list into Lua values, `re` is the regex-like syntax.
 //! Matching work is charged to the [`StepHook`] the embedder installs as app data.
 
 mod captures;

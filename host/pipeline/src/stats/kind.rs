@@ -102,7 +102,7 @@ impl TerminationReason {
     }
 
     /// Classifies a termination's text. The engines' wordings are the source until
-    /// the sandbox contract hands a typed limit over ([`PluginStats::terminated_with`]
+    /// the sandbox contract hands a typed limit over ([`super::PluginStats::terminated_with`]
     /// takes the class directly then); anything unrecognised is a fatal return.
     pub fn classify(text: &str) -> TerminationReason {
         let t = text.to_ascii_lowercase();

@@ -269,7 +269,7 @@ impl PluginStats {
     }
 
     /// Counts a termination and marks the plugin terminated (the registry's
-    /// [`Registry::terminated`] also keeps a record).
+    /// [`super::Registry::terminated`] also keeps a record).
     pub fn terminated_with(&self, reason: TerminationReason, text: &str) {
         self.terminations[reason.index()].inc();
         self.set_last_error(text);

@@ -61,7 +61,7 @@ impl Method {
 ///
 /// With `workers = 1` the runner calls [`Output::send`], one request at a time, in
 /// order (Heka's behaviour). With more, it is a [`PipelinedOutput`]: requests go to a
-/// pool of `workers` threads ([`super::workers`]), each with a keep-alive connection.
+/// pool of `workers` threads (`workers.rs`), each with a keep-alive connection.
 pub struct HttpOutput {
     client: Arc<Client>,
     /// Requests in flight at most (`workers`).
