@@ -67,6 +67,7 @@ impl Supervisor {
             for output in self.outputs.drain(first_output..) {
                 output.abort.raise();
             }
+            self.publish_output_controls();
             return Err(ApplyError::Refused(error));
         }
         // 2. Inputs that go.
