@@ -94,13 +94,7 @@ pub fn run(opts: RunOptions) -> Result<()> {
         Some(h) => h,
         None => build_hekad(&repo, &target)?,
     };
-    let scenarios: Vec<Scenario> = if only.is_empty() {
-        Scenario::ALL.to_vec()
-    } else {
-        only.iter()
-            .map(|s| Scenario::parse(s).with_context(|| format!("unknown scenario {s:?}")))
-            .collect::<Result<_>>()?
-    };
+    let scenarios = selected(&only)?;
     let work = work.unwrap_or_else(|| target.join("bench"));
     let inputs = generate(&work, seed, lines, &scenarios)?;
     let bench_for = |hekad: &PathBuf, inputs: Inputs, is_baseline: bool| Bench {
@@ -155,6 +149,16 @@ pub fn run(opts: RunOptions) -> Result<()> {
         verbatim(&benches[0].0, &verbatim_rates, seed)?;
     }
     Ok(())
+}
+
+/// The scenarios `--only` names (numbers or names), or all of them.
+fn selected(only: &[String]) -> Result<Vec<Scenario>> {
+    if only.is_empty() {
+        return Ok(Scenario::ALL.to_vec());
+    }
+    only.iter()
+        .map(|s| Scenario::parse(s).with_context(|| format!("unknown scenario {s:?}")))
+        .collect()
 }
 
 /// `globals` with `overrides` replacing the lines of the same key (the baseline's own

@@ -16,6 +16,9 @@ use crate::ack::Ack;
 /// input, the common case), so routing a record allocates no vector for them.
 pub type Acks = smallvec::SmallVec<[Ack; 1]>;
 
+/// What a plugin queue carries: packs routed together, in order.
+pub(crate) type Batch = smallvec::SmallVec<[Pack; 1]>;
+
 /// A routed message with its loop count and acknowledgement shares.
 #[derive(Debug, Clone)]
 pub struct Pack {

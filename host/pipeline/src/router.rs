@@ -19,19 +19,18 @@
 //! dropped, which marks its unit abandoned.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
-use crossbeam_channel::{Select, Sender, TrySendError};
-use heka_message::Matcher;
+use crossbeam_channel::{Select, TrySendError};
 use smallvec::SmallVec;
 
 use crate::pack::Pack;
 use crate::stats::Registry;
 use crate::stop::StopSignal;
+pub(crate) use crate::table::Route;
 use crate::table::TableCell;
 
-/// What a plugin queue carries: packs routed together, in order.
-pub(crate) type Batch = SmallVec<[Pack; 1]>;
+pub(crate) use crate::pack::Batch;
 
 /// The most packs [`Router::route_batch`] puts in one batch.
 pub(crate) const MAX_ROUTE_BATCH: usize = 256;
@@ -94,37 +93,6 @@ impl Inbox {
             n += batch.len();
         }
         n
-    }
-}
-
-/// One filter's or output's entry in the table (a reload copies the entries of the
-/// plugins it keeps into the next table: same queue, same counters).
-#[derive(Clone)]
-pub(crate) struct Route {
-    pub name: Arc<str>,
-    /// None matches everything (collectors in tests).
-    pub matcher: Option<Matcher>,
-    /// `message_signer`: only packs this signer's signature verified are considered.
-    pub signer: Option<Arc<str>>,
-    pub tx: Sender<Batch>,
-    /// Filters only: packs sent but not yet processed (incremented before the send so
-    /// the supervisor can tell when filters are quiescent at shutdown).
-    pub pending: Option<Arc<AtomicUsize>>,
-    /// Cleared when the plugin is terminated: Heka unregisters its matcher, so later
-    /// messages are no longer held (and abandoned) by a plugin that is gone.
-    pub registered: Arc<AtomicBool>,
-}
-
-impl Route {
-    /// Whether the plugin gets `pack`: still registered, the signer (when asked for)
-    /// checked first as in Heka, then the matcher.
-    fn accepts(&self, pack: &Pack) -> bool {
-        self.registered.load(Ordering::Relaxed)
-            && self
-                .signer
-                .as_ref()
-                .is_none_or(|want| pack.signer.as_ref() == Some(want))
-            && self.matcher.as_ref().is_none_or(|m| m.matches(&pack.msg))
     }
 }
 
@@ -307,6 +275,10 @@ impl Router {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
+
+    use heka_message::Matcher;
+
     use crate::ack::Ack;
     use crate::ack::testing::Record;
     use heka_message::Message;

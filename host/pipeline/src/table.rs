@@ -16,10 +16,44 @@
 //! swapper sees the caller, or the caller sees the new version and retries with it.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
-use crate::router::Route;
+use crossbeam_channel::Sender;
+use heka_message::Matcher;
+
+use crate::pack::{Batch, Pack};
+
+/// One filter's or output's entry in the table (a reload copies the entries of the
+/// plugins it keeps into the next table: same queue, same counters).
+#[derive(Clone)]
+pub(crate) struct Route {
+    pub name: Arc<str>,
+    /// None matches everything (collectors in tests).
+    pub matcher: Option<Matcher>,
+    /// `message_signer`: only packs this signer's signature verified are considered.
+    pub signer: Option<Arc<str>>,
+    pub tx: Sender<Batch>,
+    /// Filters only: packs sent but not yet processed (incremented before the send so
+    /// the supervisor can tell when filters are quiescent at shutdown).
+    pub pending: Option<Arc<AtomicUsize>>,
+    /// Cleared when the plugin is terminated: Heka unregisters its matcher, so later
+    /// messages are no longer held (and abandoned) by a plugin that is gone.
+    pub registered: Arc<AtomicBool>,
+}
+
+impl Route {
+    /// Whether the plugin gets `pack`: still registered, the signer (when asked for)
+    /// checked first as in Heka, then the matcher.
+    pub(crate) fn accepts(&self, pack: &Pack) -> bool {
+        self.registered.load(Ordering::Relaxed)
+            && self
+                .signer
+                .as_ref()
+                .is_none_or(|want| pack.signer.as_ref() == Some(want))
+            && self.matcher.as_ref().is_none_or(|m| m.matches(&pack.msg))
+    }
+}
 
 /// Routers made so far: each cell's id, so a thread-local cache never confuses two.
 static CELLS: AtomicU64 = AtomicU64::new(0);

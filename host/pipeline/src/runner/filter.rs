@@ -132,18 +132,7 @@ impl FilterRunner {
                     // The router holds a sender for as long as the pipeline lives.
                     let Ok(received) = received else { break Ok(()) };
                     inbox.push(received);
-                    // Up to MAX_BATCH per call, until nothing received is left here.
-                    let mut result = Ok(());
-                    while result.is_ok() && inbox.has_buffered() {
-                        while batch.len() < MAX_BATCH {
-                            match inbox.try_recv() {
-                                Some(pack) => batch.push(pack),
-                                None => break,
-                            }
-                        }
-                        result = self.process(&mut batch);
-                    }
-                    if let Err(err) = result {
+                    if let Err(err) = self.process_received(&mut inbox, &mut batch) {
                         break Err(err);
                     }
                 }
@@ -192,6 +181,30 @@ impl FilterRunner {
         if abandoned > 0 {
             tracing::warn!(filter = %self.name, abandoned, "filter stopped with messages queued");
         }
+        self.stopped(outcome, handed_over);
+    }
+
+    /// Everything received and buffered in `inbox`, up to MAX_BATCH per call.
+    fn process_received(
+        &mut self,
+        inbox: &mut Inbox,
+        batch: &mut Vec<Pack>,
+    ) -> Result<(), PluginError> {
+        while inbox.has_buffered() {
+            while batch.len() < MAX_BATCH {
+                match inbox.try_recv() {
+                    Some(pack) => batch.push(pack),
+                    None => break,
+                }
+            }
+            self.process(batch)?;
+        }
+        Ok(())
+    }
+
+    /// The end of the run: `shutdown` unless the state was handed over (or the
+    /// termination's record when the filter failed).
+    fn stopped(&mut self, outcome: Result<(), PluginError>, handed_over: bool) {
         match outcome {
             Ok(()) if handed_over => {
                 self.stats.set_state(PluginState::Stopped);
