@@ -273,7 +273,7 @@ impl OutputRunner {
     }
 
     /// Tells a pipelined output that the burst of submissions is over.
-    pub(super) fn end_burst(&mut self) -> Result<(), Fatal> {
+    fn end_burst(&mut self) -> Result<(), Fatal> {
         if !std::mem::take(&mut self.unannounced) {
             return Ok(());
         }
