@@ -213,6 +213,9 @@ fn ops_command(command: Command) -> ExitCode {
         Command::Reload { ops } => match hekad::ops_cli::reload(&ops.target()) {
             Ok(outcome) if outcome.ok => {
                 println!("reloaded: config generation {}", outcome.generation);
+                if let Some(changes) = &outcome.changes {
+                    print!("{}", hekad::ops_cli::reload_changes_text(changes));
+                }
                 Ok(())
             }
             Ok(outcome) => Err(outcome.errors.join("\n")),

@@ -192,8 +192,53 @@ pub fn reload(target: &Target) -> Result<heka_ops::ReloadOutcome, String> {
     serde_json::from_str(&body).map_err(|_| format!("HTTP {}: {body}", resp.status()))
 }
 
+/// What `hekad reload` prints after its first line: one line per non-empty list
+/// (`kept` only counted), nothing when nothing changed.
+pub fn reload_changes_text(changes: &heka_ops::ReloadChanges) -> String {
+    let mut text = String::new();
+    if let Some(reason) = &changes.full_restart {
+        text.push_str(&format!("full restart: {reason}\n"));
+        return text;
+    }
+    for (what, names) in [
+        ("started", &changes.started),
+        ("stopped", &changes.stopped),
+        ("replaced", &changes.replaced),
+        ("state carried", &changes.state_carried),
+        ("warning", &changes.warnings),
+    ] {
+        if !names.is_empty() {
+            text.push_str(&format!("{what}: {}\n", names.join(", ")));
+        }
+    }
+    if !text.is_empty() {
+        text.push_str(&format!("kept: {} plugins\n", changes.kept.len()));
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn reload_changes_are_listed_only_when_something_changed() {
+        let mut changes = heka_ops::ReloadChanges {
+            kept: vec!["a".into(), "b".into()],
+            ..Default::default()
+        };
+        assert_eq!(super::reload_changes_text(&changes), "");
+        changes.replaced = vec!["count".into()];
+        changes.state_carried = vec!["count".into()];
+        assert_eq!(
+            super::reload_changes_text(&changes),
+            "replaced: count\nstate carried: count\nkept: 2 plugins\n"
+        );
+        changes.full_restart = Some("[hekad] settings changed".into());
+        assert_eq!(
+            super::reload_changes_text(&changes),
+            "full restart: [hekad] settings changed\n"
+        );
+    }
+
     #[test]
     fn matchers_are_percent_encoded() {
         assert_eq!(

@@ -3,8 +3,9 @@
 //! SIGINT/SIGTERM ask for a graceful shutdown (inputs stop, queues drain, filters get
 //! their final timer events, outputs flush) and hekad exits 0; a second one stops at
 //! once. SIGHUP asks outputs to reopen their files (log rotation) and, if a
-//! configuration file changed, reloads it (`crate::reload`: a valid one replaces the
-//! running pipeline, errors are logged and the running one stays). SIGUSR1 writes
+//! configuration file changed, reloads it (`crate::reload`: a valid one is applied,
+//! restarting only the plugins that changed; errors are logged and the running one
+//! stays). SIGUSR1 writes
 //! Heka's text report to the log. The ops listener (`crate::ops`) starts with the
 //! pipeline and reads its statistics registry. `[hekad] pid_file`
 //! is written at start and removed at exit; a live pid already in it refuses the start.
@@ -79,13 +80,13 @@ pub fn run(path: &Path) -> Result<i32, RunError> {
             .spawn(move || handle_signals(&mut signals, &reloader, &registry))
             .map_err(RunError::Signals)?
     };
-    let mut current = config;
+    drop(config);
     let status = loop {
         let status = pipeline.wait();
         let Some(pending) = reloader.take_pending() else {
             break status;
         };
-        match reloader.apply(pending, &mut current) {
+        match reloader.apply(pending) {
             Ok(next) => pipeline = next,
             Err(error) => {
                 tracing::error!(%error, "reload: no configuration could start");

@@ -43,7 +43,7 @@ use heka_pipeline::Registry;
 
 pub use config::{DEFAULT_ADDRESS, OpsConfig};
 pub use outputs::percent_encode;
-pub use routes::{ReloadHook, ReloadOutcome};
+pub use routes::{ReloadChanges, ReloadHook, ReloadOutcome};
 
 /// Why the listener could not start.
 #[derive(Debug, thiserror::Error)]

@@ -38,6 +38,31 @@ pub struct ReloadOutcome {
     /// Another reload was under way; nothing was done (answered 409).
     #[serde(default)]
     pub busy: bool,
+    /// What the reload did to each plugin, once it got that far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<ReloadChanges>,
+}
+
+/// The plugins (inputs, filters, outputs) a reload started, stopped, replaced and
+/// kept running untouched.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadChanges {
+    /// New names, started.
+    pub started: Vec<String>,
+    /// Gone from the configuration, stopped with a drain.
+    pub stopped: Vec<String>,
+    /// Changed: stopped with a drain, the new version started.
+    pub replaced: Vec<String>,
+    /// Unchanged: left running (same thread, queue, connections and state).
+    pub kept: Vec<String>,
+    /// Replaced sandbox filters whose new version took over the old one's state.
+    pub state_carried: Vec<String>,
+    /// Set when every plugin restarted instead (the reason, e.g. `[hekad]` changed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_restart: Option<String>,
+    /// What went less well without failing the reload.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Validates and applies the configuration again (blocking).

@@ -11,12 +11,14 @@
 //! - `clock`: the time and ids fresh messages are stamped with.
 //! - `split`: [`SplitRunner`], the buffer that feeds a [`Splitter`] and tracks offsets.
 //! - `splitters`: the built-in splitters (Token, Regex, HekaFraming, Null).
-//! - `router`: matches each message against every filter's and output's matcher.
+//! - `router`: matches each message against every filter's and output's matcher;
+//!   `table`: its routing table, swapped live by a reload.
 //! - `buffer`: disk buffering of outputs (`use_buffering`): queue files, at-least-once.
 //! - `runner`: one thread per plugin with a bounded queue, tickers and shutdown order.
 //! - `settings`: [`Settings`] and the per-plugin option sets.
 //! - `pipeline`: [`PipelineBuilder`], [`Pipeline`]; `spec`: what they start from,
-//!   [`PipelineError`], [`ExitStatus`].
+//!   [`PipelineError`], [`ExitStatus`]; `change`: [`Change`], a live change of a
+//!   running pipeline (a reload restarting only what changed).
 //! - `sandbox`: Heka's sandbox contract, once for every engine (limits, injections,
 //!   `preserve_data`, the generic SandboxFilter/Encoder/Decoder).
 //! - `sandbox_outputs`: each sandbox filter's latest `inject_payload` per name, kept
@@ -31,6 +33,7 @@
 
 mod ack;
 mod buffer;
+mod change;
 mod clock;
 mod context;
 mod output_error;
@@ -48,12 +51,14 @@ pub mod splitters;
 pub mod stats;
 pub use stats::sandbox_outputs;
 mod stop;
+mod table;
 pub mod tap;
 
 pub use ack::{Ack, AckSink};
 pub use buffer::{BufferError, BufferOptions, DEFAULT_MAX_FILE_SIZE, FullAction, queue_dir};
 /// The payload type of [`Delivery`], re-exported for output authors.
 pub use bytes::Bytes;
+pub use change::{Applied, ApplyError, Change};
 pub use context::{
     AckUnits, Collected, Filter, FilterContext, InjectError, Input, InputBatch, InputContext,
     RecordHeaders,

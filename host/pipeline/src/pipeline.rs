@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::change::{Applied, ApplyError, Change};
 use crate::context::{Filter, Input};
 use crate::plugin::Output;
 use crate::runner::{self, Shared};
@@ -156,6 +157,20 @@ impl PipelineHandle {
     /// SIGHUP: asks every output to reopen its files.
     pub fn reopen_outputs(&self) {
         self.shared.reopen_outputs();
+    }
+
+    /// Applies a live change (a reload restarting only what changed; see
+    /// [`Change`]) and waits until it is done. Changes are applied one at a time by
+    /// the supervisor, never during a shutdown.
+    pub fn apply(&self, change: Change) -> Result<Applied, ApplyError> {
+        if self.shared.is_shutting_down() {
+            return Err(ApplyError::Stopping);
+        }
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        self.shared
+            .report(crate::runner::Event::Apply(Box::new(change), reply));
+        // No answer: the supervisor ended (the pipeline stopped) before reading it.
+        answer.recv().unwrap_or(Err(ApplyError::Stopping))
     }
 
     /// True once a shutdown was requested or started on its own.

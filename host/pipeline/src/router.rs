@@ -1,7 +1,8 @@
-//! The router: an immutable table of (matcher, queue) routes, one per filter and
-//! output, evaluated by whichever thread has a message to route (an input delivering,
-//! a filter injecting). There is no router thread and no lock: the table is built
-//! once at start and shared through an `Arc`.
+//! The router: a table of (matcher, queue) routes, one per filter and output,
+//! evaluated by whichever thread has a message to route (an input delivering, a filter
+//! injecting). There is no router thread and no lock on the way: the table is built at
+//! start and replaced whole by a reload (`crate::table`: each routing call uses one
+//! table from start to end, and the reload can tell when the old one is out of use).
 //!
 //! Each matching plugin gets its own copy of the [`Pack`] (an `Arc` clone of the
 //! message plus one more holder of each ack). Queues carry [`Batch`]es: a single
@@ -27,6 +28,7 @@ use smallvec::SmallVec;
 use crate::pack::Pack;
 use crate::stats::Registry;
 use crate::stop::StopSignal;
+use crate::table::TableCell;
 
 /// What a plugin queue carries: packs routed together, in order.
 pub(crate) type Batch = SmallVec<[Pack; 1]>;
@@ -95,7 +97,9 @@ impl Inbox {
     }
 }
 
-/// One filter's or output's entry in the table.
+/// One filter's or output's entry in the table (a reload copies the entries of the
+/// plugins it keeps into the next table: same queue, same counters).
+#[derive(Clone)]
 pub(crate) struct Route {
     pub name: Arc<str>,
     /// None matches everything (collectors in tests).
@@ -135,7 +139,7 @@ pub(crate) enum Routed {
 
 /// The routing table.
 pub(crate) struct Router {
-    routes: Box<[Route]>,
+    table: TableCell,
     abort: StopSignal,
     /// Counts routed messages and holds the live-tail taps.
     registry: Arc<Registry>,
@@ -144,7 +148,7 @@ pub(crate) struct Router {
 impl Router {
     pub(crate) fn new(routes: Vec<Route>, abort: StopSignal) -> Router {
         Router {
-            routes: routes.into_boxed_slice(),
+            table: TableCell::new(routes),
             abort,
             registry: Arc::new(Registry::new()),
         }
@@ -154,6 +158,11 @@ impl Router {
     pub(crate) fn with_registry(mut self, registry: Arc<Registry>) -> Router {
         self.registry = registry;
         self
+    }
+
+    /// The live table (a reload swaps it).
+    pub(crate) fn table(&self) -> &TableCell {
+        &self.table
     }
 
     /// The signal that makes blocked sends give up.
@@ -168,9 +177,10 @@ impl Router {
         if self.registry.taps.any() {
             self.registry.taps.offer(&pack.msg);
         }
+        let table = self.table.enter();
         let mut outcome = Routed::Delivered;
         let mut previous: Option<&Route> = None;
-        for route in self.routes.iter() {
+        for route in table.routes.iter() {
             if route.accepts(&pack) {
                 if let Some(prev) = previous
                     && self.send(prev, smallvec::smallvec![pack.clone()]) == Routed::Lost
@@ -200,17 +210,20 @@ impl Router {
         if self.registry.taps.any() {
             packs.iter().for_each(|p| self.registry.taps.offer(&p.msg));
         }
+        let table = self.table.enter();
+        let routes = &table.routes;
         let mut outcome = Routed::Delivered;
         // One batch per route (any number of routes: 100 filters keep batching).
         let mut batches: SmallVec<[Batch; 4]> = SmallVec::new();
-        batches.resize_with(self.routes.len(), Batch::new);
+        batches.resize_with(routes.len(), Batch::new);
         for pack in packs.drain(..) {
             // As in `route`: each match but the last gets a clone, the last the pack.
             let mut previous: Option<usize> = None;
-            for (i, route) in self.routes.iter().enumerate() {
+            for (i, route) in routes.iter().enumerate() {
                 if route.accepts(&pack) {
                     if let Some(p) = previous
-                        && self.add_to_batch(&mut batches[p], p, pack.clone()) == Routed::Lost
+                        && self.add_to_batch(&mut batches[p], &routes[p], pack.clone())
+                            == Routed::Lost
                     {
                         outcome = Routed::Lost;
                     }
@@ -219,7 +232,7 @@ impl Router {
             }
             match previous {
                 Some(last) => {
-                    if self.add_to_batch(&mut batches[last], last, pack) == Routed::Lost {
+                    if self.add_to_batch(&mut batches[last], &routes[last], pack) == Routed::Lost {
                         outcome = Routed::Lost;
                     }
                 }
@@ -227,7 +240,7 @@ impl Router {
                 None => pack.done(),
             }
         }
-        for (route, batch) in self.routes.iter().zip(batches) {
+        for (route, batch) in routes.iter().zip(batches) {
             if !batch.is_empty() && self.send(route, batch) == Routed::Lost {
                 outcome = Routed::Lost;
             }
@@ -235,13 +248,13 @@ impl Router {
         outcome
     }
 
-    /// Adds `pack` to `batch`, route `i`'s, and sends the batch once it is full.
-    fn add_to_batch(&self, batch: &mut Batch, i: usize, pack: Pack) -> Routed {
+    /// Adds `pack` to `batch`, `route`'s, and sends the batch once it is full.
+    fn add_to_batch(&self, batch: &mut Batch, route: &Route, pack: Pack) -> Routed {
         batch.push(pack);
         if batch.len() < MAX_ROUTE_BATCH {
             return Routed::Delivered;
         }
-        self.send(&self.routes[i], std::mem::take(batch))
+        self.send(route, std::mem::take(batch))
     }
 
     fn send(&self, route: &Route, batch: Batch) -> Routed {

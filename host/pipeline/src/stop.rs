@@ -4,6 +4,10 @@
 //! every receiver sees a disconnection. That makes it usable both as a flag
 //! ([`StopSignal::is_raised`]), as an interruptible sleep ([`StopSignal::wait_timeout`])
 //! and inside `crossbeam_channel::select!` ([`StopSignal::receiver`]).
+//!
+//! A signal may have children ([`StopSignal::child`]): raising the parent raises them,
+//! raising a child leaves the parent alone. Each input watches its own child of the
+//! pipeline's input stop, so a reload can stop one input while the others read on.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,6 +19,9 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 pub struct StopSignal {
     sender: Arc<Mutex<Option<Sender<()>>>>,
     receiver: Receiver<()>,
+    /// Raised with this one. Raised children are dropped when the next one is made,
+    /// so the list stays as long as the live children.
+    children: Arc<Mutex<Vec<StopSignal>>>,
 }
 
 impl Default for StopSignal {
@@ -30,13 +37,33 @@ impl StopSignal {
         StopSignal {
             sender: Arc::new(Mutex::new(Some(tx))),
             receiver: rx,
+            children: Arc::new(Mutex::new(Vec::new())),
         }
     }
 
-    /// Raises the signal (idempotent).
+    /// A signal raised with this one (at once if this one is raised already) that can
+    /// also be raised alone.
+    pub fn child(&self) -> StopSignal {
+        let child = StopSignal::new();
+        let mut children = self.children.lock().unwrap_or_else(|p| p.into_inner());
+        children.retain(|c| !c.is_raised());
+        if self.is_raised() {
+            child.raise();
+        } else {
+            children.push(child.clone());
+        }
+        child
+    }
+
+    /// Raises the signal and its children (idempotent).
     pub fn raise(&self) {
         if let Ok(mut guard) = self.sender.lock() {
             guard.take();
+        }
+        let children =
+            std::mem::take(&mut *self.children.lock().unwrap_or_else(|p| p.into_inner()));
+        for child in children {
+            child.raise();
         }
     }
 
@@ -72,5 +99,16 @@ mod tests {
         s.raise();
         assert!(c.is_raised());
         assert!(c.wait_timeout(Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn children_are_raised_with_their_parent_only() {
+        let parent = StopSignal::new();
+        let (a, b) = (parent.child(), parent.child());
+        a.raise();
+        assert!(a.is_raised() && !b.is_raised() && !parent.is_raised());
+        parent.raise();
+        assert!(b.is_raised());
+        assert!(parent.child().is_raised(), "a child of a raised signal");
     }
 }

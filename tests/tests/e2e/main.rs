@@ -9,6 +9,7 @@ mod lua_modules;
 mod nats;
 mod ops;
 mod plugin_tests;
+mod reload_live;
 mod seed;
 mod stdin_pipe;
 mod tcp_agent;

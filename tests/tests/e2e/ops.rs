@@ -289,7 +289,7 @@ fn reload_applies_a_changed_config_under_load_without_losing_a_line() {
     assert!(!names.contains(&"out2"), "{names:?}");
     assert!(names.contains(&"out"), "{names:?}");
     let out2_after = lines_in(&out2);
-    // `hekad reload` with nothing changed: a full swap all the same, generation 4.
+    // `hekad reload` with nothing changed: every plugin kept, generation 4 all the same.
     let cli = run_hekad(&["reload", "--ops", &format!("127.0.0.1:{port}")]);
     assert!(cli.status.success(), "{cli:?}\n{}", daemon.log_text());
     assert_eq!(

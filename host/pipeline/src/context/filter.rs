@@ -78,6 +78,22 @@ pub trait Filter: Send {
     /// to preserve state. Not called after a fatal error.
     fn shutdown(&mut self) {}
 
+    /// A reload replaces this filter by a changed version of itself (same name and
+    /// type): the state to hand over, asked for after its last message, instead of
+    /// [`Filter::shutdown`]. `None`: nothing to hand over (native filters, a terminated
+    /// sandbox). Sandboxes give their `preserve_data` state (and also write their
+    /// `preserve_data` file when that is on).
+    fn hand_over(&mut self) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// The replacing instance takes over [`Filter::hand_over`]'s state before its first
+    /// call. `Err`: it could not (the reload reports why; the filter runs on with the
+    /// state it started with).
+    fn take_over(&mut self, _state: &[u8]) -> Result<(), String> {
+        Err("this filter cannot take over state".into())
+    }
+
     /// Called once by the runner before the first call with the plugin's stats;
     /// sandboxes keep them to report their gauges after each call.
     fn attach_stats(&mut self, _stats: &Arc<PluginStats>) {}
@@ -334,6 +350,17 @@ impl FilterContext {
         self.held.clear();
         self.batch_acks.clear();
         self.injected.clear();
+    }
+
+    /// Reload: the acks held for the instance replacing this filter (their messages'
+    /// effect is in the state handed over).
+    pub(crate) fn take_held(&mut self) -> Vec<Ack> {
+        std::mem::take(&mut self.held)
+    }
+
+    /// Reload: acks a retired instance handed over, held as this filter's own.
+    pub(crate) fn adopt_held(&mut self, acks: Vec<Ack>) {
+        crate::ack::hold(&mut self.held, acks);
     }
 
     /// How many acks the filter holds.

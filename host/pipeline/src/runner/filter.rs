@@ -7,6 +7,11 @@
 //! it, from this thread, with the loop count raised. The filter's `pending` counter
 //! drops only once a batch's injections are routed: the supervisor reads it to know
 //! when filters are quiescent at shutdown.
+//!
+//! A reload retires a filter it removes or replaces (`FilterControl::Retire`): once the
+//! router no longer sends to it, the runner processes what is queued and either stops
+//! as at shutdown or hands its state and held acks to its replacement, which starts
+//! with them ([`spawn`]'s `held`).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -24,19 +29,23 @@ use crate::spec::{FilterSpec, PipelineError};
 use crate::stats::{PluginKind, PluginState, PluginStats};
 
 use super::{
-    AliveGuard, Event, FilterControl, FilterHandle, Shared, panic_reason, spawn as spawn_thread,
-    terminated_message,
+    AliveGuard, Event, FilterControl, FilterHandle, Retired, Shared, panic_reason,
+    spawn as spawn_thread, terminated_message,
 };
 
 /// Most messages handed to one `process_batch` call (the sandbox memory bound uses
 /// it too, so it lives in `settings`).
 const MAX_BATCH: usize = crate::settings::FILTER_BATCH;
 
+/// Starts a filter on `queue`. `held`: acks a retired instance of it handed over
+/// (released with this one's next injection or timer event, as its own).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn spawn(
     spec: FilterSpec,
     queue: Receiver<Batch>,
     pending: Arc<AtomicUsize>,
     registered: Arc<AtomicBool>,
+    held: Vec<crate::ack::Ack>,
     settings: &Arc<Settings>,
     router: &Arc<Router>,
     shared: &Arc<Shared>,
@@ -55,12 +64,13 @@ pub(crate) fn spawn(
         .sandbox_outputs()
         .set_max_names(settings.max_sandbox_outputs);
     plugin.attach_stats(&stats);
-    let ctx = FilterContext::new(
+    let mut ctx = FilterContext::new(
         name.clone(),
         settings,
         Some(options.matcher.clone()),
         Some(shared.abort_routing.clone()),
     );
+    ctx.adopt_held(held);
     let runner = FilterRunner {
         name: name.clone(),
         plugin,
@@ -114,6 +124,8 @@ impl FilterRunner {
         let immediate = self.shared.immediate.receiver().clone();
         let mut ticking = true;
         let mut batch: Vec<Pack> = Vec::with_capacity(MAX_BATCH);
+        // Retired with a hand-over: `shutdown` is not called (the state lives on).
+        let mut handed_over = false;
         let outcome: Result<(), PluginError> = loop {
             select! {
                 recv(queue) -> received => {
@@ -150,6 +162,16 @@ impl FilterRunner {
                             break Err(err);
                         }
                     }
+                    Ok(FilterControl::Retire { hand_over, reply }) => {
+                        match self.retire(&mut inbox, &mut batch, hand_over) {
+                            Ok(retired) => {
+                                handed_over = hand_over;
+                                let _ = reply.send(retired);
+                                break Ok(());
+                            }
+                            Err(err) => break Err(err),
+                        }
+                    }
                     Ok(FilterControl::Stop) | Err(_) => break Ok(()),
                 },
                 recv(immediate) -> _ => break Ok(()),
@@ -171,6 +193,10 @@ impl FilterRunner {
             tracing::warn!(filter = %self.name, abandoned, "filter stopped with messages queued");
         }
         match outcome {
+            Ok(()) if handed_over => {
+                self.stats.set_state(PluginState::Stopped);
+                tracing::debug!(filter = %self.name, "filter retired; its state was handed over");
+            }
             Ok(()) => {
                 if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.plugin.shutdown())) {
                     tracing::error!(filter = %self.name, error = %panic_reason(panic), "filter shutdown failed");
@@ -180,6 +206,40 @@ impl FilterRunner {
             }
             Err(err) => self.terminated(err),
         }
+    }
+
+    /// Reload: processes everything queued (nothing more is routed here), then hands
+    /// the state and held acks over, or runs the final timer event when configured.
+    fn retire(
+        &mut self,
+        inbox: &mut Inbox,
+        batch: &mut Vec<Pack>,
+        hand_over: bool,
+    ) -> Result<Retired, PluginError> {
+        while let Some(pack) = inbox.try_recv() {
+            batch.push(pack);
+            if batch.len() >= MAX_BATCH {
+                self.process(batch)?;
+            }
+        }
+        if !batch.is_empty() {
+            self.process(batch)?;
+        }
+        if !hand_over {
+            if self.options.timer_event_on_shutdown {
+                self.timer()?;
+            }
+            return Ok(Retired::default());
+        }
+        let plugin = &mut self.plugin;
+        let state = catch_unwind(AssertUnwindSafe(|| plugin.hand_over())).unwrap_or_else(|p| {
+            tracing::error!(filter = %self.name, error = %panic_reason(p), "hand_over failed");
+            None
+        });
+        Ok(Retired {
+            state,
+            held: self.ctx.take_held(),
+        })
     }
 
     /// Processes one batch, routes its injections, then counts it as no longer pending.

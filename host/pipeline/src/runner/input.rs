@@ -36,10 +36,12 @@ pub(crate) fn spawn(
         .hostname
         .clone()
         .unwrap_or_else(|| settings.hostname.clone());
+    // Its own child of the input stop: a reload can stop this input alone.
+    let stop = shared.input_stop.child();
     let mut ctx = InputContext {
         name: name.to_string(),
         hostname,
-        stop: shared.input_stop.clone(),
+        stop: stop.clone(),
         router: router.clone(),
         settings: settings.clone(),
         options,
@@ -88,5 +90,5 @@ pub(crate) fn spawn(
             }
         }
     })?;
-    Ok(InputHandle { name, thread })
+    Ok(InputHandle { name, stop, thread })
 }

@@ -14,6 +14,7 @@
 mod filter;
 mod input;
 mod output;
+mod reconfigure;
 mod supervisor;
 
 use std::any::Any;
@@ -44,6 +45,11 @@ pub(crate) enum Event {
         can_exit: bool,
         error: Option<String>,
     },
+    /// Apply a live change (a reload) and answer.
+    Apply(
+        Box<crate::change::Change>,
+        Sender<Result<crate::change::Applied, crate::change::ApplyError>>,
+    ),
 }
 
 /// Control messages for filters.
@@ -53,6 +59,23 @@ pub(crate) enum FilterControl {
     FinalTimer(Sender<()>),
     /// Stop now; what is still queued is abandoned.
     Stop,
+    /// Reload: nothing more is routed here. Process what is queued, then either hand
+    /// the state and the held acks over (`hand_over`, for the instance replacing this
+    /// one) or stop as at shutdown (final timer event when configured, `shutdown`);
+    /// reply, and end.
+    Retire {
+        hand_over: bool,
+        reply: Sender<Retired>,
+    },
+}
+
+/// What a retired filter leaves its replacement.
+#[derive(Default)]
+pub(crate) struct Retired {
+    /// [`crate::Filter::hand_over`]'s state.
+    pub state: Option<Vec<u8>>,
+    /// Acks of messages whose effect lives on in that state (not yet injected from).
+    pub held: Vec<crate::ack::Ack>,
 }
 
 /// Control messages for outputs.
@@ -71,7 +94,7 @@ pub(crate) struct Shared {
     pub(crate) abort_routing: StopSignal,
     pub(crate) abort_outputs: StopSignal,
     pub(crate) immediate: StopSignal,
-    output_controls: Mutex<Vec<Sender<OutputControl>>>,
+    pub(crate) output_controls: Mutex<Vec<Sender<OutputControl>>>,
     /// Where runners report their counters (read by the ops listener).
     pub(crate) registry: Arc<Registry>,
 }
@@ -141,12 +164,16 @@ pub(crate) struct FilterHandle {
 pub(crate) struct OutputHandle {
     pub name: Arc<str>,
     pub control: Sender<OutputControl>,
+    /// This output's child of `abort_outputs` (a reload gives up on one output alone).
+    pub abort: StopSignal,
     pub thread: JoinHandle<()>,
 }
 
 /// An input as the supervisor sees it.
 pub(crate) struct InputHandle {
     pub name: Arc<str>,
+    /// This input's child of `input_stop` (a reload stops one input alone).
+    pub stop: StopSignal,
     pub thread: JoinHandle<()>,
 }
 
@@ -241,7 +268,14 @@ pub(crate) fn start(
         }
         for (spec, (queue, (pending, registered))) in filters.into_iter().zip(queues.filters) {
             started.filters.push(filter::spawn(
-                spec, queue, pending, registered, &settings, &router, &shared,
+                spec,
+                queue,
+                pending,
+                registered,
+                Vec::new(),
+                &settings,
+                &router,
+                &shared,
             )?);
         }
         for spec in inputs {
@@ -260,7 +294,13 @@ pub(crate) fn start(
         return Err(err);
     }
     registry.set_started(true);
-    let supervisor = spawn_supervisor(&shared, events_rx, drain_timeout, started)?;
+    let supervisor = spawn_supervisor(
+        &shared,
+        events_rx,
+        drain_timeout,
+        started,
+        (router, settings),
+    )?;
     Ok((shared, supervisor))
 }
 
@@ -375,6 +415,7 @@ fn spawn_supervisor(
     events: Receiver<Event>,
     drain_timeout: Duration,
     started: Started,
+    (router, settings): (Arc<Router>, Arc<Settings>),
 ) -> Result<JoinHandle<ExitStatus>, PipelineError> {
     let supervisor_shared = shared.clone();
     std::thread::Builder::new()
@@ -388,6 +429,9 @@ fn spawn_supervisor(
                 filters: started.filters,
                 outputs: started.outputs,
                 status: ExitStatus::Clean,
+                router,
+                settings,
+                stop_after: None,
             }
             .run()
         })

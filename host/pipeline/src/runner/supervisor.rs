@@ -11,6 +11,9 @@
 //! 3. tell outputs to drain: each delivers what is queued, flushes and stops; past the
 //!    deadline they are told to give up and what is left is abandoned (and logged).
 //!
+//! Between start and shutdown it also applies live changes (a reload that restarts
+//! only what changed, `reconfigure.rs`), one at a time, on this thread.
+//!
 //! Any wait also ends early when hekad is told to stop at once (second request).
 //! A thread that does not end even then is left behind, logged, never waited on
 //! forever: the process is about to exit anyway.
@@ -21,6 +24,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
+use crate::change::ApplyError;
+use crate::router::Router;
+use crate::settings::Settings;
 use crate::spec::ExitStatus;
 
 use super::{Event, FilterControl, FilterHandle, InputHandle, OutputControl, OutputHandle, Shared};
@@ -40,6 +46,12 @@ pub(crate) struct Supervisor {
     pub filters: Vec<FilterHandle>,
     pub outputs: Vec<OutputHandle>,
     pub status: ExitStatus,
+    /// For the plugins a live change starts.
+    pub router: Arc<Router>,
+    pub settings: Arc<Settings>,
+    /// Something during a live change means hekad must stop: `Some(true)` a plugin
+    /// failed (the supervisor starts the shutdown), `Some(false)` one was requested.
+    pub stop_after: Option<bool>,
 }
 
 impl Supervisor {
@@ -48,6 +60,23 @@ impl Supervisor {
         while let Ok(event) = self.events.recv() {
             match event {
                 Event::Shutdown => break,
+                Event::Apply(change, reply) => {
+                    let result = if self.shared.is_shutting_down() {
+                        Err(ApplyError::Stopping)
+                    } else {
+                        tracing::info!(?change, "applying a live change");
+                        self.apply(*change)
+                    };
+                    let _ = reply.send(result);
+                    match self.stop_after {
+                        Some(true) => {
+                            self.shared.mark_shutting_down();
+                            break;
+                        }
+                        Some(false) => break,
+                        None => {}
+                    }
+                }
                 event => {
                     if self.on_exit(event) {
                         self.shared.mark_shutting_down();
@@ -87,19 +116,41 @@ impl Supervisor {
         }
     }
 
-    /// Handles events that arrive while stopping (failures still decide the status).
+    /// Handles events that arrive while stopping or applying a change (failures
+    /// still decide the status; a shutdown asked for during a change is noted).
     fn poll_events(&mut self, timeout: Duration) {
         if let Ok(event) = self.events.recv_timeout(timeout) {
-            self.on_exit(event);
+            self.on_event(event);
         }
         while let Ok(event) = self.events.try_recv() {
-            self.on_exit(event);
+            self.on_event(event);
+        }
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Shutdown => {
+                self.stop_after.get_or_insert(false);
+            }
+            // One change at a time; none once stopping.
+            Event::Apply(_, reply) => {
+                let _ = reply.send(Err(ApplyError::Stopping));
+            }
+            event => {
+                if self.on_exit(event) {
+                    self.stop_after = Some(true);
+                }
+            }
         }
     }
 
     /// Polls `done` until it holds or `timeout` passes (or hekad stops at once, in
     /// which case one more bounded look is given). True when `done` held.
-    fn wait_for(&mut self, timeout: Duration, mut done: impl FnMut(&Self) -> bool) -> bool {
+    pub(super) fn wait_for(
+        &mut self,
+        timeout: Duration,
+        mut done: impl FnMut(&Self) -> bool,
+    ) -> bool {
         let mut deadline = Instant::now() + timeout;
         let mut shortened = false;
         loop {

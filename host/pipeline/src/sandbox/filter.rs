@@ -18,7 +18,9 @@
 //! ([`crate::stats::sandbox_outputs`]), which the dashboard reads without the router.
 //!
 //! `preserve_data`: the engine's state is restored right after start and saved at a
-//! clean shutdown (never after a termination), through [`super::preserve`].
+//! clean shutdown (never after a termination), through [`super::preserve`]. A reload
+//! that replaces the filter hands the same state to the new instance in memory
+//! ([`Filter::hand_over`], [`Filter::take_over`]), with or without `preserve_data`.
 
 use std::sync::Arc;
 
@@ -200,6 +202,14 @@ impl<E: FilterEngine> Filter for SandboxFilter<E> {
 
     fn shutdown(&mut self) {
         self.inner.save();
+    }
+
+    fn hand_over(&mut self) -> Option<Vec<u8>> {
+        self.inner.hand_over()
+    }
+
+    fn take_over(&mut self, state: &[u8]) -> Result<(), String> {
+        self.inner.take_over(state)
     }
 
     fn attach_stats(&mut self, stats: &Arc<PluginStats>) {

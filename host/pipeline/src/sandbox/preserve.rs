@@ -103,6 +103,34 @@ impl<E: Engine> Preserved<E> {
             save_engine(&mut self.engine, file);
         }
     }
+
+    /// A reload replaces the plugin: its state for the next instance (never after a
+    /// termination), also written to the `preserve_data` file when that is on, so the
+    /// file stays the state of the last clean stop.
+    pub(crate) fn hand_over(&mut self) -> Option<Vec<u8>> {
+        if self.engine.is_terminated() {
+            return None;
+        }
+        match self.engine.save_state() {
+            Ok(state) => {
+                if let Some(file) = &self.file
+                    && let Err(error) = write(file, state.as_deref())
+                {
+                    tracing::error!(plugin = %self.engine.name(), file = %file.display(), %error, "cannot preserve global data; the previous file is kept");
+                }
+                state
+            }
+            Err(error) => {
+                tracing::error!(plugin = %self.engine.name(), %error, "cannot save the state to hand over");
+                None
+            }
+        }
+    }
+
+    /// Takes over the state a previous instance handed over.
+    pub(crate) fn take_over(&mut self, state: &[u8]) -> Result<(), String> {
+        self.engine.restore_state(state)
+    }
 }
 
 /// Restores `engine`'s preserved state from `file` (when set and present). `path`

@@ -64,6 +64,25 @@ fn preserve_data_keeps_a_wasm_filters_state_under_base_dir() {
     assert_eq!(ctx.take_injected()[0].payload(), b"count=2");
 }
 
+/// A reload replacing a sandbox filter hands its state to the new instance in memory,
+/// without `preserve_data`: the stateful guest counts on from where the old one was.
+#[test]
+fn a_replaced_wasm_filter_takes_over_its_predecessors_state() {
+    let section = "[Count]\ntype = \"SandboxFilter\"\nmessage_matcher = \"TRUE\"\nfilename = \"stateful.wasm\"\n";
+    let settings = Settings::default();
+    let msg = || Pack::new(heka_message::Message::default(), None);
+    let mut old = build_section(section, "Count").unwrap();
+    let mut ctx = FilterContext::standalone("Count", &settings, None);
+    old.process_batch(&[msg(), msg(), msg()], &mut ctx).unwrap();
+    let state = old.hand_over().expect("state handed over");
+    let mut new = build_section(section, "Count").unwrap();
+    new.take_over(&state).unwrap();
+    new.process_batch(&[msg()], &mut ctx).unwrap();
+    ctx.begin_timer();
+    new.timer_event(0, &mut ctx).unwrap();
+    assert_eq!(ctx.take_injected()[0].payload(), b"count=4");
+}
+
 #[test]
 fn lua_and_unknown_keys_are_clear_errors() {
     let err = build_section(
@@ -249,5 +268,40 @@ mod lua {
         let parse = |b: &[u8]| serde_json::from_slice::<serde_json::Value>(b).expect("json");
         assert_eq!(parse(&lua_body), parse(&wasm_body));
         assert!(String::from_utf8_lossy(&lua_body).contains("on \\/var"));
+    }
+
+    /// As the wasm test above: a replaced Lua filter takes over its globals, and a
+    /// new script version's own initial values give way to them.
+    #[test]
+    fn a_replaced_lua_filter_takes_over_its_predecessors_globals() {
+        let share = tempfile::tempdir().expect("tempdir");
+        let script = |tag: &str| {
+            format!(
+                "count = 0\nfunction process_message() count = count + 1 return 0 end\nfunction timer_event(ns) inject_payload('txt', 'n', '{tag}' .. count) end\n"
+            )
+        };
+        let build = |tag: &str| {
+            std::fs::write(share.path().join("count.lua"), script(tag)).unwrap();
+            with_section_in(
+                share.path(),
+                "[Count]\ntype = \"SandboxFilter\"\nmessage_matcher = \"TRUE\"\nfilename = \"count.lua\"\n",
+                "Count",
+                super::filter,
+            )
+            .expect("lua filter")
+            .filter
+        };
+        let settings = heka_pipeline::Settings::default();
+        let msg = || heka_pipeline::Pack::new(heka_message::Message::default(), None);
+        let mut ctx = heka_pipeline::FilterContext::standalone("Count", &settings, None);
+        let mut old = build("v1:");
+        old.process_batch(&[msg(), msg()], &mut ctx).unwrap();
+        let state = old.hand_over().expect("state handed over");
+        let mut new = build("v2:");
+        new.take_over(&state).unwrap();
+        new.process_batch(&[msg()], &mut ctx).unwrap();
+        ctx.begin_timer();
+        new.timer_event(0, &mut ctx).unwrap();
+        assert_eq!(ctx.take_injected()[0].payload(), b"v2:3");
     }
 }

@@ -54,6 +54,7 @@ use crate::router::{Batch, Router};
 use crate::settings::{OutputOptions, Settings};
 use crate::spec::{OutputSpec, PipelineError};
 use crate::stats::{PluginKind, PluginState, PluginStats};
+use crate::stop::StopSignal;
 
 use super::{
     Event, OutputControl, OutputHandle, Shared, spawn as spawn_thread, terminated_message,
@@ -98,7 +99,9 @@ pub(crate) fn spawn(
     let source = Source::open(&name, queue, &options, settings, shared)?;
     let in_flight = plugin.pipelined().map(|p| p.max_in_flight().max(1));
     let (outcomes, outcome_rx) = Outcomes::channel();
+    let abort = shared.abort_outputs.child();
     let runner = OutputRunner {
+        abort: abort.clone(),
         name: name.clone(),
         plugin,
         encoder,
@@ -124,6 +127,7 @@ pub(crate) fn spawn(
     Ok(OutputHandle {
         name,
         control: control_tx,
+        abort,
         thread,
     })
 }
@@ -153,6 +157,8 @@ struct OutputRunner {
     source: Source,
     /// Shutdown drain under way.
     draining: bool,
+    /// Raised with `abort_outputs`, or alone when a reload gives up on this output.
+    abort: StopSignal,
     stats: Arc<PluginStats>,
 }
 
@@ -194,7 +200,7 @@ impl OutputRunner {
             _ => never(),
         };
         let immediate = self.shared.immediate.receiver().clone();
-        let abort = self.shared.abort_outputs.receiver().clone();
+        let abort = self.abort.receiver().clone();
         let mut channel = self.source.channel();
         let notify = self.source.notify();
         let (no_batch, no_poke) = (never::<Batch>(), never::<()>());
