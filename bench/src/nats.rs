@@ -8,6 +8,8 @@
 //! - **single**: tail → LogOutput (stdout to /dev/null) in one hekad, the baseline;
 //! - **agent → broker**: tail → NatsOutput (disk-buffered, as deployed), counted when
 //!   JetStream acknowledged every line;
+//! - **agent → broker, `use_buffering = false`**: the same without the disk buffer
+//!   (the window of messages in flight is then all that is held);
 //! - **broker → aggregator**: NatsInput on the stream the previous row filled →
 //!   LogOutput;
 //! - **agent → broker → aggregator**: both hekads at once on a fresh stream.
@@ -110,6 +112,8 @@ pub struct NatsBench {
     /// The generated file and its line count.
     pub file: PathBuf,
     pub lines: u64,
+    /// TOML keys added to every agent's NatsOutput (`--output-keys`).
+    pub output_keys: String,
 }
 
 impl NatsBench {
@@ -158,9 +162,11 @@ impl NatsBench {
         )
     }
 
-    fn nats_output(port: u16, stream: &str) -> String {
+    /// The agent's NatsOutput, with `keys` (more TOML keys) appended.
+    fn nats_output(&self, port: u16, stream: &str, keys: &str) -> String {
         format!(
-            "[ToNats]\ntype = \"NatsOutput\"\nmessage_matcher = \"Logger == 'Bench'\"\nservers = [\"nats://127.0.0.1:{port}\"]\nsubject = \"bench.{stream}\"\nstream = \"{stream}\"\ncreate_stream = true\n"
+            "[ToNats]\ntype = \"NatsOutput\"\nmessage_matcher = \"Logger == 'Bench'\"\nservers = [\"nats://127.0.0.1:{port}\"]\nsubject = \"bench.{stream}\"\nstream = \"{stream}\"\ncreate_stream = true\n{keys}\n{}\n",
+            self.output_keys
         )
     }
 
@@ -195,7 +201,6 @@ impl NatsBench {
         }
     }
 
-    /// The four rows (see the module doc).
     /// Starts nats-server (JetStream, fresh store); its process and monitor port.
     fn server(&self, port: u16) -> Result<(Proc, u16)> {
         let monitor = free_port()?;
@@ -221,8 +226,13 @@ impl NatsBench {
         Ok((server, monitor))
     }
 
-    /// The four rows (see the module doc).
+    /// The rows (see the module doc).
     pub fn run(&self) -> Result<Vec<NatsRow>> {
+        // Fresh journals: a second run would otherwise resume at the end of the file.
+        let journals = self.work.join("journals");
+        if journals.exists() {
+            fs::remove_dir_all(&journals)?;
+        }
         let port = free_port()?;
         let (server, monitor) = self.server(port)?;
         let broker = Broker { server, monitor };
@@ -242,13 +252,22 @@ impl NatsBench {
         row.cpu_secs = single.cpu();
         rows.push(row);
         drop(single);
-        // 2. Agent -> broker.
-        let m = broker.begin();
-        let body = self.tail("agent") + &Self::nats_output(port, "BENCH1");
-        let (agent, ops) = self.hekad("agent", &body)?;
-        rows.push(self.finish(&broker, m, "agent -> JetStream", &[&agent], (ops, "ToNats"))?);
-        drop(agent);
-        // 3. Broker -> aggregator (the stream row 2 filled).
+        // 2, 3. Agent -> broker, with and without the disk buffer.
+        for (journal, stream, keys, label) in [
+            ("agent", "BENCH1", "", "agent -> JetStream"),
+            (
+                "agent_unbuffered",
+                "BENCH3",
+                "use_buffering = false",
+                "agent -> JetStream, use_buffering = false",
+            ),
+        ] {
+            let m = broker.begin();
+            let body = self.tail(journal) + &self.nats_output(port, stream, keys);
+            let (agent, ops) = self.hekad(journal, &body)?;
+            rows.push(self.finish(&broker, m, label, &[&agent], (ops, "ToNats"))?);
+        }
+        // 4. Broker -> aggregator (the stream row 2 filled).
         let m = broker.begin();
         let body = Self::nats_input(port, "BENCH1") + &Self::null_output("TRUE");
         let (agg, ops) = self.hekad("aggregator", &body)?;
@@ -256,9 +275,9 @@ impl NatsBench {
         row.nats_messages = rows[1].nats_messages;
         rows.push(row);
         drop(agg);
-        // 4. Both at once, on a fresh stream.
+        // 5. Both at once, on a fresh stream.
         let m = broker.begin();
-        let body = self.tail("agent2") + &Self::nats_output(port, "BENCH2");
+        let body = self.tail("agent2") + &self.nats_output(port, "BENCH2", "");
         let (agent, _) = self.hekad("agent2", &body)?;
         let body = Self::nats_input(port, "BENCH2") + &Self::null_output("TRUE");
         let (agg, ops) = self.hekad("aggregator2", &body)?;
@@ -332,6 +351,9 @@ pub struct NatsOptions {
     /// `cargo build --release -p hekad`).
     #[arg(long)]
     hekad: Option<PathBuf>,
+    /// More TOML keys for the agents' NatsOutput, e.g. "max_batch = 512".
+    #[arg(long, default_value = "")]
+    output_keys: String,
 }
 
 /// Runs `hekad-bench nats` and prints the table.
@@ -357,12 +379,18 @@ pub fn command(opts: NatsOptions) -> Result<()> {
         work,
         file,
         lines: written.lines,
+        output_keys: opts.output_keys.replace("\\n", "\n"),
     };
     let rows = bench.run()?;
+    let load = fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "{} lines, {} bytes\n\n{}",
+        "{} lines, {} bytes; load average at the end: {}\n\n{}",
         written.lines,
         written.bytes,
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
         table(&rows)
     );
     Ok(())

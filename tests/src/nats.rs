@@ -40,16 +40,28 @@ pub struct Nats {
 impl Nats {
     /// One JetStream node.
     pub fn single() -> Nats {
-        Nats::start(1)
+        Nats::start(1, "")
+    }
+
+    /// One JetStream node whose config also has `extra` (an `authorization` or a
+    /// `tls` block); `extra` is given the nodes' directory, where the test may put
+    /// files the block names.
+    pub fn single_with(extra: impl FnOnce(&Path) -> String) -> Nats {
+        let dir = tempfile::tempdir().expect("nats dir");
+        let text = extra(dir.path());
+        Nats::start_in(dir, 1, &text)
     }
 
     /// Three JetStream nodes in one cluster.
     pub fn cluster() -> Nats {
-        Nats::start(3)
+        Nats::start(3, "")
     }
 
-    fn start(n: usize) -> Nats {
-        let dir = tempfile::tempdir().expect("nats dir");
+    fn start(n: usize, extra: &str) -> Nats {
+        Nats::start_in(tempfile::tempdir().expect("nats dir"), n, extra)
+    }
+
+    fn start_in(dir: tempfile::TempDir, n: usize, extra: &str) -> Nats {
         let cluster_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
         let routes: Vec<String> = cluster_ports
             .iter()
@@ -65,6 +77,7 @@ impl Nats {
                  jetstream {{ store_dir: {:?} }}\n",
                 store.display().to_string()
             );
+            text.push_str(extra);
             if n > 1 {
                 text.push_str(&format!(
                     "cluster {{ name: heka, listen: 127.0.0.1:{cluster_port}, routes: [{}] }}\n",
@@ -146,27 +159,49 @@ impl Nats {
         format!("[{}]", urls.join(", "))
     }
 
+    /// Stream `stream`'s `cluster` object as node `i` sees it (`/jsz`).
+    fn stream_cluster(&self, i: usize, stream: &str) -> Option<serde_json::Value> {
+        let node = &self.nodes[i];
+        node.child.as_ref()?;
+        let body = http_get(node.monitor_port, "/jsz?accounts=true&streams=true")?;
+        let json = serde_json::from_str::<serde_json::Value>(&body).ok()?;
+        json["account_details"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|a| a["stream_detail"].as_array().into_iter().flatten())
+            .find(|s| s["name"] == stream)
+            .map(|s| s["cluster"].clone())
+    }
+
     /// The index of the node leading stream `stream`, asked of any running node.
     pub fn stream_leader(&self, stream: &str) -> Option<usize> {
-        for node in self.nodes.iter().filter(|n| n.child.is_some()) {
-            let Some(body) = http_get(node.monitor_port, "/jsz?accounts=true&streams=true") else {
-                continue;
-            };
-            let Ok(json) = serde_json::from_str::<serde_json::Value>(&body) else {
-                continue;
-            };
-            let leader = json["account_details"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .flat_map(|a| a["stream_detail"].as_array().into_iter().flatten())
-                .find(|s| s["name"] == stream)
-                .and_then(|s| s["cluster"]["leader"].as_str().map(str::to_owned));
-            if let Some(leader) = leader {
-                return self.nodes.iter().position(|n| n.name == leader);
-            }
-        }
-        None
+        (0..self.nodes.len()).find_map(|i| {
+            let cluster = self.stream_cluster(i, stream)?;
+            let leader = cluster["leader"].as_str()?;
+            self.nodes.iter().position(|n| n.name == leader)
+        })
+    }
+
+    /// Whether stream `stream` has a leader and, as the leader sees it, every other
+    /// node is a replica that is current (caught up). Only then may a 3-node R3
+    /// stream lose a node again without losing its quorum.
+    pub fn stream_current(&self, stream: &str) -> bool {
+        let Some(leader) = self.stream_leader(stream) else {
+            return false;
+        };
+        let Some(cluster) = self.stream_cluster(leader, stream) else {
+            return false;
+        };
+        let replicas = cluster["replicas"].as_array().cloned().unwrap_or_default();
+        cluster["leader"] == self.nodes[leader].name.as_str()
+            && replicas.len() + 1 == self.nodes.len()
+            && replicas.iter().all(|r| r["current"] == true)
+    }
+
+    /// Waits (up to `timeout`) until [`Nats::stream_current`]; whether it became so.
+    pub fn wait_stream_current(&self, stream: &str, timeout: Duration) -> bool {
+        wait_for(timeout, || self.stream_current(stream).then_some(())).is_some()
     }
 
     /// A node's log so far (for failure messages).

@@ -13,7 +13,9 @@
 //! only over the completed prefix, so an input's journal never passes a message that
 //! is not delivered, whatever order the far end answers in. A message that must be
 //! retried is submitted again with the same ticket once its wait is over; the others
-//! in flight go on meanwhile.
+//! in flight go on meanwhile. Submissions come in bursts, each closed by
+//! [`PipelinedOutput::end_burst`], so an output that packs several messages into one
+//! request (NATS) sees everything queued at once.
 //!
 //! An output that is not pipelined (the default, [`crate::Output::pipelined`] returns
 //! `None`) is driven through [`crate::Output::send`] with a window of one, which is
@@ -86,4 +88,17 @@ pub trait PipelinedOutput: Send {
     /// from any thread. `Err` is for an output that cannot even start (it is taken as
     /// that delivery's outcome: `Fatal` terminates the output).
     fn submit(&mut self, delivery: Delivery, outcomes: &Outcomes) -> Result<(), OutputError>;
+
+    /// The runner has submitted everything it had for now: it calls this after each
+    /// burst of [`PipelinedOutput::submit`] calls (the retries that were due and the
+    /// queued messages the window had room for) and before it waits. An output that
+    /// groups deliveries (several messages per request or per publish) may hold what
+    /// `submit` gave it until this call and then start it all at once, so a busy output
+    /// gets everything queued in one go, and an idle one each message at once. `Err`
+    /// is for an output that cannot go on (`Fatal` terminates it); the deliveries
+    /// still need their outcomes. Default: nothing to do.
+    fn end_burst(&mut self, outcomes: &Outcomes) -> Result<(), OutputError> {
+        let _ = outcomes;
+        Ok(())
+    }
 }

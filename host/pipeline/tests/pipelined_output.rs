@@ -60,11 +60,15 @@ impl Input for FeedInput {
 }
 
 /// Hands every delivery to the test, which reports its outcome (or, `auto`, reports
-/// success at once).
+/// success at once). As NatsOutput, it holds what `submit` gives it until the burst
+/// ends, so a runner that forgot `end_burst` would hang these tests; each burst's size
+/// goes to `bursts`.
 struct FarEnd {
     window: usize,
     auto: bool,
+    held: Vec<Delivery>,
     to_test: Sender<(Delivery, Outcomes)>,
+    bursts: Sender<usize>,
 }
 impl Output for FarEnd {
     fn send(&mut self, _msg: &Message, _payload: &[u8]) -> Result<(), OutputError> {
@@ -80,11 +84,18 @@ impl PipelinedOutput for FarEnd {
     fn max_in_flight(&self) -> usize {
         self.window
     }
-    fn submit(&mut self, delivery: Delivery, outcomes: &Outcomes) -> Result<(), OutputError> {
-        if self.auto {
-            outcomes.report(delivery.ticket, Ok(()));
+    fn submit(&mut self, delivery: Delivery, _outcomes: &Outcomes) -> Result<(), OutputError> {
+        self.held.push(delivery);
+        Ok(())
+    }
+    fn end_burst(&mut self, outcomes: &Outcomes) -> Result<(), OutputError> {
+        let _ = self.bursts.send(self.held.len());
+        for delivery in self.held.drain(..) {
+            if self.auto {
+                outcomes.report(delivery.ticket, Ok(()));
+            }
+            let _ = self.to_test.send((delivery, outcomes.clone()));
         }
-        let _ = self.to_test.send((delivery, outcomes.clone()));
         Ok(())
     }
 }
@@ -116,12 +127,14 @@ fn retry(after: Duration) -> Result<(), OutputError> {
 struct Run {
     feed: Sender<u64>,
     deliveries: Receiver<(Delivery, Outcomes)>,
+    bursts: Receiver<usize>,
     pipeline: heka_pipeline::Pipeline,
 }
 
 fn start(window: usize, auto: bool, acks: &Arc<AckLog>, buffer: Option<&Path>) -> Run {
     let (feed, rx) = crossbeam_channel::unbounded();
     let (to_test, deliveries) = crossbeam_channel::unbounded();
+    let (bursts_tx, bursts) = crossbeam_channel::unbounded();
     let mut options = OutputOptions::new(Matcher::parse("TRUE").unwrap());
     options.retries = RetryOptions {
         delay: Duration::from_millis(1),
@@ -141,13 +154,16 @@ fn start(window: usize, auto: bool, acks: &Arc<AckLog>, buffer: Option<&Path>) -
         Box::new(FarEnd {
             window,
             auto,
+            held: Vec::new(),
             to_test,
+            bursts: bursts_tx,
         }),
         options,
     );
     Run {
         feed,
         deliveries,
+        bursts,
         pipeline: b.start().unwrap(),
     }
 }
@@ -257,4 +273,38 @@ fn a_disk_buffer_resumes_at_the_first_undelivered_message() {
             "nothing delivered twice"
         );
     }
+}
+
+#[test]
+fn what_is_queued_is_handed_over_in_one_burst() {
+    let tmp = tempfile::tempdir().unwrap();
+    let acks = Arc::new(AckLog::default());
+    let run = start(8, false, &acks, Some(tmp.path()));
+    for n in 1..=24 {
+        run.feed.send(n).unwrap();
+    }
+    // All 24 on disk; the first 8 went out (in one or more bursts).
+    eventually("buffered", || acks.get().len() == 24);
+    let first: Vec<_> = (0..8).map(|_| next(&run.deliveries)).collect();
+    let bursts: usize = (0..).map_while(|_| run.bursts.try_recv().ok()).sum();
+    assert_eq!(bursts, 8);
+    // The far end answers 2..8, then 1: the whole window is released at once, and
+    // the next 8, queued on disk, go out together.
+    for (d, outcomes) in first.iter().skip(1).chain(first.iter().take(1)) {
+        outcomes.report(d.ticket, Ok(()));
+    }
+    let second: Vec<_> = (0..8).map(|_| next(&run.deliveries)).collect();
+    let numbers: Vec<u64> = second.iter().map(|(d, _)| number(d)).collect();
+    assert_eq!(numbers, (9..=16).collect::<Vec<_>>());
+    assert_eq!(run.bursts.recv_timeout(Duration::from_secs(20)), Ok(8));
+    // The rest, so that the stop does not wait for them.
+    for (d, outcomes) in &second {
+        outcomes.report(d.ticket, Ok(()));
+    }
+    for _ in 0..8 {
+        let (d, outcomes) = next(&run.deliveries);
+        outcomes.report(d.ticket, Ok(()));
+    }
+    run.pipeline.shutdown();
+    assert_eq!(run.pipeline.wait(), ExitStatus::Clean);
 }

@@ -184,21 +184,55 @@ impl ConnectionConfig {
 }
 
 impl Connection {
-    /// Connects (one attempt over the seed servers); the client then reconnects on its
-    /// own, forever, with its own back-off.
+    /// Connects: one attempt over the seed servers first, so that credentials the
+    /// server refuses are an error here (naming the servers; the plugin's runner
+    /// names the plugin) rather than a client retrying in the background forever;
+    /// when no server answers, a client that keeps trying in the background. Either
+    /// way the client then reconnects on its own, forever, with its own back-off.
     pub async fn connect(&self, name: &str) -> Result<Client, String> {
+        use async_nats::ConnectErrorKind::{Authentication, AuthorizationViolation};
+        let servers = self.servers_text();
+        match self.options(name)?.connect(self.servers.clone()).await {
+            Ok(client) => return Ok(client),
+            Err(e) if matches!(e.kind(), AuthorizationViolation | Authentication) => {
+                return Err(format!(
+                    "{servers} refused the credentials ({e}): check credentials_file, user/password or token"
+                ));
+            }
+            Err(e) => {
+                tracing::warn!(plugin = %name, servers = %servers, error = %e, "cannot connect to NATS yet; retrying in the background");
+            }
+        }
+        self.options(name)?
+            // Servers that are down at start are tried again in the background; the
+            // plugin's publishes and pulls fail (and are retried) meanwhile.
+            .retry_on_initial_connect()
+            .connect(self.servers.clone())
+            .await
+            .map_err(|e| format!("cannot connect to {servers}: {e}"))
+    }
+
+    /// The seed servers, for messages (no user or password that a URL may hold).
+    fn servers_text(&self) -> String {
+        let urls: Vec<String> = self
+            .servers
+            .iter()
+            .map(|s| format!("{}://{}:{}", s.scheme(), s.host(), s.port()))
+            .collect();
+        urls.join(", ")
+    }
+
+    /// The client options: name, timeouts, credentials, TLS, event logging.
+    fn options(&self, name: &str) -> Result<ConnectOptions, String> {
         let mut options = ConnectOptions::new()
             .name(format!("hekad {name}"))
             .connection_timeout(self.connect_timeout)
             .max_reconnects(None)
-            // Servers that are down at start are tried again in the background; the
-            // plugin's publishes and pulls fail (and are retried) meanwhile.
-            .retry_on_initial_connect()
             .event_callback({
                 let name = name.to_owned();
                 move |event| {
                     let name = name.clone();
-                    async move { tracing::info!(plugin = %name, %event, "NATS connection") }
+                    async move { log_event(&name, &event) }
                 }
             });
         if let Some(creds) = &self.credentials {
@@ -215,10 +249,19 @@ impl Connection {
         if let Some(tls) = &self.tls {
             options = options.tls_client_config(tls.clone()).require_tls(true);
         }
-        options
-            .connect(self.servers.clone())
-            .await
-            .map_err(|e| format!("cannot connect to {:?}: {e}", self.servers))
+        Ok(options)
+    }
+}
+
+/// Logs a client event: errors (a refused reconnection, a permissions violation) as
+/// warnings, the rest (connected, disconnected) as information.
+fn log_event(name: &str, event: &async_nats::Event) {
+    use async_nats::Event;
+    match event {
+        Event::ServerError(_) | Event::ClientError(_) | Event::SlowConsumer(_) => {
+            tracing::warn!(plugin = %name, %event, "NATS connection")
+        }
+        _ => tracing::info!(plugin = %name, %event, "NATS connection"),
     }
 }
 

@@ -2,9 +2,12 @@
 //! (`trial`): a short run of each topology in CI, and a long `#[ignore]`d run with at
 //! least 20 kills per kind whose output is recorded in `docs/scaleout.md`.
 //!
+//! `auth`: a user and password over TLS, and refused credentials.
+//!
 //! nats-server comes from the Debian package (installed when missing; under
 //! `CI=true` a missing server fails these tests). `HEKA_NATS_SEED` replays a schedule.
 
+mod auth;
 mod trial;
 
 use heka_e2e::nats::ensure_nats_server;

@@ -283,6 +283,14 @@ fn kill_one(
             tally.bound += Bounds::aggregator();
         }
         _ => {
+            // A 3-node R3 stream survives the loss of one node at a time. A node that
+            // was just restarted is healthy before it has caught up, so the leader
+            // is killed only when every replica is current: the first long run killed
+            // the new leader while the old one was still behind, leaving two of three
+            // replicas out of date (no quorum: "no stream found" for minutes).
+            if !nats.stream_current("HEKA") {
+                return Duration::from_millis(200);
+            }
             let Some(leader) = nats.stream_leader("HEKA") else {
                 return Duration::from_millis(200);
             };
@@ -290,6 +298,13 @@ fn kill_one(
             std::thread::sleep(Duration::from_millis(500 + rng.below(1500) as u64));
             nats.spawn(leader);
             nats.wait_healthy(leader);
+            let current = nats.wait_stream_current("HEKA", Duration::from_secs(60));
+            assert!(
+                current,
+                "stream HEKA not current 60 s after node {} came back; its log:\n{}",
+                nats.nodes[leader].name,
+                nats.log(leader)
+            );
             tally.leader += 1;
             tally.bound += Bounds::leader();
         }

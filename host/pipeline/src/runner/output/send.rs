@@ -118,7 +118,10 @@ impl OutputRunner {
                 Some(pipelined) => pipelined.submit(delivery, outcomes),
                 None => Err(OutputError::Fatal("no longer pipelined".into())),
             }) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.unannounced = true;
+                    return Ok(());
+                }
                 Err(err) => Err(err),
             }
         } else {

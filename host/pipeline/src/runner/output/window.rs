@@ -112,6 +112,14 @@ impl Window {
         self.entries.is_empty()
     }
 
+    /// Whether the oldest message taken is in flight: its outcome will come (and wake
+    /// the runner), and nothing behind it can be released before it.
+    pub(super) fn front_in_flight(&self) -> bool {
+        self.entries
+            .front()
+            .is_some_and(|e| e.state == State::InFlight)
+    }
+
     /// Messages released since the last successful flush.
     pub(super) fn unflushed(&self) -> usize {
         self.unflushed

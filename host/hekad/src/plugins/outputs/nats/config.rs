@@ -2,6 +2,7 @@
 //! the subject, the stream, batching and the publishes in flight, checked once at
 //! start-up so that every mistake names its key.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use heka_message::{FieldValue, Message};
@@ -160,10 +161,11 @@ fn check_subject(s: &str) -> Result<(), String> {
 }
 
 impl Settings {
-    /// The subject of `msg`.
-    pub fn subject_of(&self, msg: &Message) -> String {
+    /// The subject of `msg` (borrowed when it is the fixed one: no allocation per
+    /// message).
+    pub fn subject_of(&self, msg: &Message) -> Cow<'_, str> {
         let Some(field) = &self.subject_field else {
-            return self.subject.clone();
+            return Cow::Borrowed(&self.subject);
         };
         let value: &[u8] = match field {
             SubjectField::Type => msg.r#type.as_deref().unwrap_or("").as_bytes(),
@@ -184,6 +186,6 @@ impl Settings {
             let ok = b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
             subject.push(if ok { b as char } else { '_' });
         }
-        subject
+        Cow::Owned(subject)
     }
 }

@@ -1,6 +1,9 @@
-//! The runner's side of a NatsOutput: a [`PipelinedOutput`] whose `submit` hands the
-//! delivery to the publisher (`super::publisher`) on the output's own tokio thread,
-//! started at the first submission.
+//! The runner's side of a NatsOutput: a [`PipelinedOutput`] whose `submit` keeps the
+//! delivery and whose `end_burst` hands what it kept to the publisher
+//! (`super::publisher`) on the output's own tokio thread, started at the first
+//! submission. Handing a burst over at once is what lets the publisher pack a busy
+//! output's messages into few NATS messages (one at a time, it published each alone
+//! as soon as it came: 1.2 Heka messages per NATS message in `hekad-bench nats`).
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -19,7 +22,9 @@ pub struct NatsOutput {
     settings: Arc<Settings>,
     /// To the publisher; unbounded, but never holds more than the runner's window
     /// (`max_in_flight` deliveries).
-    queue: Option<UnboundedSender<Delivery>>,
+    queue: Option<UnboundedSender<Vec<Delivery>>>,
+    /// Submitted since the last hand-over (at most `max_batch`).
+    burst: Vec<Delivery>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -29,12 +34,16 @@ impl NatsOutput {
             name: name.to_owned(),
             settings: Arc::new(settings),
             queue: None,
+            burst: Vec::new(),
             thread: None,
         }
     }
 
     /// Starts the publisher thread reporting to `outcomes`.
-    fn start(&mut self, outcomes: &Outcomes) -> Result<UnboundedSender<Delivery>, OutputError> {
+    fn start(
+        &mut self,
+        outcomes: &Outcomes,
+    ) -> Result<UnboundedSender<Vec<Delivery>>, OutputError> {
         let rt = runtime()
             .map_err(|e| OutputError::Fatal(format!("cannot start a tokio runtime: {e}")))?;
         let (tx, rx) = unbounded_channel();
@@ -70,12 +79,27 @@ impl PipelinedOutput for NatsOutput {
     }
 
     fn submit(&mut self, delivery: Delivery, outcomes: &Outcomes) -> Result<(), OutputError> {
+        self.burst.push(delivery);
+        // A full batch goes at once: the publisher works on it while the runner
+        // encodes the next ones.
+        if self.burst.len() >= self.settings.max_batch {
+            self.end_burst(outcomes)?;
+        }
+        Ok(())
+    }
+
+    fn end_burst(&mut self, outcomes: &Outcomes) -> Result<(), OutputError> {
+        if self.burst.is_empty() {
+            return Ok(());
+        }
         let queue = match &self.queue {
             Some(q) => q.clone(),
             None => self.start(outcomes)?,
         };
+        let capacity = self.settings.max_batch.min(1024);
+        let burst = std::mem::replace(&mut self.burst, Vec::with_capacity(capacity));
         queue
-            .send(delivery)
+            .send(burst)
             .map_err(|_| OutputError::Fatal("the publisher has stopped".into()))
     }
 }

@@ -3,10 +3,12 @@
 //! them to JetStream without waiting (many `PublishAckFuture`s in flight) and reports
 //! every delivery's outcome when its PubAck (or its failure) comes.
 //!
-//! Batching is opportunistic: a NATS message takes the deliveries already queued
-//! when it is built (up to `max_batch` messages and `max_batch_bytes`), so an idle
-//! output sends each message at once, and a busy one packs more per publish, which is
-//! what lets the broker's per-message cost stop being the bound.
+//! Batching is opportunistic: the runner hands over everything it had queued at once
+//! (a burst, `PipelinedOutput::end_burst`), and a NATS message takes the deliveries
+//! queued when it is built (up to `max_batch` messages and `max_batch_bytes`), so an
+//! idle output sends each message at once, and a busy one packs more per publish,
+//! which is what lets the broker's per-message cost stop being the bound. No timer
+//! holds a message back waiting for company.
 //!
 //! Retries are the runner's: a failed publish or a late PubAck makes each delivery of
 //! the batch a `Retry`, and the runner resubmits them after its back-off. The
@@ -16,7 +18,10 @@
 //! stored, and a batch regrouped differently can never be mistaken for one that was
 //! stored (it would only be stored twice: the duplicate bound of the module doc).
 
+use std::collections::VecDeque;
 use std::fmt::Write;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
@@ -118,19 +123,54 @@ fn retry(reason: String) -> OutputError {
     }
 }
 
-/// Runs until `rx` is closed (the output is dropped).
+/// The next batch from the front of `queued`: consecutive deliveries with one
+/// subject, within `max_batch` and `max_batch_bytes` (a single larger one alone).
+pub(super) fn next_batch(settings: &Settings, queued: &mut VecDeque<Delivery>) -> Option<Batch> {
+    let first = queued.pop_front()?;
+    let mut batch = Batch::new(settings.subject_of(&first.msg).into_owned(), first);
+    while let Some(d) = queued.front() {
+        if !batch.fits(settings, &settings.subject_of(&d.msg), d) {
+            break;
+        }
+        if let Some(d) = queued.pop_front() {
+            batch.push(d);
+        }
+    }
+    Some(batch)
+}
+
+/// A PubAck on its way: the tickets of the batch and how its publish ended.
+type Pending = Pin<Box<dyn Future<Output = (Vec<Ticket>, Result<(), OutputError>)> + Send>>;
+
+/// The publisher's state on its tokio thread.
+struct Publisher {
+    settings: Arc<Settings>,
+    js: async_nats::jetstream::Context,
+    outcomes: Outcomes,
+    /// The stream was found (or created) once.
+    stream_ok: bool,
+    /// Publishes awaiting their PubAck.
+    pending: FuturesUnordered<Pending>,
+    /// Deliveries handed over and not yet published.
+    queued: VecDeque<Delivery>,
+}
+
+/// Runs until `rx` is closed (the output is dropped) and every PubAck came.
 pub(super) async fn run(
     name: String,
     settings: Arc<Settings>,
-    mut rx: UnboundedReceiver<Delivery>,
+    mut rx: UnboundedReceiver<Vec<Delivery>>,
     outcomes: Outcomes,
 ) {
     let client = match settings.connection.connect(&name).await {
         Ok(c) => c,
         Err(e) => {
-            // retry_on_initial_connect makes this rare (a bad credentials file).
-            while let Some(d) = rx.recv().await {
-                outcomes.report(d.ticket, Err(OutputError::Fatal(e.clone())));
+            // Refused credentials (a server that is down is retried in the background).
+            let e = OutputError::Fatal(e);
+            while let Some(burst) = rx.recv().await {
+                burst
+                    .iter()
+                    .for_each(|d| outcomes.report(d.ticket, Err(e.clone())));
             }
             return;
         }
@@ -146,61 +186,69 @@ pub(super) async fn run(
         .max_ack_inflight(settings.max_in_flight.saturating_mul(2))
         .backpressure_on_inflight(false)
         .build(client);
-    let mut stream_ok = false;
-    let mut pending = FuturesUnordered::new();
-    let mut open = true;
-    let mut carry: Option<Delivery> = None;
-    loop {
-        if !open && pending.is_empty() {
-            break;
-        }
-        tokio::select! {
-            d = rx.recv(), if open => match d {
-                None => open = false,
-                Some(d) => carry = Some(d),
-            },
-            Some((tickets, result)) = pending.next(), if !pending.is_empty() => {
-                let tickets: Vec<Ticket> = tickets;
-                report_all(&outcomes, &tickets, &result);
+    let mut publisher = Publisher {
+        settings,
+        js,
+        outcomes,
+        stream_ok: false,
+        pending: FuturesUnordered::new(),
+        queued: VecDeque::new(),
+    };
+    publisher.serve(rx).await;
+}
+
+impl Publisher {
+    /// Takes bursts, publishes them and reports PubAcks until `rx` is closed and
+    /// nothing is in flight.
+    async fn serve(&mut self, mut rx: UnboundedReceiver<Vec<Delivery>>) {
+        let mut open = true;
+        while open || !self.pending.is_empty() {
+            tokio::select! {
+                burst = rx.recv(), if open => match burst {
+                    None => open = false,
+                    Some(burst) => self.queued.extend(burst),
+                },
+                Some((tickets, result)) = self.pending.next(), if !self.pending.is_empty() => {
+                    report_all(&self.outcomes, &tickets, &result);
+                }
+            }
+            // Whatever else was handed over meanwhile joins the batches.
+            while let Ok(burst) = rx.try_recv() {
+                self.queued.extend(burst);
+            }
+            while let Some(batch) = next_batch(&self.settings, &mut self.queued) {
+                self.publish(batch).await;
             }
         }
-        while let Some(first) = carry.take() {
-            let mut batch = Batch::new(settings.subject_of(&first.msg), first);
-            while let Ok(d) = rx.try_recv() {
-                let subject = settings.subject_of(&d.msg);
-                if batch.fits(&settings, &subject, &d) {
-                    batch.push(d);
-                } else {
-                    carry = Some(d);
-                    break;
-                }
+    }
+
+    /// Publishes one batch without waiting for its PubAck (or reports it failed).
+    async fn publish(&mut self, mut batch: Batch) {
+        if !self.stream_ok {
+            if let Err(e) = ensure_stream(&self.js, &self.settings).await {
+                report_all(&self.outcomes, &batch.tickets, &Err(retry(e)));
+                return;
             }
-            if !stream_ok {
-                if let Err(e) = ensure_stream(&js, &settings).await {
-                    report_all(&outcomes, &batch.tickets, &Err(retry(e)));
-                    continue;
-                }
-                stream_ok = true;
+            self.stream_ok = true;
+        }
+        let id = message_id(&batch.uuids);
+        let msg = async_nats::jetstream::message::PublishMessage::build()
+            .payload(batch.take_payload())
+            .message_id(id);
+        match self.js.send_publish(batch.subject, msg).await {
+            Ok(ack) => {
+                let tickets = batch.tickets;
+                self.pending.push(Box::pin(async move {
+                    let result = match ack.await {
+                        Ok(_) => Ok(()),
+                        Err(e) => Err(retry(format!("no PubAck: {e}"))),
+                    };
+                    (tickets, result)
+                }));
             }
-            let id = message_id(&batch.uuids);
-            let msg = async_nats::jetstream::message::PublishMessage::build()
-                .payload(batch.take_payload())
-                .message_id(id);
-            match js.send_publish(batch.subject, msg).await {
-                Ok(ack) => {
-                    let tickets = batch.tickets;
-                    pending.push(async move {
-                        let result = match ack.await {
-                            Ok(_) => Ok(()),
-                            Err(e) => Err(retry(format!("no PubAck: {e}"))),
-                        };
-                        (tickets, result)
-                    });
-                }
-                Err(e) => {
-                    let result = Err(retry(format!("publish failed: {e}")));
-                    report_all(&outcomes, &batch.tickets, &result);
-                }
+            Err(e) => {
+                let result = Err(retry(format!("publish failed: {e}")));
+                report_all(&self.outcomes, &batch.tickets, &result);
             }
         }
     }
