@@ -45,6 +45,24 @@ pub(crate) struct Route {
 impl Route {
     /// Whether the plugin gets `pack`: still registered, the signer (when asked for)
     /// checked first as in Heka, then the matcher.
+    /// A registered route for the plugin `name` (`pending`: filters only).
+    pub(crate) fn new(
+        name: &str,
+        matcher: &Matcher,
+        signer: &Option<Arc<str>>,
+        tx: Sender<Batch>,
+        pending: Option<Arc<AtomicUsize>>,
+    ) -> Route {
+        Route {
+            name: Arc::from(name),
+            matcher: Some(matcher.clone()),
+            signer: signer.clone(),
+            tx,
+            pending,
+            registered: Arc::new(AtomicBool::new(true)),
+        }
+    }
+
     pub(crate) fn accepts(&self, pack: &Pack) -> bool {
         self.registered.load(Ordering::Relaxed)
             && self

@@ -358,16 +358,17 @@ impl Queues {
             let (tx, rx) = crossbeam_channel::bounded(capacity);
             queue_probe(registry, &spec.name, PluginKind::Filter, &tx);
             let pending = Arc::new(AtomicUsize::new(0));
-            let registered = Arc::new(AtomicBool::new(true));
-            queues.routes.push(Route {
-                name: Arc::from(spec.name.as_str()),
-                matcher: Some(spec.options.matcher.clone()),
-                signer: spec.options.message_signer.clone(),
+            let route = Route::new(
+                &spec.name,
+                &spec.options.matcher,
+                &spec.options.message_signer,
                 tx,
-                pending: Some(pending.clone()),
-                registered: registered.clone(),
-            });
-            queues.filters.push((rx, (pending, registered)));
+                Some(pending.clone()),
+            );
+            queues
+                .filters
+                .push((rx, (pending, route.registered.clone())));
+            queues.routes.push(route);
         }
         for spec in outputs {
             // A buffered output's channel feeds its disk writer, which fsyncs once per
@@ -380,16 +381,15 @@ impl Queues {
             };
             let (tx, rx) = crossbeam_channel::bounded(capacity);
             queue_probe(registry, &spec.name, PluginKind::Output, &tx);
-            let registered = Arc::new(AtomicBool::new(true));
-            queues.routes.push(Route {
-                name: Arc::from(spec.name.as_str()),
-                matcher: Some(spec.options.matcher.clone()),
-                signer: spec.options.message_signer.clone(),
+            let route = Route::new(
+                &spec.name,
+                &spec.options.matcher,
+                &spec.options.message_signer,
                 tx,
-                pending: None,
-                registered: registered.clone(),
-            });
-            queues.outputs.push((rx, registered));
+                None,
+            );
+            queues.outputs.push((rx, route.registered.clone()));
+            queues.routes.push(route);
         }
         queues
     }
