@@ -60,6 +60,9 @@ impl std::fmt::Debug for Change {
     }
 }
 
+// The `add_*` methods mirror `PipelineBuilder::add_*` on purpose: a live change
+// starts plugins with the same arguments a fresh pipeline does, so that a reload and a
+// start read alike; both collect them through the one `Spec::new`.
 impl Change {
     /// Changes nothing yet.
     pub fn new() -> Change {
@@ -79,11 +82,7 @@ impl Change {
         plugin: Box<dyn Input>,
         options: InputOptions,
     ) -> &mut Self {
-        self.inputs.push(InputSpec {
-            name: name.to_owned(),
-            plugin,
-            options,
-        });
+        self.inputs.push(InputSpec::new(name, plugin, options));
         self
     }
 
@@ -97,12 +96,8 @@ impl Change {
         options: FilterOptions,
         take_state: bool,
     ) -> &mut Self {
-        let spec = FilterSpec {
-            name: name.to_owned(),
-            plugin,
-            options,
-        };
-        self.filters.push((spec, take_state));
+        self.filters
+            .push((FilterSpec::new(name, plugin, options), take_state));
         self
     }
 
@@ -113,11 +108,7 @@ impl Change {
         plugin: Box<dyn Output>,
         options: OutputOptions,
     ) -> &mut Self {
-        self.outputs.push(OutputSpec {
-            name: name.to_owned(),
-            plugin,
-            options,
-        });
+        self.outputs.push(OutputSpec::new(name, plugin, options));
         self
     }
 

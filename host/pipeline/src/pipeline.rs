@@ -68,11 +68,7 @@ impl PipelineBuilder {
         plugin: Box<dyn Input>,
         options: InputOptions,
     ) -> &mut Self {
-        self.inputs.push(InputSpec {
-            name: name.to_owned(),
-            plugin,
-            options,
-        });
+        self.inputs.push(InputSpec::new(name, plugin, options));
         self
     }
 
@@ -83,11 +79,7 @@ impl PipelineBuilder {
         plugin: Box<dyn Filter>,
         options: FilterOptions,
     ) -> &mut Self {
-        self.filters.push(FilterSpec {
-            name: name.to_owned(),
-            plugin,
-            options,
-        });
+        self.filters.push(FilterSpec::new(name, plugin, options));
         self
     }
 
@@ -98,11 +90,7 @@ impl PipelineBuilder {
         plugin: Box<dyn Output>,
         options: OutputOptions,
     ) -> &mut Self {
-        self.outputs.push(OutputSpec {
-            name: name.to_owned(),
-            plugin,
-            options,
-        });
+        self.outputs.push(OutputSpec::new(name, plugin, options));
         self
     }
 

@@ -54,23 +54,28 @@ pub enum PipelineError {
     },
 }
 
+/// A plugin as the builder (or a live [`crate::Change`]) collected it: its name, the
+/// plugin and its runner options. One shape for the three kinds, so collecting a
+/// plugin is written once.
+pub(crate) struct Spec<P: ?Sized, O> {
+    pub name: String,
+    pub plugin: Box<P>,
+    pub options: O,
+}
+
+impl<P: ?Sized, O> Spec<P, O> {
+    pub(crate) fn new(name: &str, plugin: Box<P>, options: O) -> Self {
+        Spec {
+            name: name.to_owned(),
+            plugin,
+            options,
+        }
+    }
+}
+
 /// An input as the builder collected it.
-pub(crate) struct InputSpec {
-    pub name: String,
-    pub plugin: Box<dyn Input>,
-    pub options: InputOptions,
-}
-
+pub(crate) type InputSpec = Spec<dyn Input, InputOptions>;
 /// A filter as the builder collected it.
-pub(crate) struct FilterSpec {
-    pub name: String,
-    pub plugin: Box<dyn Filter>,
-    pub options: FilterOptions,
-}
-
+pub(crate) type FilterSpec = Spec<dyn Filter, FilterOptions>;
 /// An output as the builder collected it.
-pub(crate) struct OutputSpec {
-    pub name: String,
-    pub plugin: Box<dyn Output>,
-    pub options: OutputOptions,
-}
+pub(crate) type OutputSpec = Spec<dyn Output, OutputOptions>;
