@@ -1,6 +1,11 @@
 //! Unit tests of the disk queue on real files in temp dirs: order, rolling, checkpoint
 //! and restart, torn tails, damaged checkpoints, room accounting.
 
+use std::io::Write;
+use std::time::Duration;
+
+use heka_message::Message;
+
 use super::*;
 use crate::buffer::FullAction;
 
