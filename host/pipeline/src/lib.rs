@@ -36,6 +36,7 @@ mod buffer;
 mod change;
 mod clock;
 mod context;
+mod limit;
 mod output_error;
 mod pack;
 mod pipeline;

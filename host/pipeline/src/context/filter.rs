@@ -20,10 +20,9 @@ use heka_message::{Matcher, Message};
 
 use crate::ack::Ack;
 use crate::clock::stamped_message;
+use crate::limit::{CallKind, InjectCounter, LimitExceeded};
 use crate::pack::{Acks, Pack};
 use crate::plugin::{PluginError, PluginResult};
-use crate::sandbox::emitted::{CallKind, InjectCounter};
-use crate::sandbox::limits::LimitExceeded;
 use crate::settings::Settings;
 use crate::stats::PluginStats;
 use crate::stop::StopSignal;

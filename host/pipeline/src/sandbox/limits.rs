@@ -1,10 +1,11 @@
 //! A sandbox's identity and limits ([`SandboxSpec`]), with Heka's defaults, the one
-//! [`ConfigValue`], the one wording of a broken limit ([`LimitExceeded`]) and the one
-//! load error ([`SandboxError`]), whichever engine runs the plugin.
+//! [`ConfigValue`] and the one load error ([`SandboxError`]), whichever engine runs
+//! the plugin. The wording of a broken limit is `crate::limit`'s `LimitExceeded`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+
+use crate::limit::MAX_DECODER_INJECT;
 
 /// Heka's default `memory_limit`: 8 MiB.
 pub const DEFAULT_MEMORY_LIMIT: usize = 8 * 1024 * 1024;
@@ -16,11 +17,6 @@ pub const DEFAULT_OUTPUT_LIMIT: usize = 63 * 1024;
 pub const DEFAULT_MAX_PROCESS_INJECT: usize = 1;
 /// Heka's `[hekad] max_timer_inject`: injections per `timer_event` call.
 pub const DEFAULT_MAX_TIMER_INJECT: usize = 10;
-/// Injections one decoder call may make. Heka had no count, but each injection took
-/// a pack from the input pool (`poolsize`, 100) and blocked when it ran out; here the
-/// injections of a call are held until it returns, so the pool size is the cap.
-pub const MAX_DECODER_INJECT: usize = 100;
-
 /// A sandbox's limits (reference §6.1; `max_*_inject` are `[hekad]` globals).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SandboxLimits {
@@ -136,30 +132,6 @@ pub fn sanitize_name(name: &str) -> String {
         .collect()
 }
 
-/// A limit a guest broke: the plugin is terminated with this text as the reason.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum LimitExceeded {
-    #[error("memory_limit exceeded ({0} bytes)")]
-    Memory(usize),
-    #[error("instruction_limit exceeded ({0} per call)")]
-    Instructions(u64),
-    #[error("output_limit exceeded ({0} bytes)")]
-    Output(usize),
-    /// Heka's wording, with the limit and the kind of call it applies to.
-    #[error("exceeded InjectMessage count ({limit} per {per})")]
-    InjectCount { limit: usize, per: &'static str },
-    /// A guest call ran past its wall-clock cap (wasm: time spent in host calls
-    /// included, which the instruction budget cannot see).
-    #[error("call_time_limit exceeded ({} ms per call)", .0.as_millis())]
-    CallTime(Duration),
-    /// A host or WASI call that would block was refused.
-    #[error("blocking call refused: {0}")]
-    Blocking(String),
-    /// hekad is stopping and the guest did not return in time (Heka's "aborted").
-    #[error("aborted")]
-    Aborted,
-}
-
 /// Why a sandbox could not be loaded or started, whichever engine.
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
@@ -195,21 +167,5 @@ mod tests {
     fn preservation_file_replaces_non_word_characters() {
         let p = SandboxSpec::preservation_file(Path::new("/b"), "my-filter.x 1");
         assert_eq!(p, Path::new("/b/sandbox_preservation/my_filter_x_1.data"));
-    }
-
-    #[test]
-    fn limit_wordings() {
-        assert_eq!(
-            LimitExceeded::InjectCount {
-                limit: 1,
-                per: "process_message"
-            }
-            .to_string(),
-            "exceeded InjectMessage count (1 per process_message)"
-        );
-        assert_eq!(
-            LimitExceeded::CallTime(Duration::from_millis(200)).to_string(),
-            "call_time_limit exceeded (200 ms per call)"
-        );
     }
 }
