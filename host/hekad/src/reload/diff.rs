@@ -5,11 +5,12 @@
 //! kind and type, every resolved option of its section (the common ones as parsed,
 //! the plugin's own as written after `%ENV[]`), the same for the templates it uses
 //! (an input's decoder and splitter, an output's encoder, named or the type's
-//! default), and the content of the plugin files they load (the sandbox `filename`,
-//! wasm or Lua), so a changed script file alone replaces its plugin. Two entries that
-//! differ in anything replace the plugin. Not looked at: files a plugin reads while
-//! it runs or opens by another key (Lua `require` modules, TLS certificates); a reload
-//! that should pick those up needs another change to the section.
+//! default), and the content of the files they load ([`files`]: the sandbox
+//! `filename`, wasm or Lua; a Lua sandbox's `module_directory`; TLS certificates and
+//! keys; NATS credentials), so a changed script, module or certificate alone replaces
+//! its plugin. Two entries that differ in anything replace the plugin. Not looked at:
+//! files a plugin opens while it runs by a name in a message or in its own script
+//! (a Lua `io.open` is refused by the sandbox anyway).
 //!
 //! `[hekad]` settings are read by every plugin (hostname, queue sizes, `share_dir`):
 //! any change there besides the ops listener's own keys (read at start only) makes the
@@ -19,11 +20,12 @@
 //! it loaded then), not re-read at the reload.
 
 use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 use crate::config::{Common, Config, PluginKind, Section};
 use crate::registry;
+
+mod files;
 
 /// Every running plugin's description, and the `[hekad]` settings plugins see.
 #[derive(Debug, Clone, Default)]
@@ -168,7 +170,7 @@ fn describe(config: &Config, section: &Section) -> Plugin {
     }
 }
 
-/// A section's type, options and loaded file, appended to `text`.
+/// A section's type, options and the files it loads, appended to `text`.
 fn write_section(config: &Config, section: &Section, text: &mut String) {
     use std::fmt::Write as _;
     let _ = write!(
@@ -176,28 +178,12 @@ fn write_section(config: &Config, section: &Section, text: &mut String) {
         "type={} common={:?} table={:?}",
         section.type_name, section.common, section.table
     );
-    if let Some(file) = plugin_file(section) {
-        let path = config.globals.share_dir.join(file);
-        let _ = write!(text, " file={}", file_hash(&path));
-    }
+    files::write_loaded(&config.globals.share_dir, &section.table, text);
 }
 
 /// The plugin file a section loads (the sandbox key `filename`).
 fn plugin_file(section: &Section) -> Option<&str> {
     section.table.get("filename").and_then(|v| v.as_str())
-}
-
-/// A hash of a file's content (or of why it cannot be read), as text.
-fn file_hash(path: &Path) -> String {
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            // Compared within one process only: the std hasher is stable enough.
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            bytes.hash(&mut h);
-            format!("{}:{:016x}", bytes.len(), h.finish())
-        }
-        Err(e) => format!("unreadable({:?})", e.kind()),
-    }
 }
 
 #[cfg(test)]

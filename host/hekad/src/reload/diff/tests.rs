@@ -91,6 +91,56 @@ fn a_changed_script_file_replaces_the_sandbox_and_carries_its_state() {
 }
 
 #[test]
+fn a_changed_lua_module_replaces_the_lua_sandboxes_only() {
+    // The default module_directory, `<share_dir>/lua_modules`, with a dotted module.
+    let plan = plan("", "", |dir| {
+        std::fs::create_dir_all(dir.join("lua_modules/heka")).unwrap();
+        std::fs::write(dir.join("lua_modules/heka/util.lua"), "return {}\n").unwrap();
+    });
+    assert_eq!(plan.replaced, names(&["count"]));
+    assert_eq!(plan.carried, names(&["count"]));
+    assert_eq!(plan.kept, names(&["native", "out", "tcp"]));
+}
+
+#[test]
+fn a_sandbox_module_directory_is_looked_at_and_others_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("count.lua"), "n = 0\n").unwrap();
+    std::fs::create_dir_all(dir.path().join("mine")).unwrap();
+    std::fs::write(dir.path().join("mine/m.lua"), "return 1\n").unwrap();
+    let text = base(dir.path(), "").replace(
+        "filename = \"count.lua\"",
+        "filename = \"count.lua\"\nmodule_directory = \"mine\"",
+    );
+    let running = fingerprints(dir.path(), &text);
+    // The default directory is not this sandbox's: a change there keeps it.
+    std::fs::create_dir_all(dir.path().join("lua_modules")).unwrap();
+    std::fs::write(dir.path().join("lua_modules/m.lua"), "return 2\n").unwrap();
+    let plan = running.plan(&fingerprints(dir.path(), &text));
+    assert!(plan.is_empty(), "{plan:?}");
+    // Its own directory is.
+    std::fs::write(dir.path().join("mine/m.lua"), "return 3\n").unwrap();
+    let plan = running.plan(&fingerprints(dir.path(), &text));
+    assert_eq!(plan.replaced, names(&["count"]));
+}
+
+#[test]
+fn a_changed_tls_file_replaces_the_plugin_that_loads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("count.lua"), "n = 0\n").unwrap();
+    let cert = dir.path().join("cert.pem");
+    std::fs::write(&cert, "one").unwrap();
+    let extra = format!("[tcp.tls]\ncert_file = \"{}\"\n", cert.display());
+    let text = base(dir.path(), &extra);
+    let running = fingerprints(dir.path(), &text);
+    assert!(running.plan(&fingerprints(dir.path(), &text)).is_empty());
+    std::fs::write(&cert, "two").unwrap();
+    let plan = running.plan(&fingerprints(dir.path(), &text));
+    assert_eq!(plan.replaced, names(&["tcp"]));
+    assert_eq!(plan.kept, names(&["count", "native", "out"]));
+}
+
+#[test]
 fn a_changed_template_replaces_its_users() {
     // `enc` is a template: the output using it is replaced, nothing else.
     let dir = tempfile::tempdir().unwrap();
