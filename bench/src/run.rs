@@ -125,7 +125,7 @@ impl Bench {
             log_dir: self.inputs.main.dir.clone(),
             base_dir: self.work.join("base"),
             journal_dir,
-            plugins: target_dir(&self.repo).join("guest-plugins"),
+            plugins: guests_of(&self.hekad, &self.repo),
             repo: self.repo.clone(),
             url,
             globals: self.globals.clone(),
@@ -361,6 +361,19 @@ fn on_path(name: &str) -> Option<PathBuf> {
 }
 
 /// The cargo target directory of the workspace at `repo`.
+/// The guest plugins built with `hekad`: `guest-plugins/` in the target directory the
+/// binary was built in (`<target>/release/hekad`), so a `--baseline` binary from
+/// another checkout runs with its own guests (the guests' interface may differ between
+/// commits); `target/guest-plugins` of this repository otherwise.
+fn guests_of(hekad: &Path, repo: &Path) -> PathBuf {
+    hekad
+        .parent()
+        .and_then(Path::parent)
+        .map(|target| target.join("guest-plugins"))
+        .filter(|dir| dir.is_dir())
+        .unwrap_or_else(|| target_dir(repo).join("guest-plugins"))
+}
+
 pub fn target_dir(repo: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
