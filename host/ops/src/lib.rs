@@ -24,6 +24,7 @@
 
 mod assets;
 mod config;
+pub mod data_files;
 mod health;
 pub mod history;
 pub mod metrics;

@@ -65,25 +65,25 @@ pub fn find(registry: &Registry, plugin: &str, name: &str) -> Option<Arc<Sandbox
     registry.find(plugin)?.sandbox_outputs().get(name)
 }
 
-/// The output Heka's DashboardOutput stored as `file` (`<Logger>.<name>.<type>`).
+/// The output Heka's DashboardOutput stored as `file` (see [`heka_file`]).
 pub fn find_heka_file(registry: &Registry, file: &str) -> Option<Arc<SandboxOutput>> {
-    let (stem, payload_type) = file.rsplit_once('.')?;
     registry.plugins().iter().find_map(|p| {
-        let name = stem.strip_prefix(p.name())?.strip_prefix('.')?;
+        file.strip_prefix(p.name())?.strip_prefix('.')?;
         p.sandbox_outputs()
             .list()
             .into_iter()
-            .find(|o| o.payload_type == payload_type && heka_file_name(&o.name) == name)
+            .find(|o| heka_file(p.name(), o) == file)
     })
 }
 
-/// Heka's DashboardOutput file-name rule for a payload name: non-word characters
-/// (`\W`: not ASCII letters, digits or `_`) removed, at most 64 bytes.
-fn heka_file_name(name: &str) -> String {
-    name.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .take(64)
-        .collect()
+/// The file name Heka's DashboardOutput stored an output of `plugin` under:
+/// `<Logger>.<name>.<type>`, name and type with every non-word character (`\W`: not
+/// ASCII letters, digits or `_`) removed, the name cut to 64 bytes.
+pub fn heka_file(plugin: &str, out: &SandboxOutput) -> String {
+    let word = |c: &char| c.is_ascii_alphanumeric() || *c == '_';
+    let name: String = out.name.chars().filter(word).take(64).collect();
+    let payload_type: String = out.payload_type.chars().filter(word).collect();
+    format!("{plugin}.{name}.{payload_type}")
 }
 
 /// The content type a payload is served with. Only plain text and JSON are named as
@@ -124,9 +124,21 @@ mod tests {
 
     #[test]
     fn heka_file_names_keep_word_characters_only() {
-        assert_eq!(heka_file_name("HTTP Status (5xx)"), "HTTPStatus5xx");
-        assert_eq!(heka_file_name(&"a".repeat(100)).len(), 64);
-        assert_eq!(heka_file_name(""), "");
+        let out = |name: &str, payload_type: &str| SandboxOutput {
+            name: name.into(),
+            payload_type: payload_type.into(),
+            payload: Vec::new(),
+            updated_ns: 0,
+        };
+        assert_eq!(
+            heka_file("f", &out("HTTP Status (5xx)", "cbuf")),
+            "f.HTTPStatus5xx.cbuf"
+        );
+        assert_eq!(
+            heka_file("f", &out(&"a".repeat(100), "t.x")).len(),
+            2 + 64 + 3
+        );
+        assert_eq!(heka_file("f", &out("", "txt")), "f..txt");
     }
 
     #[test]

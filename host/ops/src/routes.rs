@@ -18,6 +18,7 @@ use axum::routing::{get, post};
 use heka_pipeline::Registry;
 use serde::{Deserialize, Serialize};
 
+use crate::data_files::{self, DataFile};
 use crate::history::Ring;
 use crate::{Hooks, OpsConfig, assets, health, metrics, outputs, report, status, tail};
 
@@ -350,15 +351,31 @@ async fn named_output(
     output_bytes(&state, &headers, q.token.as_deref(), found, &what)
 }
 
+/// Heka's DashboardOutput files ([`data_files`]): the report, the sandbox list and the
+/// termination list are statistics (no token, as `/api/v1/status`); a sandbox
+/// output's bytes are message data (the token rule of `output_bytes`).
 async fn heka_output_file(
     AxState(state): AxState<State>,
     headers: HeaderMap,
     Path(file): Path<String>,
     Query(q): Query<TokenQuery>,
 ) -> Response {
-    let found = outputs::find_heka_file(&state.0.registry, &file);
-    let what = format!("no sandbox output stored as {file:?}");
-    output_bytes(&state, &headers, q.token.as_deref(), found, &what)
+    let missing = format!("no sandbox output stored as {file:?}");
+    match data_files::find(&state.0.registry, &file) {
+        Some(DataFile::Json(value)) => Json(value).into_response(),
+        Some(DataFile::Tsv(text)) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/tab-separated-values; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Some(DataFile::Output(out)) => {
+            output_bytes(&state, &headers, q.token.as_deref(), Some(out), &missing)
+        }
+        None => output_bytes(&state, &headers, q.token.as_deref(), None, &missing),
+    }
 }
 
 async fn unnamed_output(

@@ -85,3 +85,56 @@ fn off_loopback_payloads_need_the_token_and_the_list_does_not() {
     assert_eq!((code, content_type.as_str()), (200, "application/json"));
     assert_eq!(body, b"{\"a\":1}");
 }
+
+#[test]
+fn hekas_dashboard_files_are_served_from_the_registry() {
+    let h = Harness::start(|_| {});
+    let graph = h.registry.plugin("graph", PluginKind::Filter);
+    graph.set_type_name("SandboxFilter");
+    graph.received_messages.add(3);
+    graph
+        .sandbox_outputs()
+        .record("cbuf", "HTTP Status", CBUF.as_bytes());
+    h.registry.terminated(&graph, "instruction_limit exceeded");
+
+    // The harness's own pipeline (input, filter `pass`, output) is in it too.
+    let report = h.json("/data/heka_report.json");
+    let by_name = |list: &serde_json::Value, name: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["Name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} in {list}"))
+    };
+    let entry = by_name(&report["filters"], "graph");
+    assert_eq!(entry["ProcessMessageCount"]["value"], 3);
+    assert_eq!(entry["Type"]["value"], "SandboxFilter (filter)");
+    assert_eq!(
+        by_name(&report["globals"], "Router")["ProcessMessageCount"]["representation"],
+        "count"
+    );
+    assert!(
+        !report["outputs"].as_array().unwrap().is_empty(),
+        "{report}"
+    );
+
+    let list = h.json("/data/sandboxes.json");
+    let entry = by_name(&list["sandboxes"], "graph");
+    assert_eq!(
+        entry["Outputs"][0]["Filename"],
+        "data/graph.HTTPStatus.cbuf"
+    );
+    // The file the list names is served.
+    let (code, _, body) = get_bytes(&h, "/data/graph.HTTPStatus.cbuf");
+    assert_eq!((code, body), (200, CBUF.as_bytes().to_vec()));
+
+    let (code, content_type, body) = get_bytes(&h, "/data/heka_sandbox_termination.tsv");
+    assert_eq!(code, 200);
+    assert!(content_type.starts_with("text/tab-separated-values"));
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        text.ends_with("\tgraph\tinstruction_limit exceeded\n"),
+        "{text:?}"
+    );
+}
