@@ -166,14 +166,18 @@ impl Bench {
             command.arg("-c").arg(&config);
             command
         } else {
-            fs::write(&config, scenario::config(scenario, &paths))
-                .map_err(io(format!("{}", config.display())))?;
             if scenario == Scenario::SeedCold {
-                let cache = paths.base_dir.join("sandbox_cache");
-                if cache.exists() {
-                    fs::remove_dir_all(&cache).map_err(io(format!("{}", cache.display())))?;
+                // A base_dir of its own, emptied: the other rows' compiled guests stay
+                // cached (a `--baseline` binary's cold run must not make the next row of
+                // this binary cold too).
+                paths.base_dir = self.work.join("base-cold");
+                if paths.base_dir.exists() {
+                    fs::remove_dir_all(&paths.base_dir)
+                        .map_err(io(format!("{}", paths.base_dir.display())))?;
                 }
             }
+            fs::write(&config, scenario::config(scenario, &paths))
+                .map_err(io(format!("{}", config.display())))?;
             let mut command = Command::new(&self.hekad);
             command.arg(format!("-config={}", config.display()));
             command
