@@ -153,10 +153,10 @@ impl Raw<'_, '_> {
         Stop
     }
 
-    /// Room for `n` more values (LPeg's `luaL_checkstack(L, 4, "too many captures")`).
+    /// Room for `n` more values (LPeg's `luaL_checkstack(L, 4, "too many captures")`, in its words).
     unsafe fn room(&mut self, n: c_int) -> Result<(), Stop> {
         if unsafe { ffi::lua_checkstack(self.state, n) } == 0 {
-            return Err(self.fail("too many captures".into()));
+            return Err(self.fail("stack overflow (too many captures)".into()));
         }
         Ok(())
     }

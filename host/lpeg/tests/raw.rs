@@ -1,0 +1,143 @@
+//! Capture evaluation on the raw Lua stack (`captures::raw`): the same values as the
+//! `Value` path (forced here by appending a string capture, which the raw path does not
+//! handle), errors that leave the state usable, the memory limit, stack space for many
+//! values and deep nesting.
+
+mod common;
+
+use common::{error_of, run, state};
+
+/// Lua helpers: `same(p, s, ...)` checks that `p` and `p` forced through the `Value`
+/// path yield the same values (compared with `deq`, tables deeply).
+const SAME: &str = r##"
+local function deq(a, b)
+    if type(a) ~= "table" or type(b) ~= "table" then return a == b end
+    for k, v in pairs(a) do if not deq(v, b[k]) then return false end end
+    for k in pairs(b) do if a[k] == nil then return false end end
+    return true
+end
+local function pack(...) return { n = select("#", ...), ... } end
+function same(p, s, ...)
+    local raw = pack(lpeg.match(p, s, ...))
+    local val = pack(lpeg.match(p * (lpeg.P(true) / ""), s, ...))
+    assert(val.n == raw.n + 1 and val[val.n] == "", "value path shape")
+    for i = 1, raw.n do
+        assert(deq(raw[i], val[i]), "value " .. i .. ": " .. tostring(raw[i]) .. " ~= " .. tostring(val[i]))
+    end
+    return unpack(raw, 1, raw.n)
+end
+"##;
+
+fn check(name: &str, body: &str) {
+    run(name, &format!("{SAME}\n{body}"));
+}
+
+#[test]
+fn values_agree_with_the_value_path() {
+    check(
+        "agree",
+        r#"
+        local l = lpeg
+        same(l.Ct(l.Cg(l.C(1), "a") * l.C(1) * l.Cg(l.C(1) * l.C(1), "b") * l.Cp()), "abcdef")
+        same(l.Ct((l.C(1) / tonumber)^0), "12x")
+        same(l.Ct(l.Cg(l.Ct(l.C(1) * l.Cg(l.Cc(nil), "n") * l.Cc(false)), "t")), "z")
+        same(l.Cc(nil, false, 3) * l.Cp() * l.C(l.C(1) * l.C(1)), "ab")
+        same(l.Cf(l.C(1) * (l.C(1) / tonumber)^0, function (a, b) return a .. b end), "x123")
+        same(l.Cf(l.Ct"" * l.Cg(l.C(1) * l.C(1))^0, rawset), "aAbB")
+        same((l.C(1) * l.C(1) * l.C(1)) / 2, "abc")
+        same(l.C(1) / 0 * l.C(1), "ab")
+        same(l.C(1) / { a = 1 } * (l.C(1) / { a = 1 }), "ab")
+        same(l.C(1) / setmetatable({}, { __index = function (_, k) return k .. "!" end }), "q")
+        same(l.C(1) / function (x) return x, nil, false end * l.C(1), "ab")
+        same(l.Carg(2) * l.Carg(1) * l.C(1), "ab", 1, "e1", { 2 })
+        same(l.Cmt(l.C(1), function (s, i, c) return i, c, nil, false end) * l.C(1), "ab")
+        same(l.Cg(l.C(1) * l.C(1)) * l.Cg(l.C(1), "skipped") * l.Cg(l.P(1)), "abcd")
+        local x, nothing, f, pos = same(l.Cmt(1, function (s, i) return i, "x", nil, false end) * l.Cp(), "a")
+        assert(x == "x" and nothing == nil and f == false and pos == 2)
+        "#,
+    );
+}
+
+#[test]
+fn errors_in_capture_functions_come_back_and_leave_the_state_usable() {
+    check(
+        "errors",
+        r#"
+        local l = lpeg
+        local boom = l.Ct(l.C(1) * (l.C(1) / function (c) error("boom " .. c) end))
+        for i = 1, 200 do
+            local ok, e = pcall(l.match, boom, "ab")
+            assert(not ok and tostring(e):find("boom b", 1, true), tostring(e))
+            local t = l.match(l.Ct(l.C(1)^0), "xyz")
+            assert(#t == 3 and t[3] == "z")
+        end
+        local ok, e = pcall(l.match, l.Cf(l.C(1) * l.C(1), function () error({}) end), "ab")
+        assert(not ok)
+        "#,
+    );
+    assert!(
+        error_of(r#"lpeg.match(lpeg.Carg(3), "a", 1, "x")"#)
+            .contains("reference to absent extra argument #3")
+    );
+    assert!(
+        error_of(r#"lpeg.match((lpeg.C(1) * lpeg.C(1)) / 3, "ab")"#).contains("no capture '3'")
+    );
+    assert!(
+        error_of(r#"lpeg.match(lpeg.Cf(lpeg.Cg(lpeg.C(1), "n"), print), "a")"#)
+            .contains("no initial value for fold capture")
+    );
+}
+
+#[test]
+fn many_values_need_stack_space_or_fail_in_lpegs_words() {
+    check(
+        "many",
+        r##"
+        local l = lpeg
+        local s = string.rep("a", 100000)
+        local t = l.match(l.Ct(l.C(1)^0), s)
+        assert(#t == 100000 and t[100000] == "a")
+        local ok, e = pcall(l.match, l.C(1)^0, s)
+        assert(not ok and tostring(e):find("too many captures", 1, true), tostring(e))
+        assert(select("#", l.match(l.C(1)^0, s:sub(1, 5000))) == 5000)
+        "##,
+    );
+}
+
+#[test]
+fn deep_nesting_evaluates_up_to_the_limit() {
+    check(
+        "deep",
+        r#"
+        local l = lpeg
+        local f = l.C"a"
+        for i = 1, 150 do f = f / function (x) return x, i end end
+        local x, i = l.match(f, "a")
+        assert(x == "a" and i == 150)
+        -- Nesting that grows with the subject: one table per "a".
+        l.setmaxstack(2000)
+        local p = l.P{ "S", S = l.Ct(l.C"a" * l.V"S"^-1 * l.Cp()) }
+        local t = l.match(p, string.rep("a", 390))
+        for i = 1, 389 do t = t[2] end
+        assert(t[1] == "a" and t[2] == 391)
+        local ok, e = pcall(l.match, p, string.rep("a", 500))
+        assert(not ok and tostring(e):find("subcapture nesting too deep", 1, true), tostring(e))
+        "#,
+    );
+}
+
+#[test]
+fn the_memory_limit_holds_during_a_large_table_capture() {
+    let lua = state();
+    lua.set_memory_limit(8 << 20).expect("memory limit");
+    let code = r#"
+        local s = string.rep("abcdefgh", 40000)
+        local ok, e = pcall(lpeg.match, lpeg.Ct((lpeg.C(1) * lpeg.Cp())^0), s)
+        assert(not ok and tostring(e):find("not enough memory", 1, true), tostring(e))
+        local t = lpeg.match(lpeg.Ct(lpeg.C(1)^0), "abc")
+        assert(#t == 3)
+    "#;
+    if let Err(e) = lua.load(code).set_name("memory").exec() {
+        panic!("memory: {e}");
+    }
+}
