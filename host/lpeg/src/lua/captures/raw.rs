@@ -306,6 +306,7 @@ impl Raw<'_, '_> {
             return Err(self.fail(format!("no capture '{want}'")));
         }
         unsafe {
+            self.room(1)?;
             let base = ffi::lua_gettop(self.state) - n;
             ffi::lua_pushvalue(self.state, base + want);
             ffi::lua_replace(self.state, base + 1);
@@ -405,6 +406,7 @@ impl Raw<'_, '_> {
             let mut k = i + 1;
             while open && k + 1 < next {
                 if self.cap(k).kind == CapKind::Group && self.named(k) {
+                    self.room(2)?;
                     self.push_key(k);
                     k = self.first_nested(k)?;
                     ffi::lua_rawset(state, t);
