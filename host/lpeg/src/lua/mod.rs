@@ -273,7 +273,7 @@ pub(crate) fn match_value(
             r.end as i64 + 1,
         )]));
     }
-    let out = if captures::raw::supported(&r.caps) {
+    let out = if captures::raw::supported(&r.caps) && captures::raw::worthwhile(&prog, &r.caps) {
         let keys = pat.keys_table(lua, &prog)?;
         captures::raw::evaluate(lua, &prog, keys, &bytes, &r.caps, &r.values, extra)?
     } else {

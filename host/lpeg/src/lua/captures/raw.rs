@@ -36,6 +36,48 @@ pub(crate) fn supported(caps: &[Capture]) -> bool {
     })
 }
 
+/// Below this many evaluated capture entries, the [`Value`] path is cheaper: `exec_raw`
+/// costs a `pcall` and two C closures per call, more than a few reference slots.
+const RAW_MIN: usize = 4;
+
+/// Whether evaluating on the raw stack pays: a table capture is evaluated, or the
+/// entries evaluated (not under a `/ 0` or a named group outside a table, which yield
+/// nothing) number at least [`RAW_MIN`]. Walks the list once, without allocating.
+pub(crate) fn worthwhile(prog: &Program<Value>, caps: &[Capture]) -> bool {
+    let (mut k, mut evaluated) = (0, 0);
+    while k < caps.len() && evaluated < RAW_MIN {
+        let c = caps[k];
+        let arg = prog.keys.get(c.key as usize);
+        let silent = match c.kind {
+            CapKind::Num => arg.is_some_and(|(_, n)| *n == 0),
+            CapKind::Group => arg.is_some_and(|(v, _)| v.is_some()),
+            _ => false,
+        };
+        if c.kind == CapKind::Table {
+            return true;
+        }
+        if !silent {
+            evaluated += 1;
+            k += 1;
+            continue;
+        }
+        // Skip the capture and everything nested in it.
+        k += 1;
+        if c.tag == Tag::Open {
+            let mut depth = 1usize;
+            while k < caps.len() && depth > 0 {
+                match caps[k].tag {
+                    Tag::Open => depth += 1,
+                    Tag::Close => depth -= 1,
+                    Tag::Full => {}
+                }
+                k += 1;
+            }
+        }
+    }
+    evaluated >= RAW_MIN
+}
+
 /// The Lua table holding a program's capture arguments: `keys[i + 1]` is `prog.keys[i]`'s
 /// value (absent for none). Built once per pattern and passed to each evaluation.
 pub(crate) fn keys_table(lua: &Lua, prog: &Program<Value>) -> mlua::Result<Table> {
