@@ -1,6 +1,7 @@
 //! Capture evaluation on the raw Lua stack (`captures::raw`): the same values as the
-//! `Value` path (forced here by appending a string capture, which the raw path does not
-//! handle; small lists are padded with constants so that the raw path takes them), errors that leave the state usable, the memory limit, stack space for many
+//! `Value` path (forced here by appending an accumulator capture, which the raw path
+//! does not handle; small lists are padded with constants so that the raw path takes
+//! them), errors that leave the state usable, the memory limit, stack space for many
 //! values and deep nesting.
 
 mod common;
@@ -21,7 +22,7 @@ function same(p, s, ...)
     -- Four constants make the list worth the raw path even for a small `p`.
     p = p * lpeg.Cc(1, 2, 3, 4)
     local raw = pack(lpeg.match(p, s, ...))
-    local val = pack(lpeg.match(p * (lpeg.P(true) / ""), s, ...))
+    local val = pack(lpeg.match(p * lpeg.Cc"" * (lpeg.P(true) % function (a) return a end), s, ...))
     assert(val.n == raw.n + 1 and val[val.n] == "", "value path shape")
     assert(raw[raw.n] == 4, "constants last")
     raw.n = raw.n - 4
@@ -56,6 +57,13 @@ fn values_agree_with_the_value_path() {
         same(l.Carg(2) * l.Carg(1) * l.C(1), "ab", 1, "e1", { 2 })
         same(l.Cmt(l.C(1), function (s, i, c) return i, c, nil, false end) * l.C(1), "ab")
         same(l.Cg(l.C(1) * l.C(1)) * l.Cg(l.C(1), "skipped") * l.Cg(l.P(1)), "abcd")
+        same(l.Cs((l.C(1) / function (c) return c:upper() end + l.P(1) / 7 + 1)^0), "ab-c")
+        same(l.Cs(l.C"a" * l.Cs(l.P"b" / "[%0]") * (l.P"c" / 1.5)), "abcd")
+        same(l.Cs((l.P"x" / { x = "y" } + 1)^0), "axbx")
+        same((l.C"a" * l.C"b" * l.Cc(12)) / "%3<%2%1%%>%0", "ab")
+        same((l.C(l.C"a" * l.C"b") * l.Cs"c") / "%1|%2|%3|%4", "abc")
+        same(l.Cg(l.C"a" * l.C"b", "g") * l.Cb"g" * l.Cg(l.Cc(1), 2) * l.Cb(2), "ab")
+        same(l.Ct(l.Cg(l.C(1), "k") * l.Cb"k" * l.Cg(l.C(1) / "<%0>", "k") * l.Cb"k"), "xy")
         local x, nothing, f, pos = same(l.Cmt(1, function (s, i) return i, "x", nil, false end) * l.Cp(), "a")
         assert(x == "x" and nothing == nil and f == false and pos == 2)
         "#,
@@ -87,6 +95,35 @@ fn errors_in_capture_functions_come_back_and_leave_the_state_usable() {
         error_of(r#"lpeg.match(lpeg.Ct((lpeg.C(1) * lpeg.C(1)) / 3), "ab")"#)
             .contains("no capture '3'")
     );
+    let text = [
+        (
+            r#"lpeg.Cs(lpeg.P(1) / function () return {} end)"#,
+            "invalid replacement value (a table)",
+        ),
+        (r#"lpeg.C(1) / "%3""#, "invalid capture index (3)"),
+        (
+            r#"(lpeg.C(1) * lpeg.Cg(lpeg.C(1), "n")) / "%2""#,
+            "no values in capture index 2",
+        ),
+        (
+            r#"(lpeg.P(1) * (lpeg.C(1) / 0)) / "%1""#,
+            "no values in capture index 1",
+        ),
+        (
+            r#"(lpeg.P(1) * (lpeg.Cc(true))) / "%1""#,
+            "invalid capture value (a boolean)",
+        ),
+        (
+            r#"lpeg.Cg(lpeg.C(1), "a") * lpeg.Cb"b""#,
+            "back reference 'b' not found",
+        ),
+    ];
+    for (p, msg) in text {
+        let e = error_of(&format!(
+            r#"lpeg.match(lpeg.Ct({p}) * lpeg.Cc(1, 2, 3, 4), "ab")"#
+        ));
+        assert!(e.contains(msg), "{p}: {e}");
+    }
     assert!(
         error_of(r#"lpeg.match(lpeg.Ct(lpeg.Cf(lpeg.Cg(lpeg.C(1), "n"), print)), "a")"#)
             .contains("no initial value for fold capture")

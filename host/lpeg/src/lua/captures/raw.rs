@@ -12,28 +12,25 @@
 //! Every push is preceded by `lua_checkstack`. Nothing here panics on input (indices come
 //! from the VM's capture list and are checked where a script chooses them).
 //!
-//! Capture kinds not handled here (back references, accumulators, substitutions and
-//! string captures) make [`supported`] false, and the whole match is evaluated by the
-//! [`Value`] path in the parent module.
+//! Accumulators (LPeg 1.1's `%`, which fold into the value before them) make
+//! [`supported`] false, and the whole match is evaluated by the [`Value`] path in the
+//! parent module. The captures that build text are in [`text`].
+
+mod text;
 
 use std::ffi::c_int;
 
 use mlua::ffi::{self, lua_State};
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
 
-use super::{MAX_NESTING, closes, rt};
+use super::{MAX_NESTING, MAX_STR_CAPS, closes, rt};
 use crate::compile::Program;
 use crate::tree::CapKind;
 use crate::vm::{Capture, NO_KEY, Tag};
 
 /// Whether every capture of the list can be evaluated on the raw stack.
 pub(crate) fn supported(caps: &[Capture]) -> bool {
-    caps.iter().all(|c| {
-        !matches!(
-            c.kind,
-            CapKind::Backref | CapKind::Accum | CapKind::Subst | CapKind::String
-        )
-    })
+    caps.iter().all(|c| c.kind != CapKind::Accum)
 }
 
 /// Below this many evaluated capture entries, the [`Value`] path is cheaper: `exec_raw`
@@ -102,6 +99,7 @@ pub(crate) fn evaluate(
 ) -> mlua::Result<MultiValue> {
     let close = closes(caps);
     let mut err = None;
+    let mut buf = Vec::new();
     let shape = Shape {
         prog,
         subject,
@@ -111,13 +109,13 @@ pub(crate) fn evaluate(
         nvalues: values.len() as c_int,
     };
     let out = if extra.is_empty() && values.is_empty() {
-        run(lua, keys, &shape, &mut err)
+        run(lua, keys, &shape, &mut err, &mut buf)
     } else {
         let mut args = Vec::with_capacity(1 + extra.len() + values.len());
         args.push(Value::Table(keys.clone()));
         args.extend(extra.iter().cloned());
         args.extend(values.iter().cloned());
-        run(lua, MultiValue::from_vec(args), &shape, &mut err)
+        run(lua, MultiValue::from_vec(args), &shape, &mut err, &mut buf)
     };
     match err {
         Some(e) => Err(e),
@@ -143,6 +141,7 @@ fn run(
     args: impl IntoLuaMulti,
     shape: &Shape,
     err: &mut Option<mlua::Error>,
+    buf: &mut Vec<u8>,
 ) -> mlua::Result<MultiValue> {
     // SAFETY: see the module documentation. The callback owns nothing with a destructor
     // (`Raw` is references and integers), checks the stack before each push, and
@@ -155,6 +154,7 @@ fn run(
                 shape,
                 depth: 0,
                 err,
+                buf,
             };
             let mut k = 0;
             while k < shape.caps.len() {
@@ -187,6 +187,8 @@ struct Raw<'a, 'e> {
     shape: &'a Shape<'a>,
     depth: u32,
     err: &'e mut Option<mlua::Error>,
+    /// Text of the `Cs` and `/ string` captures being built (owned by the caller).
+    buf: &'e mut Vec<u8>,
 }
 
 impl Raw<'_, '_> {
@@ -222,6 +224,13 @@ impl Raw<'_, '_> {
             j if j < self.shape.caps.len() => (c.pos, self.shape.caps[j].pos, j + 1),
             _ => (c.pos, c.pos, self.shape.caps.len()),
         }
+    }
+
+    /// Capture `i`'s argument as a Rust value (for error messages).
+    fn key_value(&self, i: usize) -> Option<&Value> {
+        let keys = &self.shape.prog.keys;
+        keys.get(self.cap(i).key as usize)
+            .and_then(|(v, _)| v.as_ref())
     }
 
     /// Whether capture `i` has an argument (a group's name).
@@ -333,9 +342,9 @@ impl Raw<'_, '_> {
                 CapKind::Query => self.query(i),
                 CapKind::Function => self.function(i),
                 CapKind::Fold => self.fold(i),
-                CapKind::Backref | CapKind::Accum | CapKind::Subst | CapKind::String => {
-                    Err(self.fail("capture not evaluated on the raw stack".into()))
-                }
+                CapKind::Subst | CapKind::String => self.text(i),
+                CapKind::Backref => self.backref(i),
+                CapKind::Accum => Err(self.fail("capture not evaluated on the raw stack".into())),
             }
         }
     }
