@@ -183,3 +183,29 @@ fn the_memory_limit_holds_during_a_large_table_capture() {
         panic!("memory: {e}");
     }
 }
+
+#[test]
+fn a_hook_error_in_a_capture_function_aborts_the_match() {
+    let lua = state();
+    let triggers = mlua::HookTriggers::new().every_nth_instruction(1000);
+    lua.set_hook(triggers, |_, _| {
+        Err(mlua::Error::runtime("instruction limit"))
+    })
+    .expect("hook");
+    let code = r#"
+        local spin = lpeg.C(1) / function () while true do end end
+        local ok, e = pcall(lpeg.match, lpeg.Ct(lpeg.C(1) * spin), "ab")
+        return ok, tostring(e)
+    "#;
+    let (ok, e): (bool, String) = match lua.load(code).eval() {
+        Ok(r) => r,
+        Err(e) => panic!("hook: {e}"),
+    };
+    assert!(!ok && e.contains("instruction limit"), "{e}");
+    lua.remove_hook();
+    let n: usize = lua
+        .load(r#"return #lpeg.match(lpeg.Ct(lpeg.C(1)^0), "abc")"#)
+        .eval()
+        .expect("usable after the error");
+    assert_eq!(n, 3);
+}
