@@ -7,7 +7,8 @@
 //! until the Lua state closes (LPeg keeps them in the userdata's environment instead).
 //!
 //! `construct` has the constructors and operators, `captures` runs match-time
-//! captures and turns the capture list into Lua values, `re` is the regex-like syntax.
+//! captures and turns the capture list into Lua values (straight on the Lua stack,
+//! `captures::raw`, when the list is worth it), `re` is the regex-like syntax.
 //! Matching work is charged to the [`StepHook`] the embedder installs as app data.
 
 mod captures;
