@@ -274,7 +274,9 @@ pub(crate) fn match_value(
             r.end as i64 + 1,
         )]));
     }
-    let out = if captures::raw::supported(&r.caps) && captures::raw::worthwhile(&prog, &r.caps) {
+    let out = if captures::raw::supported(&r.caps, &r.values, extra)
+        && captures::raw::worthwhile(&prog, &r.caps)
+    {
         let keys = pat.keys_table(lua, &prog)?;
         captures::raw::evaluate(lua, &prog, keys, &bytes, &r.caps, &r.values, extra)?
     } else {

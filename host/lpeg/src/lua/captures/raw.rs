@@ -12,9 +12,9 @@
 //! Every push is preceded by `lua_checkstack`. Nothing here panics on input (indices come
 //! from the VM's capture list and are checked where a script chooses them).
 //!
-//! Accumulators (LPeg 1.1's `%`, which fold into the value before them) make
-//! [`supported`] false, and the whole match is evaluated by the [`Value`] path in the
-//! parent module. The captures that build text are in [`text`].
+//! Accumulators (LPeg 1.1's `%`, which fold into the value before them) and more than
+//! [`MAX_ARGS`] values to pass in make [`supported`] false, and the whole match is
+//! evaluated by the [`Value`] path in the parent module. The captures that build text are in [`text`].
 
 mod text;
 
@@ -28,9 +28,15 @@ use crate::compile::Program;
 use crate::tree::CapKind;
 use crate::vm::{Capture, NO_KEY, Tag};
 
-/// Whether every capture of the list can be evaluated on the raw stack.
-pub(crate) fn supported(caps: &[Capture]) -> bool {
-    caps.iter().all(|c| c.kind != CapKind::Accum)
+/// Most values (extra arguments of `match` plus values of match-time captures) passed
+/// to the raw evaluation as arguments on the Lua stack; beyond, the [`Value`] path
+/// (which keeps them in a `Vec`) evaluates the match.
+const MAX_ARGS: usize = 200;
+
+/// Whether the match can be evaluated on the raw stack: no accumulator, and few enough
+/// extra arguments and match-time values to pass on the stack.
+pub(crate) fn supported(caps: &[Capture], values: &[Value], extra: &[Value]) -> bool {
+    values.len() + extra.len() <= MAX_ARGS && caps.iter().all(|c| c.kind != CapKind::Accum)
 }
 
 /// Below this many evaluated capture entries, the [`Value`] path is cheaper: `exec_raw`
