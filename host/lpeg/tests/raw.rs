@@ -142,6 +142,9 @@ fn many_values_need_stack_space_or_fail_in_lpegs_words() {
         local ok, e = pcall(l.match, l.C(1)^0, s)
         assert(not ok and tostring(e):find("too many captures", 1, true), tostring(e))
         assert(select("#", l.match(l.C(1)^0, s:sub(1, 5000))) == 5000)
+        -- As in C LPeg, a group's values are all on the stack before a table takes them.
+        local ok, e = pcall(l.match, l.Ct(l.Cg(l.C(1)^0)), s)
+        assert(not ok and tostring(e):find("too many captures", 1, true), tostring(e))
         -- Match-time values are passed to the raw path on the stack: many take the other.
         local t = l.match(l.Ct(l.Cmt(1, function (_, i) return i, i end)^0), s:sub(1, 9000))
         assert(#t == 9000 and t[9000] == 9001)
