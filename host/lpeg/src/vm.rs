@@ -15,6 +15,10 @@ use crate::tree::CapKind;
 pub const CHARGE_EVERY: u64 = 4096;
 /// Most capture entries one match may record (each is 24 bytes: 24 MiB at most).
 pub const MAX_CAPTURES: usize = 1 << 20;
+/// Room the backtrack stack and the capture list get on their first push: one
+/// allocation each for typical log-line grammars instead of one per doubling.
+const FIRST_STACK: usize = 32;
+const FIRST_CAPS: usize = 64;
 /// LPeg's default backtrack stack limit (`lpeg.setmaxstack`).
 pub const DEFAULT_MAX_STACK: usize = 400;
 
@@ -142,6 +146,9 @@ pub fn run<K, H: Host<K>>(
             if stack.len() >= max_stack {
                 return Err(Error::StackOverflow(max_stack).into());
             }
+            if stack.capacity() == 0 {
+                stack.reserve(FIRST_STACK);
+            }
             stack.push(Entry {
                 s: $s,
                 p: $p as u32,
@@ -154,6 +161,9 @@ pub fn run<K, H: Host<K>>(
         ($c:expr) => {{
             if caps.len() >= MAX_CAPTURES {
                 return Err(Error::TooManyCaptures.into());
+            }
+            if caps.capacity() == 0 {
+                caps.reserve(FIRST_CAPS);
             }
             caps.push($c);
         }};

@@ -7,7 +7,8 @@
 //! until the Lua state closes (LPeg keeps them in the userdata's environment instead).
 //!
 //! `construct` has the constructors and operators, `captures` runs match-time
-//! captures and turns the capture list into Lua values, `re` is the regex-like syntax.
+//! captures and turns the capture list into Lua values (straight on the Lua stack,
+//! `captures::raw`, when the list is worth it), `re` is the regex-like syntax.
 //! Matching work is charged to the [`StepHook`] the embedder installs as app data.
 
 mod captures;
@@ -50,6 +51,8 @@ struct Settings {
 pub struct LPattern {
     pub(crate) tree: Patt<Value>,
     prog: OnceLock<Result<Arc<Program<Value>>, crate::Error>>,
+    /// The program's capture arguments as a Lua table, for [`captures::raw`].
+    keys: OnceLock<Table>,
 }
 
 impl LPattern {
@@ -57,7 +60,17 @@ impl LPattern {
         LPattern {
             tree,
             prog: OnceLock::new(),
+            keys: OnceLock::new(),
         }
+    }
+
+    /// The table of the compiled program's capture arguments (built on first use).
+    fn keys_table(&self, lua: &Lua, prog: &Program<Value>) -> mlua::Result<&Table> {
+        if let Some(t) = self.keys.get() {
+            return Ok(t);
+        }
+        let t = captures::raw::keys_table(lua, prog)?;
+        Ok(self.keys.get_or_init(|| t))
     }
 
     /// The compiled program (compiled on first use, as LPeg does).
@@ -234,10 +247,19 @@ pub(crate) fn match_value(
     init: Option<Value>,
     extra: &[Value],
 ) -> mlua::Result<mlua::MultiValue> {
-    let prog = match p {
-        Value::UserData(ud) if ud.is::<LPattern>() => ud.borrow::<LPattern>()?.program()?,
-        other => LPattern::new(to_patt(lua, other, "match", 1)?).program()?,
+    // The pattern stays borrowed (shared) for the match: its keys table is used below.
+    let (borrowed, temp);
+    let pat: &LPattern = match p {
+        Value::UserData(ud) if ud.is::<LPattern>() => {
+            borrowed = ud.borrow::<LPattern>()?;
+            &borrowed
+        }
+        other => {
+            temp = LPattern::new(to_patt(lua, other, "match", 1)?);
+            &temp
+        }
     };
+    let prog = pat.program()?;
     let bytes = subject.as_bytes();
     let start = init_position(init, bytes.len())?;
     let max_stack = lua
@@ -252,13 +274,21 @@ pub(crate) fn match_value(
             r.end as i64 + 1,
         )]));
     }
-    let out = captures::evaluate(lua, &prog, &bytes, subject, &r.caps, &r.values, extra)?;
+    let out = if captures::raw::supported(&r.caps, &r.values, extra)
+        && captures::raw::worthwhile(&prog, &r.caps)
+    {
+        let keys = pat.keys_table(lua, &prog)?;
+        captures::raw::evaluate(lua, &prog, keys, &bytes, &r.caps, &r.values, extra)?
+    } else {
+        let v = captures::evaluate(lua, &prog, &bytes, subject, &r.caps, &r.values, extra)?;
+        mlua::MultiValue::from_vec(v)
+    };
     if out.is_empty() {
         return Ok(mlua::MultiValue::from_vec(vec![Value::Integer(
             r.end as i64 + 1,
         )]));
     }
-    Ok(mlua::MultiValue::from_vec(out))
+    Ok(out)
 }
 
 impl From<crate::Error> for mlua::Error {

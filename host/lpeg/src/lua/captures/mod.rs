@@ -5,8 +5,10 @@
 //!
 //! The list is flat (see [`crate::vm::Capture`]); evaluation walks it recursively, one
 //! level per nested capture, bounded by [`MAX_NESTING`]. The captures that build text
-//! (`Cs`, `patt / string`) are in [`text`].
+//! (`Cs`, `patt / string`) are in [`text`]. Matches whose captures are all of the
+//! kinds [`raw`] handles are evaluated there instead, straight on the Lua stack.
 
+pub(crate) mod raw;
 mod text;
 
 use mlua::{Lua, MultiValue, Table, Value};
