@@ -64,6 +64,11 @@ fn values_agree_with_the_value_path() {
         same((l.C(l.C"a" * l.C"b") * l.Cs"c") / "%1|%2|%3|%4", "abc")
         same(l.Cg(l.C"a" * l.C"b", "g") * l.Cb"g" * l.Cg(l.Cc(1), 2) * l.Cb(2), "ab")
         same(l.Ct(l.Cg(l.C(1), "k") * l.Cb"k" * l.Cg(l.C(1) / "<%0>", "k") * l.Cb"k"), "xy")
+        -- Numbers become text as Lua's tostring writes them, on both paths.
+        local big = function () return 1e15 end
+        assert(same(l.Cs(l.P"a" / big), "a") == "1e+15")
+        assert(same((l.C"a" * (l.Cc(0) / big)) / "%2", "a") == "1e+15")
+        assert(same(l.Cs(l.P"a" / function () return 0.5 end), "a") == "0.5")
         local x, nothing, f, pos = same(l.Cmt(1, function (s, i) return i, "x", nil, false end) * l.Cp(), "a")
         assert(x == "x" and nothing == nil and f == false and pos == 2)
         "#,

@@ -29,8 +29,9 @@ impl Eval<'_> {
         };
         match first {
             Value::String(s) => buf.extend_from_slice(&s.as_bytes()),
-            Value::Integer(n) => buf.extend_from_slice(n.to_string().as_bytes()),
-            Value::Number(_) => {
+            // As Lua's `tostring` writes a number (`1e+15`), whichever way mlua
+            // carries it, as the raw path and C LPeg do.
+            Value::Integer(_) | Value::Number(_) => {
                 let s = self
                     .lua
                     .coerce_string(first)?
