@@ -107,7 +107,6 @@ impl Window {
         self.entries.len()
     }
 
-    #[cfg(test)]
     pub(super) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -168,17 +167,30 @@ impl Window {
                 break;
             };
             self.first += 1;
-            if entry.state == State::Sent {
-                crate::ack::hold(&mut self.held, entry.acks);
-            } else {
-                entry.acks.into_iter().for_each(Ack::done);
-            }
-            if let Some(cursor) = entry.cursor {
-                let records = self.pending.map_or(0, |(_, n)| n) + 1;
-                self.pending = Some((cursor, records));
-            }
-            self.unflushed += 1;
+            self.settle(entry.acks, entry.cursor, entry.state == State::Sent);
         }
+    }
+
+    /// `item` was delivered without ever being taken in (a synchronous output whose
+    /// window was empty: see `submit_new`): released at once, as `release` would.
+    pub(super) fn release_sent(&mut self, item: Item) {
+        debug_assert!(self.entries.is_empty(), "released out of order");
+        self.settle(item.acks, item.cursor, true);
+    }
+
+    /// A message's end, in order: delivered, its acks are held until the next flush;
+    /// dropped, they are done at once; both advance the disk position.
+    fn settle(&mut self, acks: Acks, cursor: Option<Cursor>, sent: bool) {
+        if sent {
+            crate::ack::hold(&mut self.held, acks);
+        } else {
+            acks.into_iter().for_each(Ack::done);
+        }
+        if let Some(cursor) = cursor {
+            let records = self.pending.map_or(0, |(_, n)| n) + 1;
+            self.pending = Some((cursor, records));
+        }
+        self.unflushed += 1;
     }
 
     /// A successful flush: what was released is final.
