@@ -34,7 +34,7 @@ const UNIT_LINES: u64 = 8192 / (LINE_LEN as u64 + 1) + 1;
 /// What a trial does.
 pub struct Plan {
     pub cluster: bool,
-    /// Lines per second written.
+    /// Lines per second written to each agent's log.
     pub rate: u64,
     /// How long lines are written (when no kill count is asked for).
     pub seconds: u64,
