@@ -1,12 +1,14 @@
-//! One NATS topology trial: an agent hekad (LogstreamerInput → NatsOutput,
-//! disk-buffered) → JetStream (one node R1, or three nodes R3 on loopback) → two
-//! aggregator hekads sharing one durable consumer (NatsInput → FileOutput each). While
-//! lines are written, processes are SIGKILLed at random moments (the agent, one of the
+//! One NATS topology trial: two agent hekads (LogstreamerInput → NatsOutput,
+//! disk-buffered), each tailing its own log whose lines carry the agent's prefix →
+//! JetStream (one node R1, or three nodes R3 on loopback) → two aggregator hekads
+//! sharing one durable consumer (NatsInput → FileOutput each). While lines are
+//! written, processes are SIGKILLed at random moments (one of the agents, one of the
 //! aggregators, the node leading the stream) and started again.
 //!
-//! Checked: every line written is in one of the aggregators' files (0 lost); no line
-//! appears that was never written; the duplicates are within the sum of each kill's
-//! bound ([`Bounds`]); every hekad stops with exit code 0 on SIGTERM.
+//! Checked, for each agent's lines apart: every line written is in one of the
+//! aggregators' files (0 lost); no line appears that was never written; and for all
+//! lines, the duplicates are within the sum of each kill's bound ([`Bounds`]); every
+//! hekad stops with exit code 0 on SIGTERM.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -32,7 +34,7 @@ const UNIT_LINES: u64 = 8192 / (LINE_LEN as u64 + 1) + 1;
 /// What a trial does.
 pub struct Plan {
     pub cluster: bool,
-    /// Lines per second written.
+    /// Lines per second written to each agent's log.
     pub rate: u64,
     /// How long lines are written (when no kill count is asked for).
     pub seconds: u64,
@@ -57,17 +59,27 @@ impl Bounds {
     fn aggregator() -> u64 {
         MAX_ACK_PENDING * MAX_BATCH
     }
-    /// Publishes retried in another grouping, and the acks lost with the node.
+    /// Publishes retried in another grouping (each agent's window), and the acks lost
+    /// with the node (each aggregator's).
     fn leader() -> u64 {
-        MAX_IN_FLIGHT + 2 * MAX_ACK_PENDING * MAX_BATCH
+        AGENTS as u64 * MAX_IN_FLIGHT + 2 * MAX_ACK_PENDING * MAX_BATCH
     }
 }
 
-/// The trial's lines.
-const LINES: Lines = Lines {
-    prefix: "nats",
-    len: LINE_LEN,
-};
+/// How many agents publish to the stream.
+const AGENTS: usize = 2;
+
+/// Each agent's lines: the prefix tells the receiver whose line it is.
+const LINES: [Lines; AGENTS] = [
+    Lines {
+        prefix: "nats-a",
+        len: LINE_LEN,
+    },
+    Lines {
+        prefix: "nats-b",
+        len: LINE_LEN,
+    },
+];
 
 fn agent_config(dir: &Path, logs: &Path, servers: &str, replicas: usize) -> PathBuf {
     let text = format!(
@@ -133,11 +145,20 @@ flush_interval = 0
     write(dir, "hekad.toml", &text)
 }
 
-/// How many times each line number appears in the files.
-fn received(outs: &[PathBuf]) -> Result<HashMap<u64, u32>, String> {
-    let mut seen = HashMap::new();
+/// How many times each agent's line numbers appear in the files.
+fn received(outs: &[PathBuf]) -> Result<[HashMap<u64, u32>; AGENTS], String> {
+    let mut seen = [(); AGENTS].map(|()| HashMap::new());
     for out in outs {
-        LINES.count(&fs::read_to_string(out).unwrap_or_default(), &mut seen)?;
+        for line in fs::read_to_string(out).unwrap_or_default().lines() {
+            let agent = LINES
+                .iter()
+                .position(|l| {
+                    line.strip_prefix(l.prefix)
+                        .is_some_and(|r| r.starts_with(' '))
+                })
+                .ok_or_else(|| format!("a line of no agent: {line:?}"))?;
+            LINES[agent].count(line, &mut seen[agent])?;
+        }
     }
     Ok(seen)
 }
@@ -180,10 +201,10 @@ impl Proc {
     }
 }
 
-/// Kills so far per kind, and the duplicates they allow.
+/// Kills so far per kind (agents: each one's), and the duplicates they allow.
 #[derive(Default, Debug)]
 pub struct Tally {
-    pub agent: u32,
+    pub agent: [u32; AGENTS],
     pub aggregator: u32,
     pub leader: u32,
     pub bound: u64,
@@ -200,44 +221,69 @@ pub fn run(plan: &Plan, seed: u64) -> String {
     let servers = nats.servers_toml();
     let dir = tempfile::tempdir().expect("temp dir");
     let path = |p: &str| dir.path().join(p);
-    for d in ["agent", "agg1", "agg2", "logs"] {
+    for d in ["agent1", "agent2", "logs1", "logs2", "agg1", "agg2"] {
         fs::create_dir_all(path(d)).unwrap();
     }
-    let mut log = File::create(path("logs").join("app.log")).unwrap();
+    let mut logs = [1, 2].map(|i| File::create(path(&format!("logs{i}")).join("app.log")).unwrap());
     let outs = [path("agg1").join("out.log"), path("agg2").join("out.log")];
     let replicas = if plan.cluster { 3 } else { 1 };
-    let mut agent = Proc::start(
-        agent_config(&path("agent"), &path("logs"), &servers, replicas),
-        path("agent"),
-    );
+    let mut agents = [1, 2].map(|i| {
+        let (d, l) = (path(&format!("agent{i}")), path(&format!("logs{i}")));
+        Proc::start(agent_config(&d, &l, &servers, replicas), d)
+    });
     let mut aggs = [1, 2].map(|i| {
         let d = path(&format!("agg{i}"));
         Proc::start(aggregator_config(&d, &servers, &outs[i - 1]), d)
     });
     let mut tally = Tally::default();
     let start = Instant::now();
-    let mut written = 0u64;
+    let mut written = [0u64; AGENTS];
     let mut next_kill = start + Duration::from_millis(1000 + rng.below(1500) as u64);
     let done = |t: &Tally| {
         let enough = |on: bool, n: u32| !on || n >= plan.min_kills;
         if plan.min_kills == 0 {
             return start.elapsed() >= Duration::from_secs(plan.seconds);
         }
-        enough(plan.kill_agent, t.agent)
+        enough(plan.kill_agent, t.agent.iter().sum())
             && enough(plan.kill_aggregator, t.aggregator)
             && enough(plan.kill_leader, t.leader)
     };
+    let write_all = |logs: &mut [File; AGENTS], written: &mut [u64; AGENTS]| {
+        for (i, log) in logs.iter_mut().enumerate() {
+            written[i] = LINES[i].write_due(log, written[i], start, plan.rate);
+        }
+    };
     while !done(&tally) {
-        written = LINES.write_due(&mut log, written, start, plan.rate);
+        write_all(&mut logs, &mut written);
         if Instant::now() >= next_kill {
-            let pause = kill_one(plan, &mut rng, &mut nats, &mut agent, &mut aggs, &mut tally);
+            let mut procs = Procs {
+                agents: &mut agents,
+                aggs: &mut aggs,
+            };
+            let pause = kill_one(plan, &mut rng, &mut nats, &mut procs, &mut tally);
             next_kill = Instant::now() + pause;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    written = LINES.write_due(&mut log, written, start, plan.rate);
-    drop(log);
-    check(&outs, written, &tally, seed, &mut agent, &mut aggs, &nats)
+    write_all(&mut logs, &mut written);
+    drop(logs);
+    let ctx = Ctx {
+        seed,
+        tally: &tally,
+        written,
+        nats: &nats,
+    };
+    let mut procs = Procs {
+        agents: &mut agents,
+        aggs: &mut aggs,
+    };
+    ctx.check(&outs, &mut procs)
+}
+
+/// The hekads of a trial.
+struct Procs<'p> {
+    agents: &'p mut [Proc; AGENTS],
+    aggs: &'p mut [Proc; 2],
 }
 
 /// Kills one process of a kind the plan allows (and starts it again); returns how
@@ -246,14 +292,16 @@ fn kill_one(
     plan: &Plan,
     rng: &mut Rng,
     nats: &mut Nats,
-    agent: &mut Proc,
-    aggs: &mut [Proc; 2],
+    procs: &mut Procs,
     tally: &mut Tally,
 ) -> Duration {
-    let mut kinds = Vec::new();
-    // The agent only once its journal was saved (`docs/delivery.md`: a run killed
+    // An agent only once its journal was saved (`docs/delivery.md`: a run killed
     // before its first save replays everything it delivered).
-    if plan.kill_agent && agent.started.elapsed() > Duration::from_secs(3) {
+    let ripe: Vec<usize> = (0..AGENTS)
+        .filter(|&i| procs.agents[i].started.elapsed() > Duration::from_secs(3))
+        .collect();
+    let mut kinds = Vec::new();
+    if plan.kill_agent && !ripe.is_empty() {
         kinds.push(0);
     }
     if plan.kill_aggregator {
@@ -268,14 +316,15 @@ fn kill_one(
     let back = Duration::from_millis(100 + rng.below(500) as u64);
     match kind {
         0 => {
-            agent.kill();
+            let i = ripe[rng.below(ripe.len())];
+            procs.agents[i].kill();
             std::thread::sleep(back);
-            agent.restart();
-            tally.agent += 1;
+            procs.agents[i].restart();
+            tally.agent[i] += 1;
             tally.bound += Bounds::agent(plan.rate);
         }
         1 => {
-            let a = &mut aggs[rng.below(2)];
+            let a = &mut procs.aggs[rng.below(2)];
             a.kill();
             std::thread::sleep(back);
             a.restart();
@@ -283,28 +332,9 @@ fn kill_one(
             tally.bound += Bounds::aggregator();
         }
         _ => {
-            // A 3-node R3 stream survives the loss of one node at a time. A node that
-            // was just restarted is healthy before it has caught up, so the leader
-            // is killed only when every replica is current: the first long run killed
-            // the new leader while the old one was still behind, leaving two of three
-            // replicas out of date (no quorum: "no stream found" for minutes).
-            if !nats.stream_current("HEKA") {
+            if !kill_leader(rng, nats) {
                 return Duration::from_millis(200);
             }
-            let Some(leader) = nats.stream_leader("HEKA") else {
-                return Duration::from_millis(200);
-            };
-            nats.kill(leader);
-            std::thread::sleep(Duration::from_millis(500 + rng.below(1500) as u64));
-            nats.spawn(leader);
-            nats.wait_healthy(leader);
-            let current = nats.wait_stream_current("HEKA", Duration::from_secs(60));
-            assert!(
-                current,
-                "stream HEKA not current 60 s after node {} came back; its log:\n{}",
-                nats.nodes[leader].name,
-                nats.log(leader)
-            );
             tally.leader += 1;
             tally.bound += Bounds::leader();
         }
@@ -312,95 +342,129 @@ fn kill_one(
     Duration::from_millis(500 + rng.below(2000) as u64)
 }
 
+/// Kills the node leading the stream and starts it again 0.5-2 s later; false when
+/// the stream is not ready for it.
+fn kill_leader(rng: &mut Rng, nats: &mut Nats) -> bool {
+    // A 3-node R3 stream survives the loss of one node at a time. A node that was
+    // just restarted is healthy before it has caught up, so the leader is killed
+    // only when every replica is current: the first long run killed the new leader
+    // while the old one was still behind, leaving two of three replicas out of date
+    // (no quorum: "no stream found" for minutes).
+    if !nats.stream_current("HEKA") {
+        return false;
+    }
+    let Some(leader) = nats.stream_leader("HEKA") else {
+        return false;
+    };
+    nats.kill(leader);
+    std::thread::sleep(Duration::from_millis(500 + rng.below(1500) as u64));
+    nats.spawn(leader);
+    nats.wait_healthy(leader);
+    let current = nats.wait_stream_current("HEKA", Duration::from_secs(60));
+    assert!(
+        current,
+        "stream HEKA not current 60 s after node {} came back; its log:\n{}",
+        nats.nodes[leader].name,
+        nats.log(leader)
+    );
+    true
+}
+
 /// What a failure report names.
 struct Ctx<'t> {
     seed: u64,
     tally: &'t Tally,
-    written: u64,
+    written: [u64; AGENTS],
+    nats: &'t Nats,
 }
 
 impl Ctx<'_> {
-    fn report(&self, what: &str, agent: &Proc, aggs: &[Proc; 2], nats: &Nats) -> String {
+    fn report(&self, what: &str, procs: &Procs) -> String {
+        let nats = self.nats;
         let nodes: String = (0..nats.nodes.len())
             .map(|i| format!("nats node {i}:\n{}", nats.log(i)))
             .collect();
+        let [a1, a2] = &*procs.agents;
+        let [g1, g2] = &*procs.aggs;
         format!(
-            "{what} (seed {}, {:?}, {} written)\nagent:\n{}\naggregator 1:\n{}\naggregator 2:\n{}\n{nodes}",
+            "{what} (seed {}, {:?}, {:?} written)\nagent 1:\n{}\nagent 2:\n{}\naggregator 1:\n{}\naggregator 2:\n{}\n{nodes}",
             self.seed,
             self.tally,
             self.written,
-            agent.all_logs(),
-            aggs[0].all_logs(),
-            aggs[1].all_logs(),
+            a1.all_logs(),
+            a2.all_logs(),
+            g1.all_logs(),
+            g2.all_logs(),
         )
     }
-}
 
-/// Waits for every line, compares, stops everything cleanly.
-fn check(
-    outs: &[PathBuf],
-    written: u64,
-    tally: &Tally,
-    seed: u64,
-    agent: &mut Proc,
-    aggs: &mut [Proc; 2],
-    nats: &Nats,
-) -> String {
-    let complete = wait_for(Duration::from_secs(120), || {
-        let seen = received(outs).ok()?;
-        (seen.len() as u64 >= written).then_some(())
-    });
-    let ctx = Ctx {
-        seed,
-        tally,
-        written,
-    };
-    let report = |what: &str, agent: &Proc, aggs: &[Proc; 2]| ctx.report(what, agent, aggs, nats);
-    let seen = received(outs).unwrap_or_else(|e| panic!("{}", report(&e, agent, aggs)));
-    let lost: Vec<u64> = (1..=written).filter(|n| !seen.contains_key(n)).collect();
-    assert!(
-        complete.is_some() && lost.is_empty(),
-        "{}",
-        report(
-            &format!(
-                "{} lines lost, first {:?}",
-                lost.len(),
-                &lost[..lost.len().min(10)]
-            ),
-            agent,
-            aggs
-        )
-    );
-    let duplicates: u64 = seen.values().map(|&c| u64::from(c) - 1).sum();
-    assert!(
-        duplicates <= tally.bound,
-        "{}",
-        report(
-            &format!("{duplicates} duplicates > bound {}", tally.bound),
-            agent,
-            aggs
-        )
-    );
-    let mut unclean = Vec::new();
-    let [agg1, agg2] = &mut *aggs;
-    for (what, p) in [
-        ("agent", &mut *agent),
-        ("aggregator 1", agg1),
-        ("aggregator 2", agg2),
-    ] {
-        p.daemon.signal(libc::SIGTERM);
-        let status = p.daemon.wait(Duration::from_secs(30));
-        if status.and_then(|s| s.code()) != Some(0) {
-            unclean.push(what);
+    /// Waits for every line, compares, stops everything cleanly.
+    fn check(&self, outs: &[PathBuf], procs: &mut Procs) -> String {
+        let written = self.written;
+        let complete = wait_for(Duration::from_secs(120), || {
+            let seen = received(outs).ok()?;
+            (0..AGENTS)
+                .all(|i| seen[i].len() as u64 >= written[i])
+                .then_some(())
+        });
+        let seen = received(outs).unwrap_or_else(|e| panic!("{}", self.report(&e, procs)));
+        for (i, seen) in seen.iter().enumerate() {
+            let lost: Vec<u64> = (1..=written[i]).filter(|n| !seen.contains_key(n)).collect();
+            assert!(
+                complete.is_some() && lost.is_empty(),
+                "{}",
+                self.report(
+                    &format!(
+                        "agent {}: {} lines lost, first {:?}",
+                        i + 1,
+                        lost.len(),
+                        &lost[..lost.len().min(10)]
+                    ),
+                    procs
+                )
+            );
         }
+        let dups = seen
+            .each_ref()
+            .map(|s| s.values().map(|&c| u64::from(c) - 1).sum::<u64>());
+        let (duplicates, bound) = (dups.iter().sum::<u64>(), self.tally.bound);
+        assert!(
+            duplicates <= bound,
+            "{}",
+            self.report(
+                &format!("{duplicates} duplicates {dups:?} > bound {bound}"),
+                procs
+            )
+        );
+        let mut unclean = Vec::new();
+        let names = ["agent 1", "agent 2", "aggregator 1", "aggregator 2"];
+        let all = procs.agents.iter_mut().chain(procs.aggs.iter_mut());
+        for (what, p) in names.into_iter().zip(all) {
+            p.daemon.signal(libc::SIGTERM);
+            let status = p.daemon.wait(Duration::from_secs(30));
+            if status.and_then(|s| s.code()) != Some(0) {
+                unclean.push(what);
+            }
+        }
+        assert!(
+            unclean.is_empty(),
+            "{}",
+            self.report(&format!("{unclean:?} did not stop cleanly"), procs)
+        );
+        let t = self.tally;
+        format!(
+            "seed {}: {} lines ({} + {}), kills: {} agent ({} + {}), {} aggregator, {} stream leader; 0 lost, {duplicates} duplicates ({} + {}) (bound {bound})",
+            self.seed,
+            written.iter().sum::<u64>(),
+            written[0],
+            written[1],
+            t.agent.iter().sum::<u32>(),
+            t.agent[0],
+            t.agent[1],
+            t.aggregator,
+            t.leader,
+            dups[0],
+            dups[1],
+        )
     }
-    assert!(
-        unclean.is_empty(),
-        "{}",
-        report(&format!("{unclean:?} did not stop cleanly"), agent, aggs)
-    );
-    format!(
-        "seed {seed}: {written} lines, kills: {} agent, {} aggregator, {} stream leader; 0 lost, {duplicates} duplicates (bound {})",
-        tally.agent, tally.aggregator, tally.leader, tally.bound
-    )
 }
