@@ -120,6 +120,7 @@ pub(crate) fn spawn(
         source,
         draining: false,
         stats,
+        tally: Tally::default(),
     };
     let thread = spawn_thread(format!("output-{name}"), move || {
         runner.run(control_rx, outcome_rx)
@@ -160,6 +161,18 @@ struct OutputRunner {
     /// Raised with `abort_outputs`, or alone when a reload gives up on this output.
     abort: StopSignal,
     stats: Arc<PluginStats>,
+    /// Counts not yet added to `stats` (see [`Tally`]).
+    tally: Tally,
+}
+
+/// The per-message counters of one burst, added to the shared stats once per loop
+/// turn (`OutputRunner::publish`) instead of three atomic additions per message; the
+/// registry's readers see them at most one burst late.
+#[derive(Default)]
+struct Tally {
+    received: u64,
+    sent: u64,
+    sent_bytes: u64,
 }
 
 /// A fatal reason: the output is terminated.
@@ -170,6 +183,7 @@ impl OutputRunner {
         let outcome = self
             .run_loop(&control, &outcomes)
             .and_then(|()| self.flush());
+        self.publish();
         if outcome.is_err() {
             // Unregistered: later messages are no longer routed to this output.
             self.registered.store(false, Ordering::Release);
@@ -275,7 +289,20 @@ impl OutputRunner {
                 self.flush()?;
             }
         }
+        self.publish();
         self.end_burst()
+    }
+
+    /// Adds the burst's counts to the shared stats.
+    fn publish(&mut self) {
+        let tally = std::mem::take(&mut self.tally);
+        if tally.received > 0 {
+            self.stats.received_messages.add(tally.received);
+        }
+        if tally.sent > 0 {
+            self.stats.sent_messages.add(tally.sent);
+            self.stats.sent_bytes.add(tally.sent_bytes);
+        }
     }
 
     /// Tells a pipelined output that the burst of submissions is over.
@@ -355,6 +382,8 @@ impl OutputRunner {
     /// Flushes; on success everything released so far is delivered: acks are done
     /// and a buffered output's queue position is committed.
     fn flush(&mut self) -> Result<(), Fatal> {
+        // Counted before anything is acknowledged: whoever sees an ack sees the count.
+        self.publish();
         self.last_flush = Instant::now();
         match call(|| self.plugin.flush()) {
             Ok(()) => self.finalize(),

@@ -28,7 +28,7 @@ impl OutputRunner {
     /// Takes in a new message: encoded, framed and submitted; one that cannot be
     /// encoded or framed is dropped (and released in its turn).
     pub(super) fn submit_new(&mut self, item: Item) -> Result<(), Fatal> {
-        self.stats.received_messages.inc();
+        self.tally.received += 1;
         let delay = self.options.retries.delay;
         match self.body(&item.msg)? {
             Some(body) if !self.pipelined && self.window.is_empty() => self.send_now(item, body),
@@ -66,8 +66,8 @@ impl OutputRunner {
         let (plugin, msg) = (&mut self.plugin, &item.msg);
         match call(|| plugin.send(msg, payload)) {
             Ok(()) => {
-                self.stats.sent_messages.inc();
-                self.stats.sent_bytes.add(payload.len() as u64);
+                self.tally.sent += 1;
+                self.tally.sent_bytes += payload.len() as u64;
                 self.window.release_sent(item);
                 Ok(())
             }
@@ -182,8 +182,8 @@ impl OutputRunner {
                         Body::Framed => self.framed.len(),
                         Body::MessagePayload => entry.msg.payload().len(),
                     };
-                    self.stats.sent_messages.inc();
-                    self.stats.sent_bytes.add(sent as u64);
+                    self.tally.sent += 1;
+                    self.tally.sent_bytes += sent as u64;
                     if entry.attempts > 0 {
                         self.stats.backoff_ns.set(0);
                     }
