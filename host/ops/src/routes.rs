@@ -10,7 +10,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
-use axum::extract::{Path, Query, State as AxState};
+use axum::extract::{FromRequestParts, Path, Query, State as AxState};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -202,6 +203,25 @@ fn refused(state: &State, headers: &HeaderMap, query_token: Option<&str>) -> Opt
     }
 }
 
+/// The token rule of [`refused`] as an extractor: a handler that takes `Authorized`
+/// runs only for a caller the rule lets through (the rejection is `refused`'s answer);
+/// one that takes `Result<Authorized, Response>` decides itself when it applies.
+struct Authorized;
+
+impl FromRequestParts<State> for Authorized {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self, Response> {
+        let token = Query::<TokenQuery>::try_from_uri(&parts.uri)
+            .ok()
+            .and_then(|Query(q)| q.token);
+        match refused(state, &parts.headers, token.as_deref()) {
+            Some(denied) => Err(denied),
+            None => Ok(Authorized),
+        }
+    }
+}
+
 /// Compares without stopping at the first difference (the token is a secret).
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -290,17 +310,13 @@ struct TailQuery {
     #[serde(rename = "match")]
     matcher: Option<String>,
     limit: Option<u64>,
-    token: Option<String>,
 }
 
 async fn tail_events(
+    _: Authorized,
     AxState(state): AxState<State>,
-    headers: HeaderMap,
     Query(q): Query<TailQuery>,
 ) -> Response {
-    if let Some(denied) = refused(&state, &headers, q.token.as_deref()) {
-        return denied;
-    }
     let expression = q.matcher.unwrap_or_else(|| "TRUE".to_owned());
     let matcher = match heka_message::Matcher::parse(&expression) {
         Ok(m) => m,
@@ -338,69 +354,62 @@ async fn outputs_json(AxState(state): AxState<State>) -> Json<Vec<outputs::Outpu
     Json(outputs::list(&state.0.registry))
 }
 
-// The three sandbox-output handlers below share their shape on purpose: one thin
-// axum handler per route (each extracts its own path), the work in `output_bytes`.
+// The sandbox-output handlers below are one thin axum handler per route (each
+// extracts its own path); the work is in `output_bytes`.
 async fn named_output(
+    _: Authorized,
     AxState(state): AxState<State>,
-    headers: HeaderMap,
     Path((plugin, name)): Path<(String, String)>,
-    Query(q): Query<TokenQuery>,
 ) -> Response {
     let found = outputs::find(&state.0.registry, &plugin, &name);
-    let what = format!("no sandbox output {name:?} from plugin {plugin:?}");
-    output_bytes(&state, &headers, q.token.as_deref(), found, &what)
+    output_bytes(
+        found,
+        &format!("no sandbox output {name:?} from plugin {plugin:?}"),
+    )
 }
 
 /// Heka's DashboardOutput files ([`data_files`]): the report, the sandbox list and the
 /// termination list are statistics (no token, as `/api/v1/status`); a sandbox
-/// output's bytes are message data (the token rule of `output_bytes`).
+/// output's bytes are message data (the token rule applies, and to a name not found, so
+/// that names cannot be probed without it).
 async fn heka_output_file(
+    access: Result<Authorized, Response>,
     AxState(state): AxState<State>,
-    headers: HeaderMap,
     Path(file): Path<String>,
-    Query(q): Query<TokenQuery>,
 ) -> Response {
-    let missing = format!("no sandbox output stored as {file:?}");
-    match data_files::find(&state.0.registry, &file) {
-        Some(DataFile::Json(value)) => Json(value).into_response(),
-        Some(DataFile::Tsv(text)) => (
-            [(
-                header::CONTENT_TYPE,
-                "text/tab-separated-values; charset=utf-8",
-            )],
-            text,
-        )
-            .into_response(),
-        Some(DataFile::Output(out)) => {
-            output_bytes(&state, &headers, q.token.as_deref(), Some(out), &missing)
+    let found = match data_files::find(&state.0.registry, &file) {
+        Some(DataFile::Json(value)) => return Json(value).into_response(),
+        Some(DataFile::Tsv(text)) => {
+            let tsv = "text/tab-separated-values; charset=utf-8";
+            return ([(header::CONTENT_TYPE, tsv)], text).into_response();
         }
-        None => output_bytes(&state, &headers, q.token.as_deref(), None, &missing),
+        Some(DataFile::Output(out)) => Some(out),
+        None => None,
+    };
+    match access {
+        Ok(Authorized) => output_bytes(found, &format!("no sandbox output stored as {file:?}")),
+        Err(denied) => denied,
     }
 }
 
 async fn unnamed_output(
+    _: Authorized,
     AxState(state): AxState<State>,
-    headers: HeaderMap,
     Path(plugin): Path<String>,
-    Query(q): Query<TokenQuery>,
 ) -> Response {
     let found = outputs::find(&state.0.registry, &plugin, "");
-    let what = format!("no unnamed sandbox output from plugin {plugin:?}");
-    output_bytes(&state, &headers, q.token.as_deref(), found, &what)
+    output_bytes(
+        found,
+        &format!("no unnamed sandbox output from plugin {plugin:?}"),
+    )
 }
 
-/// One payload, its bytes as injected (message data: the token check applies);
+/// One payload, its bytes as injected (message data: the callers take [`Authorized`]);
 /// `missing` is the 404's text.
 fn output_bytes(
-    state: &State,
-    headers: &HeaderMap,
-    token: Option<&str>,
     found: Option<Arc<heka_pipeline::sandbox_outputs::SandboxOutput>>,
     missing: &str,
 ) -> Response {
-    if let Some(denied) = refused(state, headers, token) {
-        return denied;
-    }
     match found {
         Some(out) => {
             let content_type = outputs::content_type(&out.payload_type);
@@ -413,27 +422,13 @@ fn output_bytes(
     }
 }
 
-async fn report_log(
-    AxState(state): AxState<State>,
-    headers: HeaderMap,
-    Query(q): Query<TokenQuery>,
-) -> Response {
-    if let Some(denied) = refused(&state, &headers, q.token.as_deref()) {
-        return denied;
-    }
+async fn report_log(_: Authorized, AxState(state): AxState<State>) -> Response {
     let text = report::text(&state.0.registry);
     tracing::info!("{text}");
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
 }
 
-async fn reload(
-    AxState(state): AxState<State>,
-    headers: HeaderMap,
-    Query(q): Query<TokenQuery>,
-) -> Response {
-    if let Some(denied) = refused(&state, &headers, q.token.as_deref()) {
-        return denied;
-    }
+async fn reload(_: Authorized, AxState(state): AxState<State>) -> Response {
     let Some(hook) = state.0.hooks.reload.clone() else {
         return error(StatusCode::NOT_IMPLEMENTED, "reload is not available here");
     };

@@ -84,6 +84,15 @@ fn off_loopback_payloads_need_the_token_and_the_list_does_not() {
     let (code, content_type, body) = get_bytes(&h, "/api/v1/sandbox_outputs/pass/n?token=s3cret");
     assert_eq!((code, content_type.as_str()), (200, "application/json"));
     assert_eq!(body, b"{\"a\":1}");
+    // Heka's dashboard files: statistics need no token, payloads do, and so does a
+    // name that is not there (no probing without it).
+    assert_eq!(h.get("/data/heka_report.json").0, 200);
+    assert_eq!(h.get("/data/sandboxes.json").0, 200);
+    assert_eq!(h.get("/data/heka_sandbox_termination.tsv").0, 200);
+    assert_eq!(h.get("/data/pass.n.json").0, 401);
+    assert_eq!(h.get("/data/pass.nothing.json").0, 401);
+    assert_eq!(h.get("/data/pass.n.json?token=s3cret").0, 200);
+    assert_eq!(h.get("/data/pass.nothing.json?token=s3cret").0, 404);
 }
 
 #[test]
