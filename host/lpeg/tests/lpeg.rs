@@ -231,6 +231,15 @@ fn match_time_captures() {
         local calls = 0
         local q = m.Cmt(m.P"a", function (s, i) calls = calls + 1; return true end) * "x" + "ab"
         assert(m.match(q, "ab") == 3 and calls == 1)
+        -- a back capture inside a match-time capture reaches a group before it, and the
+        -- function gets the subject itself
+        local g = m.Cg(m.C"a" * m.C"b", "g")
+        local v, n = m.match(g * m.Cmt(m.Cb"g", function (s, i, x, y) return i, x .. y .. "!", s end), "abc")
+        assert(v == "ab!" and n == "abc", tostring(v))
+        -- many match-time captures in one match, each seeing only its own nested values
+        local many = m.Ct((m.Cmt(m.C(1), function (s, i, c) return i, c:upper() end))^0)
+        local t = m.match(many, ("xy"):rep(500))
+        assert(#t == 1000 and t[1] == "X" and t[1000] == "Y")
     "#,
     );
     assert!(

@@ -31,6 +31,9 @@ fn rt(msg: impl Into<String>) -> mlua::Error {
 pub(crate) struct LuaHost<'a> {
     lua: &'a Lua,
     subject: &'a [u8],
+    /// The subject as the script passed it, handed to match-time functions as it is
+    /// (not copied into a new string per call).
+    subject_value: &'a mlua::LuaString,
     extra: &'a [Value],
 }
 
@@ -38,12 +41,13 @@ impl<'a> LuaHost<'a> {
     pub(crate) fn new(
         lua: &'a Lua,
         subject: &'a [u8],
-        _s: &'a mlua::LuaString,
+        subject_value: &'a mlua::LuaString,
         extra: &'a [Value],
     ) -> Self {
         LuaHost {
             lua,
             subject,
+            subject_value,
             extra,
         }
     }
@@ -72,10 +76,14 @@ impl Host<Value> for LuaHost<'_> {
             values,
             extra: self.extra,
             depth: 0,
-            close: closes(caps),
+            // Only the captures nested in this one (everything after `open`): pairing
+            // the whole list at every match-time capture made a pattern with many of
+            // them quadratic, outside the instruction budget.
+            close: closes(caps, open + 1),
+            base: open + 1,
         };
         let mut args = vec![
-            Value::String(self.lua.create_string(self.subject)?),
+            Value::String(self.subject_value.clone()),
             Value::Integer(pos as i64 + 1),
         ];
         let start = caps[open].pos;
@@ -138,7 +146,8 @@ pub(crate) fn evaluate(
         values,
         extra,
         depth: 0,
-        close: closes(caps),
+        close: closes(caps, 0),
+        base: 0,
     };
     let mut out = Vec::new();
     let mut k = 0;
@@ -156,20 +165,26 @@ struct Eval<'a> {
     values: &'a [Value],
     extra: &'a [Value],
     depth: u32,
-    /// For each `Open` entry, the index of its `Close` (`caps.len()` while still open).
+    /// For each `Open` entry from `base` on, `close[k - base]` is the index of its
+    /// `Close` (`caps.len()` while still open); entries before `base` (a back capture
+    /// looking behind a match-time capture) are paired on demand ([`Eval::close_of`]).
     close: Vec<u32>,
+    base: usize,
 }
 
 /// Pairs each open capture with its close, in one pass.
-fn closes(caps: &[Capture]) -> Vec<u32> {
-    let mut close = vec![caps.len() as u32; caps.len()];
+/// For each `Open` entry of `caps[base..]`, the index (in `caps`) of its `Close`,
+/// `caps.len()` while still open; indexed from `base`.
+fn closes(caps: &[Capture], base: usize) -> Vec<u32> {
+    let tail = caps.get(base..).unwrap_or_default();
+    let mut close = vec![caps.len() as u32; tail.len()];
     let mut open = Vec::new();
-    for (k, c) in caps.iter().enumerate() {
+    for (k, c) in tail.iter().enumerate() {
         match c.tag {
             Tag::Open => open.push(k),
             Tag::Close => {
                 if let Some(o) = open.pop() {
-                    close[o] = k as u32;
+                    close[o] = (base + k) as u32;
                 }
             }
             Tag::Full => {}
@@ -210,12 +225,35 @@ impl<'a> Eval<'a> {
     }
 
     /// (match start, match end, index just after the capture and its nested ones).
+    /// The index of the `Close` of the `Open` entry `i` (`caps.len()` while open):
+    /// from the table, or, before `base`, by scanning forward as C LPeg does (only a
+    /// back capture reaching behind a match-time capture gets there).
+    fn close_of(&self, i: usize) -> usize {
+        if let Some(k) = i.checked_sub(self.base) {
+            return self.close.get(k).map_or(self.caps.len(), |&j| j as usize);
+        }
+        let mut depth = 0usize;
+        for (k, c) in self.caps.iter().enumerate().skip(i) {
+            match c.tag {
+                Tag::Open => depth += 1,
+                Tag::Close => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return k;
+                    }
+                }
+                Tag::Full => {}
+            }
+        }
+        self.caps.len()
+    }
+
     fn extent(&self, i: usize) -> (usize, usize, usize) {
         let c = self.caps[i];
         if c.tag == Tag::Full {
             return (c.pos, c.pos + c.len, i + 1);
         }
-        match self.close[i] as usize {
+        match self.close_of(i) {
             j if j < self.caps.len() => (c.pos, self.caps[j].pos, j + 1),
             _ => (c.pos, c.pos, self.caps.len()),
         }

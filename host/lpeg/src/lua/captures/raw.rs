@@ -103,7 +103,7 @@ pub(crate) fn evaluate(
     values: &[Value],
     extra: &[Value],
 ) -> mlua::Result<MultiValue> {
-    let close = closes(caps);
+    let close = closes(caps, 0);
     let mut err = None;
     let mut buf = Vec::new();
     let shape = Shape {
