@@ -1,13 +1,13 @@
 //! Heka's report, built from the registry in its two forms:
 //!
-//! - [`text`]: what SIGUSR1 and `POST /api/v1/report` write to the log, one block per
+//! - [`text()`]: what SIGUSR1 and `POST /api/v1/report` write to the log, one block per
 //!   plugin;
-//! - [`json`]: the `heka.all-report` payload Heka's DashboardOutput stored as
+//! - [`json()`]: the `heka.all-report` payload Heka's DashboardOutput stored as
 //!   `heka_report.json`, served at `GET /data/heka_report.json`: an object keyed
 //!   `globals`, `inputs`, `splitters`, `decoders`, `filters`, `encoders`, `outputs`,
 //!   each an array of `{"Name": …, "<Metric>": {"value": …, "representation": …}}`.
 //!
-//! Both write the one field list of [`fields`], with Heka's own names (InChanCapacity,
+//! Both write the one field list of `fields`, with Heka's own names (InChanCapacity,
 //! InChanLength, ProcessMessageCount, ProcessMessageFailures, InjectMessageCount,
 //! Memory, MaxMemory, MaxInstructions, MaxOutput), so people who grep Heka's report or
 //! scrape its dashboard file keep finding the same words.

@@ -31,7 +31,7 @@ pub enum CallKind {
 }
 
 /// Heka's injection count rule (`max_process_inject` per message processed,
-/// `max_timer_inject` per timer event), written once: [`Emitted`] applies it while a
+/// `max_timer_inject` per timer event), written once: [`crate::sandbox::Emitted`] applies it while a
 /// guest runs, and the pipeline's `FilterContext` applies it to every filter, native
 /// ones included.
 #[derive(Clone, Debug)]
