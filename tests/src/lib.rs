@@ -211,6 +211,61 @@ impl Drop for Daemon {
     }
 }
 
+/// A hekad that the kill trials SIGKILL and start again with the same config and
+/// directory (`tcp_agent`, `nats`), keeping the logs of its earlier runs (each start
+/// truncates `hekad.log`).
+pub struct Restartable {
+    config: PathBuf,
+    dir: PathBuf,
+    daemon: Daemon,
+    logs: String,
+    started: Instant,
+}
+
+impl Restartable {
+    pub fn start(config: PathBuf, dir: PathBuf) -> Restartable {
+        let daemon = Daemon::start(&config, &dir);
+        Restartable {
+            config,
+            dir,
+            daemon,
+            logs: String::new(),
+            started: Instant::now(),
+        }
+    }
+
+    /// How long the current run has been up.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// SIGKILL, waited for.
+    pub fn kill(&mut self) {
+        self.daemon.signal(libc::SIGKILL);
+        self.daemon.wait(Duration::from_secs(10)).expect("killed");
+        self.logs.push_str(&self.daemon.log_text());
+        self.logs.push_str("---- SIGKILL ----\n");
+    }
+
+    /// A new run with the same config and directory.
+    pub fn restart(&mut self) {
+        self.daemon = Daemon::start(&self.config, &self.dir);
+        self.started = Instant::now();
+    }
+
+    /// The logs of every run so far.
+    pub fn all_logs(&self) -> String {
+        format!("{}{}", self.logs, self.daemon.log_text())
+    }
+
+    /// SIGTERM; whether it exited with code 0 within 30 s.
+    pub fn stop_clean(&mut self) -> bool {
+        self.daemon.signal(libc::SIGTERM);
+        let status = self.daemon.wait(Duration::from_secs(30));
+        status.and_then(|s| s.code()) == Some(0)
+    }
+}
+
 /// Installs Debian package `package` with `apt-get` when `command --version` does not
 /// run; under `CI=true` a command still missing fails the test, elsewhere the caller
 /// skips. Returns whether the command is there.

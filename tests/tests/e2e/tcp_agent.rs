@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use heka_e2e::lines::{Lines, seed_from_env};
-use heka_e2e::{Daemon, free_port, wait_for, write};
+use heka_e2e::{Restartable, free_port, wait_for, write};
 use heka_fuzz::Rng;
 
 /// Lines per second written to the agent's log.
@@ -162,51 +162,6 @@ fn received(out: &Path) -> Result<HashMap<u64, u32>, String> {
     Ok(seen)
 }
 
-/// A hekad that is killed and started again with the same config and directory.
-struct Proc {
-    config: PathBuf,
-    dir: PathBuf,
-    daemon: Daemon,
-    /// The logs of its earlier runs (each start truncates `hekad.log`).
-    logs: String,
-    started: Instant,
-}
-
-impl Proc {
-    fn start(config: PathBuf, dir: PathBuf) -> Proc {
-        let daemon = Daemon::start(&config, &dir);
-        Proc {
-            config,
-            dir,
-            daemon,
-            logs: String::new(),
-            started: Instant::now(),
-        }
-    }
-
-    /// SIGKILL, a pause of `back`, and a new start.
-    fn kill_and_restart(&mut self, back: Duration) {
-        self.daemon.signal(libc::SIGKILL);
-        self.daemon.wait(Duration::from_secs(10)).expect("killed");
-        self.logs.push_str(&self.daemon.log_text());
-        self.logs.push_str("---- SIGKILL ----\n");
-        std::thread::sleep(back);
-        self.daemon = Daemon::start(&self.config, &self.dir);
-        self.started = Instant::now();
-    }
-
-    fn all_logs(&self) -> String {
-        format!("{}{}", self.logs, self.daemon.log_text())
-    }
-
-    /// SIGTERM; whether it exited with code 0 within 30 s.
-    fn stop_clean(&mut self) -> bool {
-        self.daemon.signal(libc::SIGTERM);
-        let status = self.daemon.wait(Duration::from_secs(30));
-        status.and_then(|s| s.code()) == Some(0)
-    }
-}
-
 /// Kills so far per kind, and the duplicates they allow.
 #[derive(Default, Debug)]
 struct Tally {
@@ -230,8 +185,8 @@ fn run(plan: &Plan, seed: u64) -> String {
     let mut log = File::create(logs.join("app.log")).unwrap();
     let out = agg_dir.join("out.log");
     let port = free_port();
-    let mut aggregator = Proc::start(aggregator_config(&agg_dir, port, &out), agg_dir);
-    let mut agent = Proc::start(agent_config(&agent_dir, &logs, port), agent_dir);
+    let mut aggregator = Restartable::start(aggregator_config(&agg_dir, port, &out), agg_dir);
+    let mut agent = Restartable::start(agent_config(&agent_dir, &logs, port), agent_dir);
 
     let start = Instant::now();
     let mut written = 0;
@@ -266,19 +221,25 @@ fn run(plan: &Plan, seed: u64) -> String {
 fn kill_one(
     plan: &Plan,
     rng: &mut Rng,
-    agent: &mut Proc,
-    aggregator: &mut Proc,
+    agent: &mut Restartable,
+    aggregator: &mut Restartable,
     tally: &mut Tally,
 ) {
-    let agent_may = plan.kill_agent && agent.started.elapsed() >= AGENT_MIN_UPTIME;
+    let agent_may = plan.kill_agent && agent.uptime() >= AGENT_MIN_UPTIME;
     let kill_agent = agent_may && rng.below(2) == 0;
     let back = Duration::from_millis(100 + rng.below(500) as u64);
+    let victim = if kill_agent {
+        &mut *agent
+    } else {
+        &mut *aggregator
+    };
+    victim.kill();
+    std::thread::sleep(back);
+    victim.restart();
     if kill_agent {
-        agent.kill_and_restart(back);
         tally.agent += 1;
         tally.bound += Bounds::agent(RATE);
     } else {
-        aggregator.kill_and_restart(back);
         tally.aggregator += 1;
         tally.bound += Bounds::aggregator();
     }
@@ -292,7 +253,7 @@ struct Ctx<'t> {
 }
 
 impl Ctx<'_> {
-    fn report(&self, what: &str, agent: &Proc, aggregator: &Proc) -> String {
+    fn report(&self, what: &str, agent: &Restartable, aggregator: &Restartable) -> String {
         format!(
             "{what} (seed {}, {:?}, {} written)\nagent logs:\n{}\naggregator logs:\n{}",
             self.seed,
@@ -305,7 +266,7 @@ impl Ctx<'_> {
 
     /// Waits for every line, compares, stops both daemons cleanly; returns the
     /// summary line.
-    fn check(&self, out: &Path, agent: &mut Proc, aggregator: &mut Proc) -> String {
+    fn check(&self, out: &Path, agent: &mut Restartable, aggregator: &mut Restartable) -> String {
         let written = self.written;
         let complete = wait_for(Duration::from_secs(120), || {
             let seen = received(out).ok()?;

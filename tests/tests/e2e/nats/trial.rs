@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use heka_e2e::lines::Lines;
 use heka_e2e::nats::Nats;
-use heka_e2e::{Daemon, wait_for, write};
+use heka_e2e::{Restartable, wait_for, write};
 use heka_fuzz::Rng;
 
 /// Bytes of a line without its newline.
@@ -163,44 +163,6 @@ fn received(outs: &[PathBuf]) -> Result<[HashMap<u64, u32>; AGENTS], String> {
     Ok(seen)
 }
 
-/// A restartable hekad.
-struct Proc {
-    config: PathBuf,
-    dir: PathBuf,
-    daemon: Daemon,
-    logs: String,
-    started: Instant,
-}
-
-impl Proc {
-    fn start(config: PathBuf, dir: PathBuf) -> Proc {
-        let daemon = Daemon::start(&config, &dir);
-        Proc {
-            config,
-            dir,
-            daemon,
-            logs: String::new(),
-            started: Instant::now(),
-        }
-    }
-
-    fn kill(&mut self) {
-        self.daemon.signal(libc::SIGKILL);
-        self.daemon.wait(Duration::from_secs(10)).expect("killed");
-        self.logs.push_str(&self.daemon.log_text());
-        self.logs.push_str("---- SIGKILL ----\n");
-    }
-
-    fn restart(&mut self) {
-        self.daemon = Daemon::start(&self.config, &self.dir);
-        self.started = Instant::now();
-    }
-
-    fn all_logs(&self) -> String {
-        format!("{}{}", self.logs, self.daemon.log_text())
-    }
-}
-
 /// Kills so far per kind (agents: each one's), and the duplicates they allow.
 #[derive(Default, Debug)]
 pub struct Tally {
@@ -229,11 +191,11 @@ pub fn run(plan: &Plan, seed: u64) -> String {
     let replicas = if plan.cluster { 3 } else { 1 };
     let mut agents = [1, 2].map(|i| {
         let (d, l) = (path(&format!("agent{i}")), path(&format!("logs{i}")));
-        Proc::start(agent_config(&d, &l, &servers, replicas), d)
+        Restartable::start(agent_config(&d, &l, &servers, replicas), d)
     });
     let mut aggs = [1, 2].map(|i| {
         let d = path(&format!("agg{i}"));
-        Proc::start(aggregator_config(&d, &servers, &outs[i - 1]), d)
+        Restartable::start(aggregator_config(&d, &servers, &outs[i - 1]), d)
     });
     let mut tally = Tally::default();
     let start = Instant::now();
@@ -282,8 +244,8 @@ pub fn run(plan: &Plan, seed: u64) -> String {
 
 /// The hekads of a trial.
 struct Procs<'p> {
-    agents: &'p mut [Proc; AGENTS],
-    aggs: &'p mut [Proc; 2],
+    agents: &'p mut [Restartable; AGENTS],
+    aggs: &'p mut [Restartable; 2],
 }
 
 /// Kills one process of a kind the plan allows (and starts it again); returns how
@@ -298,7 +260,7 @@ fn kill_one(
     // An agent only once its journal was saved (`docs/delivery.md`: a run killed
     // before its first save replays everything it delivered).
     let ripe: Vec<usize> = (0..AGENTS)
-        .filter(|&i| procs.agents[i].started.elapsed() > Duration::from_secs(3))
+        .filter(|&i| procs.agents[i].uptime() > Duration::from_secs(3))
         .collect();
     let mut kinds = Vec::new();
     if plan.kill_agent && !ripe.is_empty() {
@@ -440,9 +402,7 @@ impl Ctx<'_> {
         let names = ["agent 1", "agent 2", "aggregator 1", "aggregator 2"];
         let all = procs.agents.iter_mut().chain(procs.aggs.iter_mut());
         for (what, p) in names.into_iter().zip(all) {
-            p.daemon.signal(libc::SIGTERM);
-            let status = p.daemon.wait(Duration::from_secs(30));
-            if status.and_then(|s| s.code()) != Some(0) {
+            if !p.stop_clean() {
                 unclean.push(what);
             }
         }
