@@ -57,12 +57,7 @@ impl OutputRunner {
     /// `tail -> LogOutput`, bench/RESULTS.md). Any other outcome takes the window path
     /// from there, so retries, drops and fatal errors have one home.
     fn send_now(&mut self, item: Item, body: Body) -> Result<(), Fatal> {
-        let payload: &[u8] = match &body {
-            Body::Bytes(bytes) => bytes,
-            Body::Encoded => &self.encoded,
-            Body::Framed => &self.framed,
-            Body::MessagePayload => item.msg.payload(),
-        };
+        let payload = body.bytes(&self.encoded, &self.framed, &item.msg);
         let (plugin, msg) = (&mut self.plugin, &item.msg);
         match call(|| plugin.send(msg, payload)) {
             Ok(()) => {
@@ -156,12 +151,7 @@ impl OutputRunner {
             }
         } else {
             let msg = &entry.msg;
-            let payload: &[u8] = match &entry.body {
-                Body::Bytes(bytes) => bytes,
-                Body::Encoded => &self.encoded,
-                Body::Framed => &self.framed,
-                Body::MessagePayload => msg.payload(),
-            };
+            let payload = entry.body.bytes(&self.encoded, &self.framed, msg);
             call(|| plugin.send(msg, payload))
         };
         self.on_outcome(ticket, result)
@@ -176,12 +166,10 @@ impl OutputRunner {
         match result {
             Ok(()) => {
                 if let Some(entry) = self.window.get_mut(ticket) {
-                    let sent = match &entry.body {
-                        Body::Bytes(bytes) => bytes.len(),
-                        Body::Encoded => self.encoded.len(),
-                        Body::Framed => self.framed.len(),
-                        Body::MessagePayload => entry.msg.payload().len(),
-                    };
+                    let sent = entry
+                        .body
+                        .bytes(&self.encoded, &self.framed, &entry.msg)
+                        .len();
                     self.tally.sent += 1;
                     self.tally.sent_bytes += sent as u64;
                     if entry.attempts > 0 {

@@ -55,6 +55,24 @@ pub(super) enum Body {
     MessagePayload,
 }
 
+impl Body {
+    /// The bytes this body stands for, given the runner's encoding and framing
+    /// buffers and the message.
+    pub(super) fn bytes<'a>(
+        &'a self,
+        encoded: &'a [u8],
+        framed: &'a [u8],
+        msg: &'a Message,
+    ) -> &'a [u8] {
+        match self {
+            Body::Bytes(bytes) => bytes,
+            Body::Encoded => encoded,
+            Body::Framed => framed,
+            Body::MessagePayload => msg.payload(),
+        }
+    }
+}
+
 pub(super) struct Entry {
     pub msg: Arc<Message>,
     pub body: Body,
