@@ -47,7 +47,12 @@ fn plugin_tests_bundled_specs_pass() {
     let root = repo();
     let guests = root.join("guest-plugins");
     let lua = root.join("config/lua");
-    let (code, out) = hekad_test(&[guests.to_str().unwrap(), lua.to_str().unwrap()]);
+    let io = root.join("config/io");
+    let (code, out) = hekad_test(&[
+        guests.to_str().unwrap(),
+        lua.to_str().unwrap(),
+        io.to_str().unwrap(),
+    ]);
     assert_eq!(code, Some(0), "{out}");
     for spec in [
         "log-aggregator.test.toml",
@@ -56,6 +61,15 @@ fn plugin_tests_bundled_specs_pass() {
         "log_aggregator.test.toml",
         "log_aggregator_table.test.toml",
         "slack_encoder.test.toml",
+        // Inputs and outputs, in a running pipeline against capture sinks.
+        "config/lua/http_output.test.toml",
+        "config/io/http_output.test.toml",
+        "logstreamer_input.test.toml",
+        "tcp.test.toml",
+        "tcp_input.test.toml",
+        "tcp_lines.test.toml",
+        "file_output.test.toml",
+        "log_output.test.toml",
     ] {
         let passed = out
             .lines()
@@ -63,7 +77,7 @@ fn plugin_tests_bundled_specs_pass() {
         assert!(passed, "{spec} not run:\n{out}");
     }
     assert!(
-        out.contains("6 specs,") && out.contains(" 0 failed, 0 bad specs"),
+        out.contains("14 specs,") && out.contains(" 0 failed, 0 bad specs"),
         "{out}"
     );
     assert!(!out.contains("FAIL"), "{out}");

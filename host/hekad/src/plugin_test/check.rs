@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use heka_message::{FieldValue, Message, message_to_json};
 
+use super::live::Request;
 use super::spec::{Case, Expect};
 use super::subject::{Output, Tally};
 
@@ -102,11 +103,13 @@ fn check_list(expect: &[Expect], outputs: &[Output], bless: bool, f: &mut Findin
         match out {
             Output::Message(m) => check_message(e, m, &mut diffs),
             Output::Bytes(b) => check_bytes(e, b, "output", &mut diffs),
+            Output::Request(r) => check_request(e, r, &mut diffs),
         }
         if let Some(golden) = &e.golden_path {
             let bytes = match out {
                 Output::Message(m) => m.payload(),
                 Output::Bytes(b) => b.as_slice(),
+                Output::Request(r) => r.body.as_slice(),
             };
             compare_golden(golden, bytes, bless, &format!("output {i}"), f);
         }
@@ -185,6 +188,25 @@ fn number_header(name: &str, want: Option<i64>, got: Option<i64>, diffs: &mut Ve
             got.map_or("(unset)".into(), |g| g.to_string())
         ));
     }
+}
+
+/// An HTTP request: its method, path and headers (names in any case), its body as
+/// [`check_bytes`] checks an encoder's output.
+fn check_request(e: &Expect, r: &Request, diffs: &mut Vec<String>) {
+    text_header("method", e.method.as_deref(), Some(&r.method), diffs);
+    text_header("path", e.path.as_deref(), Some(&r.path), diffs);
+    for (name, want) in &e.headers {
+        let got: Vec<&str> = r
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        if !got.contains(&want.as_str()) {
+            diffs.push(format!("header {name}: expected {want:?}, actual {got:?}"));
+        }
+    }
+    check_bytes(e, &r.body, "body", diffs);
 }
 
 /// `payload` (exact, with a line diff when it spans lines) and `json` (semantic).
@@ -350,6 +372,7 @@ fn describe(out: &Output) -> String {
     match out {
         Output::Message(m) => format!("Type {:?}", m.type_()),
         Output::Bytes(b) => format!("{} bytes", b.len()),
+        Output::Request(r) => format!("{} {}, {} bytes", r.method, r.path, r.body.len()),
     }
 }
 
@@ -359,6 +382,12 @@ pub fn render(out: &Output) -> String {
     match out {
         Output::Message(m) => message_to_json(&normalized(m)),
         Output::Bytes(b) => format!("{:?}", String::from_utf8_lossy(b)),
+        Output::Request(r) => format!(
+            "{} {} {:?}",
+            r.method,
+            r.path,
+            String::from_utf8_lossy(&r.body)
+        ),
     }
 }
 
@@ -372,7 +401,8 @@ fn normalized(m: &Message) -> Message {
 }
 
 /// A case-level golden file: messages as JSON lines (see [`render`]); encoder
-/// outputs concatenated, as an output would write them.
+/// outputs concatenated, as an output would write them; HTTP request bodies one
+/// after the other, each ended by a newline.
 fn golden_text(outputs: &[Output]) -> Vec<u8> {
     let mut all = Vec::new();
     for out in outputs {
@@ -382,6 +412,10 @@ fn golden_text(outputs: &[Output]) -> Vec<u8> {
                 all.push(b'\n');
             }
             Output::Bytes(b) => all.extend_from_slice(b),
+            Output::Request(r) => {
+                all.extend_from_slice(&r.body);
+                all.push(b'\n');
+            }
         }
     }
     all

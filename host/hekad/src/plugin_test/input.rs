@@ -51,23 +51,37 @@ pub(super) fn parse_input(
             ..Default::default()
         }))
     };
+    let bytes_in = at.kind == PluginKind::Input;
     if let Some(table) = input.message {
         let json = serde_json::to_string(&table).map_err(|e| invalid(path, key, e.to_string()))?;
         let msg = message_from_json(&json)
             .map_err(|e| invalid(path, &format!("{key}.message"), e.to_string()))?;
-        steps.push(Step::Message(Box::new(msg)));
+        steps.push(message_step(at, key, msg)?);
     } else if let Some(file) = input.message_file {
         let msg = crate::tools::read_message(&dir.join(file))
             .map_err(|e| invalid(path, &format!("{key}.message_file"), e.to_string()))?;
-        steps.push(Step::Message(Box::new(msg)));
+        steps.push(message_step(at, key, msg)?);
     } else if let Some(line) = input.line {
-        steps.push(payload(line.into_bytes()));
+        let mut line = line.into_bytes();
+        if bytes_in {
+            // An input reads the line with its end.
+            if line.last() != Some(&b'\n') {
+                line.push(b'\n');
+            }
+            steps.push(Step::Data(line));
+        } else {
+            steps.push(payload(line));
+        }
     } else if let Some(file) = input.lines_file {
         let bytes = std::fs::read(dir.join(&file))
             .map_err(|e| invalid(path, &format!("{key}.lines_file"), format!("{file}: {e}")))?;
-        // One record per line, its "\n" kept (what a LogstreamerInput delivers).
-        for line in bytes.split_inclusive(|b| *b == b'\n') {
-            steps.push(payload(line.to_vec()));
+        if bytes_in {
+            steps.push(Step::Data(bytes));
+        } else {
+            // One record per line, its "\n" kept (what a LogstreamerInput delivers).
+            for line in bytes.split_inclusive(|b| *b == b'\n') {
+                steps.push(payload(line.to_vec()));
+            }
         }
     } else if let Some(data) = input.data {
         steps.push(Step::Data(data.into_bytes()));
@@ -88,6 +102,19 @@ pub(super) fn parse_input(
         steps.push(Step::Restart);
     }
     Ok(())
+}
+
+/// A message entry: the message itself, or for an input under test its Heka framed
+/// protobuf bytes (what a TcpInput with a HekaFramingSplitter reads).
+fn message_step(at: &At<'_>, key: &str, msg: Message) -> Result<Step, ConfigError> {
+    if at.kind != PluginKind::Input {
+        return Ok(Step::Message(Box::new(msg)));
+    }
+    let (mut encoded, mut framed) = (Vec::new(), Vec::new());
+    heka_message::encode_message(&msg, &mut encoded);
+    heka_message::frame_message(&encoded, usize::MAX, &mut framed)
+        .map_err(|e| invalid(at.path, key, e.to_string()))?;
+    Ok(Step::Data(framed))
 }
 
 /// Exactly one kind of input per entry; `logger` only with lines; `data` only with a
@@ -111,18 +138,20 @@ fn check_one(at: &At<'_>, key: &str, input: &InputToml) -> Result<(), ConfigErro
             "give exactly one of message, message_file, line, lines_file, data, data_file, tick, restart",
         ));
     }
-    if (input.data.is_some() || input.data_file.is_some()) && !at.splitter {
+    let data = input.data.is_some() || input.data_file.is_some();
+    if data && !at.splitter && at.kind != PluginKind::Input {
         return Err(invalid(
             path,
             key,
             "data needs a splitter: name a splitter section with `splitter = \"...\"` at the top",
         ));
     }
-    if input.logger.is_some() && input.line.is_none() && input.lines_file.is_none() {
+    let lines = input.line.is_some() || input.lines_file.is_some();
+    if input.logger.is_some() && (!lines || at.kind == PluginKind::Input) {
         return Err(invalid(
             path,
             &format!("{key}.logger"),
-            "only for line and lines_file",
+            "only for line and lines_file, and not for an input (it sets its own)",
         ));
     }
     Ok(())

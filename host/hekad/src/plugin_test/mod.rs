@@ -4,8 +4,11 @@
 //!
 //! - `spec`: reading a spec (the plugin's hekad.toml section, cases, inputs,
 //!   expectations); every problem names the file and key (exit code 2).
-//! - `subject`: the plugin built by its registered constructor and driven through the
-//!   pipeline's plugin traits, with a virtual clock for `timer_event`.
+//! - `subject`: a filter, encoder or decoder built by its registered constructor and
+//!   driven through the pipeline's plugin traits, with a virtual clock for
+//!   `timer_event`.
+//! - `live`: an input or output in a running pipeline, fed by or delivering to the
+//!   test's stand-ins (capture sinks, a connection, a log file).
 //! - `check`: expectations against outputs, as readable diffs; golden files and
 //!   `--bless`.
 //! - `junit`: `--junit FILE`.
@@ -16,6 +19,7 @@
 mod check;
 mod input;
 mod junit;
+mod live;
 mod spec;
 mod stream;
 mod subject;
@@ -28,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use heka_message::Message;
 
-use crate::config::Config;
+use crate::config::{Config, PluginKind};
 
 pub use spec::{Spec, SpecError, TEST_HOSTNAME};
 
@@ -187,6 +191,9 @@ fn run_case(spec: &Spec, case: &Case, bless: bool) -> Result<CaseReport, SpecErr
             &overridden
         }
     };
+    if matches!(spec.kind, PluginKind::Input | PluginKind::Output) {
+        return run_live(spec, case, config, bless, started);
+    }
     let mut subject = Subject::build(config, &spec.plugin)?;
     let mut stream = match &spec.splitter {
         Some(name) => Some(Stream::build(&spec.config, name)?),
@@ -240,6 +247,33 @@ fn run_case(spec: &Spec, case: &Case, bless: bool) -> Result<CaseReport, SpecErr
         elapsed: started.elapsed(),
         figures,
         unmatched: subject.tally.unmatched,
+    })
+}
+
+/// A case of an input or output, in a running pipeline (`live`), in a directory of
+/// its own under the spec's `base_dir`.
+fn run_live(
+    spec: &Spec,
+    case: &Case,
+    config: &Config,
+    bless: bool,
+    started: Instant,
+) -> Result<CaseReport, SpecError> {
+    let base = &spec.config.globals.base_dir;
+    let made = std::fs::create_dir_all(base);
+    let dir = made
+        .and_then(|()| tempfile::Builder::new().prefix("case-").tempdir_in(base))
+        .map_err(|e| spec::invalid(&spec.path, "case", format!("a case directory: {e}")))?;
+    let run = live::run_case(spec, case, config, dir.path())?;
+    let mut found = check::check_case(case, &run.outputs, &run.tally, None, bless);
+    found.problems.splice(0..0, run.problems);
+    Ok(CaseReport {
+        name: case.name.clone(),
+        problems: found.problems,
+        blessed: found.blessed,
+        elapsed: started.elapsed(),
+        figures: None,
+        unmatched: 0,
     })
 }
 

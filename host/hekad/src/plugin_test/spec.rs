@@ -69,6 +69,12 @@ pub struct Case {
     pub max_budget_ratio: Option<f64>,
     /// The section's own keys overridden for this case (`config` merged key by key).
     pub settings: Option<toml::Table>,
+    /// Outputs: the statuses an HTTP sink answers first (then 200).
+    pub respond: Vec<u16>,
+    /// Inputs and outputs: how long a run may take (default 30 s).
+    pub timeout: std::time::Duration,
+    /// LogstreamerInput: the file under its `log_directory` the case's bytes go to.
+    pub file: String,
 }
 
 /// One input step.
@@ -106,6 +112,11 @@ pub struct Expect {
     pub matcher: Option<String>,
     /// A file the Payload (or encoder output) equals byte for byte.
     pub golden: Option<String>,
+    /// An HTTP request's method, path (with query) and headers (names in any case).
+    pub method: Option<String>,
+    pub path: Option<String>,
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
     #[serde(skip)]
     pub compiled: Option<Matcher>,
     #[serde(skip)]
@@ -134,6 +145,10 @@ struct CaseToml {
     max_memory: Option<u64>,
     max_budget_ratio: Option<f64>,
     settings: Option<toml::Table>,
+    #[serde(default)]
+    respond: Vec<u16>,
+    timeout: Option<f64>,
+    file: Option<String>,
 }
 
 /// An "invalid value" error at `key` of the spec file.
@@ -177,12 +192,16 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
         None => inline_config(path, &dir, &text, doc)?,
     };
     let plugin = pick_section(path, &config, plugin)?;
-    if let Some(name) = &splitter {
-        check_splitter(path, &config, name)?;
-    }
     let kind = config
         .section(&plugin)
         .map_or(PluginKind::Filter, |s| s.kind);
+    if let Some(name) = &splitter {
+        if kind == PluginKind::Input {
+            let why = "an input splits with its own `splitter` key";
+            return Err(invalid(path, "splitter", why).into());
+        }
+        check_splitter(path, &config, name)?;
+    }
     let mut errors = Vec::new();
     let mut parsed = Vec::new();
     for (i, case) in cases.iter().enumerate() {
@@ -290,19 +309,12 @@ fn pick_section(path: &Path, config: &Config, plugin: Option<String>) -> Result<
         .into());
     };
     match section.kind {
-        PluginKind::Filter | PluginKind::Encoder | PluginKind::Decoder => Ok(name),
-        other => {
-            let kind = other.as_str();
-            let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
-                "an"
-            } else {
-                "a"
-            };
-            let message = format!(
-                "[{name}] is {article} {kind} plugin; hekad test runs filters, encoders and decoders"
-            );
+        PluginKind::Splitter => {
+            let message =
+                format!("[{name}] is a splitter; test it through a decoder or input spec (`data`)");
             Err(invalid(path, "plugin", message).into())
         }
+        _ => Ok(name),
     }
 }
 
@@ -361,6 +373,30 @@ fn parse_case(
             "conflicts with a non-empty expect",
         ));
     }
+    let live = matches!(kind, PluginKind::Input | PluginKind::Output);
+    let live_only = [
+        (
+            "respond",
+            !c.respond.is_empty() && kind != PluginKind::Output,
+        ),
+        ("timeout", c.timeout.is_some() && !live),
+        ("file", c.file.is_some() && kind != PluginKind::Input),
+    ];
+    if let Some((key, _)) = live_only.iter().find(|(_, bad)| *bad) {
+        return Err(invalid(
+            path,
+            &format!("{prefix}.{key}"),
+            "only for the plugin kinds docs/plugin-tests.md names",
+        ));
+    }
+    let timeout = match c.timeout {
+        None => std::time::Duration::from_secs(30),
+        Some(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => std::time::Duration::from_secs_f64(s),
+        Some(_) => {
+            let why = "seconds, more than 0 and at most 3600";
+            return Err(invalid(path, &format!("{prefix}.timeout"), why));
+        }
+    };
     let mut steps = Vec::new();
     for (j, input) in c.input.iter().enumerate() {
         let at = input::At {
@@ -394,6 +430,9 @@ fn parse_case(
         max_memory: c.max_memory,
         max_budget_ratio: c.max_budget_ratio,
         settings: c.settings,
+        respond: c.respond,
+        timeout,
+        file: c.file.unwrap_or_else(|| "input.log".into()),
     })
 }
 
@@ -414,7 +453,10 @@ fn parse_expect(
             || e.env_version.is_some()
             || e.timestamp.is_some()
             || !e.fields.is_empty()
-            || e.matcher.is_some();
+            || e.matcher.is_some()
+            || e.method.is_some()
+            || e.path.is_some()
+            || !e.headers.is_empty();
         if headers {
             return Err(invalid(
                 path,

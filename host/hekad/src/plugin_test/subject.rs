@@ -22,11 +22,13 @@ use crate::config::{Common, Config, ConfigError, ErrorKind, PluginKind, Section}
 use crate::plugins::{BuildContext, settings};
 use crate::registry::{self, Ctor};
 
-/// What a plugin produced: a message (filters, decoders) or bytes (encoders).
+/// What a plugin produced: a message (filters, decoders, inputs, framed output
+/// streams), bytes (encoders, output streams) or an HTTP request (HttpOutput).
 #[derive(Debug, Clone)]
 pub enum Output {
     Message(Box<Message>),
     Bytes(Vec<u8>),
+    Request(Box<super::live::Request>),
 }
 
 /// One message for the plugin, with the record's bytes when a splitter of whole

@@ -10,12 +10,12 @@ use super::check::{line_diff, text_diff};
 use super::{run_spec, spec};
 
 /// The seed's Lua scripts (no wasm to compile: fast).
-fn lua(name: &str) -> String {
+pub(super) fn lua(name: &str) -> String {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/lua");
     dir.join(name).display().to_string()
 }
 
-fn write_spec(dir: &Path, text: &str) -> PathBuf {
+pub(super) fn write_spec(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("x.test.toml");
     std::fs::write(&path, text).unwrap();
     path
@@ -29,7 +29,7 @@ fn aggregator(cases: &str) -> String {
 }
 
 /// The error text of loading `text` as a spec.
-fn spec_error(text: &str) -> String {
+pub(super) fn spec_error(text: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = write_spec(dir.path(), text);
     match spec::load(&path) {
@@ -108,11 +108,17 @@ fn kind_specific_keys_are_refused() {
         got.contains("case[0].expect[0]: invalid value: an encoder's output is bytes"),
         "{got}"
     );
-    let output =
-        "[Out]\ntype = \"LogOutput\"\nmessage_matcher = \"TRUE\"\n[[case]]\nname = \"a\"\n";
-    let got = spec_error(output);
+    let got = spec_error(&format!("{encoder}respond = [500]\n"));
     assert!(
-        got.contains("plugin: invalid value: [Out] is an output plugin"),
+        got.contains("case[0].respond: invalid value: only for the plugin kinds"),
+        "{got}"
+    );
+    let splitter = "[Lines]\ntype = \"TokenSplitter\"\n";
+    let got = spec_error(&format!(
+        "plugin = \"Lines\"\n{splitter}[[case]]\nname = \"a\"\n"
+    ));
+    assert!(
+        got.contains("plugin: invalid value: [Lines] is a splitter"),
         "{got}"
     );
 }
@@ -134,13 +140,13 @@ fn line_diff_keeps_common_lines_in_place() {
     );
 }
 
-fn run(text: &str) -> super::SpecReport {
+pub(super) fn run(text: &str) -> super::SpecReport {
     let dir = tempfile::tempdir().unwrap();
     let path = write_spec(dir.path(), text);
     run_spec(&path, &dir.path().join("base"), false)
 }
 
-fn problems(report: &super::SpecReport) -> Vec<String> {
+pub(super) fn problems(report: &super::SpecReport) -> Vec<String> {
     let cases = report.outcome.as_ref().unwrap_or_else(|e| panic!("{e}"));
     cases.iter().flat_map(|c| c.problems.clone()).collect()
 }
