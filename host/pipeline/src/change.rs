@@ -7,7 +7,9 @@
 //! untouched: same thread, same queue, same connections, same state. The order the
 //! supervisor applies it in (`runner/reconfigure.rs`):
 //!
-//! 1. what can fail without touching anything: the new outputs' encoders, then the
+//! 1. what can fail without touching anything: the new outputs' encoders (a
+//!    replacing output's is dropped again and made anew in step 4, after its
+//!    predecessor dropped its own: `preserve_data` state carries over), then the
 //!    added outputs and filters (new names) start on queues nothing routes to yet;
 //! 2. the inputs that go stop (their messages already routed are delivered);
 //! 3. the routing table is swapped: removed plugins leave it, new queues join it,

@@ -201,3 +201,82 @@ fn reload_replaces_a_changed_filter_under_load_keeping_the_input_and_its_state()
         "{log}"
     );
 }
+
+/// The counting encoder: `<tag>:<count>` per message, its count kept by
+/// `preserve_data`.
+fn encoder_script(tag: &str) -> String {
+    format!(
+        r#"
+count = 0
+
+function process_message()
+    count = count + 1
+    inject_payload("txt", "", "{tag}:" .. count .. "\n")
+    return 0
+end
+"#
+    )
+}
+
+/// A sandbox encoder's state crosses a reload that replaces its output, through
+/// `preserve_data` (saved when the old output stops, restored when the new one makes
+/// its encoder), as it crosses a restart: the count goes on instead of starting at 1.
+#[test]
+fn reload_replacing_an_output_keeps_its_sandbox_encoders_preserved_state() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("enc.lua"), encoder_script("a")).unwrap();
+    let (ops, tcp) = (free_port(), free_port());
+    let cfg = write(
+        dir.path(),
+        "hekad.toml",
+        &format!(
+            r#"
+[hekad]
+base_dir = "{dir}/base"
+share_dir = "{dir}"
+ops_address = "127.0.0.1:{ops}"
+
+[tcp]
+type = "TcpInput"
+address = "127.0.0.1:{tcp}"
+
+[enc]
+type = "SandboxEncoder"
+filename = "enc.lua"
+preserve_data = true
+
+[out]
+type = "FileOutput"
+message_matcher = "Type == 'line'"
+path = "{dir}/out.txt"
+encoder = "enc"
+flush_interval = 0
+"#,
+            dir = dir.path().display(),
+        ),
+    );
+    let mut daemon = Daemon::start(&cfg, dir.path());
+    wait_for(WAIT, || http_get(ops, "/readyz"))
+        .unwrap_or_else(|| panic!("never ready: {}", daemon.log_text()));
+    let out = dir.path().join("out.txt");
+    let mut stream = connect(tcp);
+    send(&mut stream, &(1..=20).map(line).collect::<Vec<_>>());
+    wait_for(WAIT, || (lines_of(&out).len() >= 20).then_some(()))
+        .unwrap_or_else(|| panic!("nothing encoded: {}", daemon.log_text()));
+
+    std::fs::write(dir.path().join("enc.lua"), encoder_script("b")).unwrap();
+    let (code, body) = http(ops, "POST", "/api/v1/reload").expect("reload answer");
+    assert_eq!(code, 200, "{body}\n{}", daemon.log_text());
+    let outcome: Value = serde_json::from_str(&body).expect("JSON outcome");
+    assert_eq!(names(&outcome["changes"]["replaced"]), ["out"], "{body}");
+    assert_eq!(names(&outcome["changes"]["kept"]), ["tcp"], "{body}");
+
+    send(&mut stream, &(21..=40).map(line).collect::<Vec<_>>());
+    wait_for(WAIT, || (lines_of(&out).len() >= 40).then_some(()))
+        .unwrap_or_else(|| panic!("{:?}: {}", lines_of(&out), daemon.log_text()));
+    daemon.stop_clean();
+    let want: Vec<String> = (1..=40)
+        .map(|n| format!("{}:{n}", if n <= 20 { "a" } else { "b" }))
+        .collect();
+    assert_eq!(lines_of(&out), want, "the encoder's count restarted");
+}

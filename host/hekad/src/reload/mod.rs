@@ -30,7 +30,12 @@
 //! instance held (messages whose effect lives in that state) move to the new one, so
 //! inputs' journals move only once the new instance injected from them. If the new
 //! version cannot restore the state it starts with its own, and the reply says so.
-//! Other replaced plugins (native filters, encoders, decoders) start fresh.
+//! A sandbox encoder or decoder keeps its state across a reload that replaces its
+//! output or input when its section sets `preserve_data`, through the file, as
+//! across a restart: the old instance saves it when its output or input has
+//! stopped, and the replacement's is made after that and restores it (an encoder
+//! made earlier to check the change is dropped first). Without `preserve_data` they
+//! start fresh, as Heka's did at every start; so do native filters.
 //!
 //! A replaced input resumes where its old instance's bookkeeping says: a
 //! LogstreamerInput from its journal, which moves as acknowledgements come home, so

@@ -306,11 +306,11 @@ pub(crate) fn start(
 
 /// Each output's encoder instance, given its section's stats (sandbox gauges). A
 /// template that cannot make one is a start-up error.
-fn make_encoders(
-    outputs: &[OutputSpec],
+fn make_encoders<'a>(
+    outputs: impl IntoIterator<Item = &'a OutputSpec>,
     registry: &Registry,
 ) -> Result<Vec<Option<Box<dyn crate::plugin::Encoder>>>, PipelineError> {
-    let mut encoders = Vec::with_capacity(outputs.len());
+    let mut encoders = Vec::new();
     for spec in outputs {
         let encoder = match &spec.options.encoder {
             Some(factory) => {

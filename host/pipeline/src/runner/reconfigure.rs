@@ -30,6 +30,21 @@ type OutputQueue = (
     Arc<std::sync::atomic::AtomicBool>,
 );
 
+/// The encoders of replacing outputs, made once the outputs they replace have drained
+/// and dropped theirs (a sandbox encoder's `preserve_data` state saved), so they
+/// restore that state.
+fn remake_encoders(
+    outputs: Vec<NewOutput>,
+    registry: &crate::stats::Registry,
+) -> Result<Vec<NewOutput>, crate::PipelineError> {
+    let encoders = make_encoders(outputs.iter().map(|(spec, ..)| spec), registry)?;
+    Ok(outputs
+        .into_iter()
+        .zip(encoders)
+        .map(|((spec, _, queue), encoder)| (spec, encoder, queue))
+        .collect())
+}
+
 /// The new plugins, with their queues, sorted by whether they replace a running one.
 struct Prepared {
     /// The routes of every new queue.
@@ -77,8 +92,9 @@ impl Supervisor {
         // 4. Outputs that go drain; their replacements start. Before the filters: a
         // retiring filter may have to inject into a replacement output.
         self.drain_outputs(&gone, &mut applied);
-        self.spawn_outputs(prepared.replacing_outputs)
+        let replacing = remake_encoders(prepared.replacing_outputs, &self.shared.registry)
             .map_err(ApplyError::Broken)?;
+        self.spawn_outputs(replacing).map_err(ApplyError::Broken)?;
         // 5. Filters that go retire; their replacements start, then the inputs.
         let replacing = prepared.replacing_filters;
         let mut retired = self.retire_filters(&gone, &takes_of(&replacing), &mut applied);
@@ -123,12 +139,16 @@ impl Supervisor {
             list.push((spec, take, queue));
         }
         for ((spec, encoder), queue) in outputs.into_iter().zip(encoders).zip(queues.outputs) {
-            let list = if gone(spec.name.as_str()) {
-                &mut prepared.replacing_outputs
+            if gone(spec.name.as_str()) {
+                // Made to see that it can be; made again once the output it replaces
+                // has drained (`remake_encoders`). Dropped now, before that output
+                // drops its own encoder, so a `preserve_data` file ends with the
+                // state the old encoder saves, which the new one then restores.
+                drop(encoder);
+                prepared.replacing_outputs.push((spec, None, queue));
             } else {
-                &mut prepared.added_outputs
-            };
-            list.push((spec, encoder, queue));
+                prepared.added_outputs.push((spec, encoder, queue));
+            }
         }
         Ok(prepared)
     }
