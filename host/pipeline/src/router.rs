@@ -148,7 +148,8 @@ impl Router {
         let table = self.table.enter();
         let mut outcome = Routed::Delivered;
         let mut previous: Option<&Route> = None;
-        for route in table.routes.iter() {
+        // Only the routes that can match (the others' matchers would say no).
+        for route in table.index.candidates(&pack.msg).map(|i| &table.routes[i]) {
             if route.accepts(&pack) {
                 if let Some(prev) = previous
                     && self.send(prev, smallvec::smallvec![pack.clone()]) == Routed::Lost
@@ -187,8 +188,8 @@ impl Router {
         for pack in packs.drain(..) {
             // As in `route`: each match but the last gets a clone, the last the pack.
             let mut previous: Option<usize> = None;
-            for (i, route) in routes.iter().enumerate() {
-                if route.accepts(&pack) {
+            for i in table.index.candidates(&pack.msg) {
+                if routes[i].accepts(&pack) {
                     if let Some(p) = previous
                         && self.add_to_batch(&mut batches[p], &routes[p], pack.clone())
                             == Routed::Lost

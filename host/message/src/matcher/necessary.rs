@@ -95,7 +95,9 @@ pub(super) fn required(expr: &Expr, header: TextHeader) -> Option<Vec<Box<[u8]>>
 
 /// The values in both sorted sets.
 fn intersection(a: Vec<Box<[u8]>>, b: Vec<Box<[u8]>>) -> Vec<Box<[u8]>> {
-    a.into_iter().filter(|v| b.binary_search(v).is_ok()).collect()
+    a.into_iter()
+        .filter(|v| b.binary_search(v).is_ok())
+        .collect()
 }
 
 /// The values in either sorted set, sorted.
@@ -135,7 +137,10 @@ mod tests {
     fn equalities_in_the_top_level_conjunction_are_required() {
         assert_eq!(req("Type == 'a'"), set(&["a"]));
         assert_eq!(req("Type =~ /^a$/"), set(&["a"]));
-        assert_eq!(req("Logger == 'Bench' && Type == 'other7'"), set(&["other7"]));
+        assert_eq!(
+            req("Logger == 'Bench' && Type == 'other7'"),
+            set(&["other7"])
+        );
         assert_eq!(
             req_of("Logger == 'Bench' && Type == 'other7'", TextHeader::Logger),
             set(&["Bench"])
@@ -150,7 +155,10 @@ mod tests {
         assert_eq!(req("Type == 'a' Type == 'b'"), set(&["b"]));
         assert_eq!(req("Type == 'a' TRUE"), None);
         for h in [TextHeader::Hostname, TextHeader::EnvVersion] {
-            assert_eq!(req_of("Hostname == 'h' && EnvVersion == 'h'", h), set(&["h"]));
+            assert_eq!(
+                req_of("Hostname == 'h' && EnvVersion == 'h'", h),
+                set(&["h"])
+            );
         }
     }
 
@@ -169,7 +177,10 @@ mod tests {
             req("(Type == 'a' || Type == 'b') && (Type == 'b' || Type == 'c')"),
             set(&["b"])
         );
-        assert_eq!(req("(Type == 'a' || Logger == 'x') && Type == 'c'"), set(&["c"]));
+        assert_eq!(
+            req("(Type == 'a' || Logger == 'x') && Type == 'c'"),
+            set(&["c"])
+        );
     }
 
     #[test]
