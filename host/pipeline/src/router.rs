@@ -432,6 +432,31 @@ mod tests {
         assert_eq!(types(&rx_any), ["a", "b", "c", "d", "e"]);
     }
 
+    /// Enough routes on `Type` for the table to key it: `route` tests only the
+    /// message's Type's route and the unkeyed ones, and delivers as before.
+    #[test]
+    fn route_delivers_through_the_index() {
+        let mut receivers = Vec::new();
+        let routes: Vec<Route> = (0..10)
+            .map(|i| format!("Type == 't{i}'"))
+            .chain(["TRUE".to_owned(), "Type =~ /^t/".to_owned()])
+            .enumerate()
+            .map(|(i, expr)| {
+                let (r, rx) = route(&format!("f{i}"), &expr, 4);
+                receivers.push(rx);
+                r
+            })
+            .collect();
+        let router = Router::new(routes, StopSignal::new());
+        assert!(!router.table().enter().index.keyed_headers().is_empty());
+        let sink = Arc::new(Record::default());
+        for t in ["t3", "x"] {
+            router.route(Pack::new(msg(t), Some(Ack::new(1, sink.clone()))));
+        }
+        let got: Vec<usize> = receivers.iter().map(|rx| rx.len()).collect();
+        assert_eq!(got, [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 2, 1]);
+    }
+
     /// 100 filters and an output are more routes than fit in a 64-bit mask: each
     /// plugin still gets one batch of its matches per call, in order, and the acks
     /// complete once every copy is done.

@@ -238,7 +238,12 @@ mod tests {
             matcher: Some(Matcher::parse(&format!("Type == '{type_}'")).unwrap()),
             ..route(name)
         };
-        let cell = TableCell::new(vec![keyed("a", "x"), keyed("b", "y")]);
+        // Four routes on four Types: worth keying `Type`.
+        let table = |names: [&str; 4]| -> Vec<Route> {
+            let types = ["w", "x", "y", "z"];
+            names.iter().zip(types).map(|(n, t)| keyed(n, t)).collect()
+        };
+        let cell = TableCell::new(table(["a", "b", "c", "d"]));
         let msg = heka_message::Message {
             r#type: Some("y".into()),
             ..Default::default()
@@ -250,9 +255,11 @@ mod tests {
                 .map(|i| t.routes[i].name.to_string());
             names.collect()
         };
-        assert_eq!(tested(&cell.enter()), ["b"]);
-        cell.swap(vec![keyed("c", "y"), keyed("a", "x"), keyed("d", "z")]);
         assert_eq!(tested(&cell.enter()), ["c"]);
+        cell.swap(table(["e", "f", "g", "h"]));
+        assert_eq!(tested(&cell.enter()), ["g"]);
+        cell.swap([table(["i", "j", "k", "l"]), vec![keyed("m", "y")]].concat());
+        assert_eq!(tested(&cell.enter()), ["k", "m"]);
     }
 
     #[test]

@@ -11,12 +11,12 @@
 //! can only match a message whose header is in its set, the routes skipped are
 //! exactly routes that would have said no: routing is unchanged, only cheaper.
 //!
-//! The two headers are chosen when the table is built (at start and at each reload,
-//! with the table: `crate::table`), as the pair that minimises the number of routes
-//! a message can be tested against at worst (the always-tested routes plus the
-//! largest bucket of each header). With 100 filters on `Logger == 'Bench' && Type ==
-//! 'otherN'` this keys `Type` (one route per value), then `Logger` for the routes
-//! without a `Type`.
+//! The headers are chosen when the table is built (at start and at each reload, with
+//! the table: `crate::table`), as the plan that minimises the work for a message at
+//! worst: the always-tested routes, plus the largest bucket of each keyed header,
+//! plus the lookups. With 100 filters on `Logger == 'Bench' && Type == 'otherN'`
+//! this keys `Type` (one route per value) and tests the two routes without a `Type`
+//! for every message; two routes alone are not worth a lookup.
 //!
 //! Per message: at most two hash lookups, no allocation, no lock. The map is
 //! `rustc-hash`'s Fx hash: a multiply and rotate per word, against SipHash's rounds,
@@ -31,6 +31,12 @@ use rustc_hash::FxHashMap;
 
 /// At most this many headers are keyed (so at most this many lookups per message).
 const MAX_KEYED: usize = 2;
+
+/// What a lookup costs, in route tests: hashing a short header value and comparing
+/// it costs about as much as two simple matchers (`Logger == 'x'` is a few ns, the
+/// bench's `Logger == 'Bench' && Type == 'otherN'` ~25 ns). So a header is keyed
+/// only when it spares more than that; two routes on `Logger` are left unkeyed.
+const LOOKUP_COST: usize = 2;
 
 /// The routes to test for each message (indices into the table's routes).
 pub(crate) struct RouteIndex {
@@ -83,12 +89,14 @@ impl RouteIndex {
 
     /// The routes `msg` must be tested against, in route order, each once.
     pub(crate) fn candidates<'a>(&'a self, msg: &Message) -> Candidates<'a> {
-        let mut lists: [&[usize]; 1 + MAX_KEYED] = [&[]; 1 + MAX_KEYED];
-        lists[0] = &self.always;
-        for (list, index) in lists[1..].iter_mut().zip(&self.keyed) {
+        let mut keyed: [&[usize]; MAX_KEYED] = [&[]; MAX_KEYED];
+        for (list, index) in keyed.iter_mut().zip(&self.keyed) {
             *list = index.lookup(msg);
         }
-        Candidates { lists }
+        Candidates {
+            always: &self.always,
+            keyed,
+        }
     }
 
     /// The headers keyed, in the order routes are assigned to them.
@@ -127,7 +135,8 @@ impl HeaderIndex {
 }
 
 /// The headers to key (indices into `TextHeader::ALL`), in assignment order: the
-/// plan with the fewest routes tested at worst, and of those the fewest headers.
+/// cheapest plan at worst (routes tested plus lookups), and of those the first
+/// with the fewest headers.
 fn best_plan(reqs: &Requirements) -> Vec<usize> {
     let n = TextHeader::ALL.len();
     let mut plans: Vec<Vec<usize>> = vec![Vec::new()];
@@ -143,9 +152,10 @@ fn best_plan(reqs: &Requirements) -> Vec<usize> {
     best.1
 }
 
-/// How many routes a message can be tested against at worst under `plan`.
+/// What routing a message costs at worst under `plan`: the routes it can be tested
+/// against, plus [`LOOKUP_COST`] per keyed header.
 fn worst_case(reqs: &Requirements, plan: &[usize]) -> usize {
-    let mut always = 0;
+    let mut always = LOOKUP_COST * plan.len();
     let mut per_value: Vec<FxHashMap<&[u8], usize>> = vec![FxHashMap::default(); plan.len()];
     for req in reqs {
         match plan.iter().position(|&h| req[h].is_some()) {
@@ -164,26 +174,30 @@ fn worst_case(reqs: &Requirements, plan: &[usize]) -> usize {
             .sum::<usize>()
 }
 
-/// Route indices from a few sorted, disjoint lists, merged in order.
+/// Route indices from sorted, disjoint lists, merged in order.
 pub(crate) struct Candidates<'a> {
-    lists: [&'a [usize]; 1 + MAX_KEYED],
+    always: &'a [usize],
+    keyed: [&'a [usize]; MAX_KEYED],
 }
 
 impl Iterator for Candidates<'_> {
     type Item = usize;
 
     fn next(&mut self) -> Option<usize> {
-        let mut best: Option<usize> = None;
-        for (i, list) in self.lists.iter().enumerate() {
+        let mut best = self.always.first().copied();
+        let mut from = None;
+        for (i, list) in self.keyed.iter().enumerate() {
             if let Some(&head) = list.first()
-                && best.is_none_or(|b| head < self.lists[b][0])
+                && best.is_none_or(|b| head < b)
             {
-                best = Some(i);
+                (best, from) = (Some(head), Some(i));
             }
         }
-        let list = &mut self.lists[best?];
-        let head = list[0];
-        *list = &list[1..];
+        let head = best?;
+        match from {
+            Some(i) => self.keyed[i] = &self.keyed[i][1..],
+            None => self.always = &self.always[1..],
+        }
         Some(head)
     }
 }

@@ -85,11 +85,13 @@ fn message(rng: &mut StdRng) -> Message {
 fn indexed_routing_is_naive_routing_on_random_matchers_and_messages() {
     let mut rng = StdRng::seed_from_u64(15);
     let mut tested = (0, 0);
+    let mut plans = [0; 1 + MAX_KEYED];
     for case in 0..400 {
         let routes: Vec<Option<Matcher>> = (0..rng.random_range(1..40))
             .map(|_| matcher(&mut rng))
             .collect();
         let index = RouteIndex::build(routes.iter().map(Option::as_ref));
+        plans[index.keyed_headers().len()] += 1;
         let accepts = |i: usize, m: &Message| routes[i].as_ref().is_none_or(|r| r.matches(m));
         for _ in 0..10 {
             let msg = message(&mut rng);
@@ -110,6 +112,8 @@ fn indexed_routing_is_naive_routing_on_random_matchers_and_messages() {
     }
     // Not a speed assertion: the index must skip some routes, or it indexes nothing.
     assert!(tested.0 < tested.1, "{tested:?}");
+    // Every kind of plan was exercised: none keyed, one header, two.
+    assert!(plans.iter().all(|&n| n > 0), "{plans:?}");
 }
 
 fn parse_all(exprs: &[&str]) -> Vec<Matcher> {
@@ -127,9 +131,26 @@ fn line(type_: &str, logger: &str) -> Message {
 /// The bench's row 10: the aggregator on `Logger == 'Bench'`, the output on
 /// `Logger == 'Agg'`, 99 filters on `Logger == 'Bench' && Type == 'otherN'`.
 #[test]
-fn the_hundred_filters_key_type_then_logger() {
+fn the_hundred_filters_key_type() {
     let mut exprs = vec!["Logger == 'Bench'".to_owned(), "Logger == 'Agg'".to_owned()];
     exprs.extend((1..100).map(|i| format!("Logger == 'Bench' && Type == 'other{i}'")));
+    let matchers = parse_all(&exprs.iter().map(String::as_str).collect::<Vec<_>>());
+    let index = RouteIndex::build(matchers.iter().map(Some));
+    assert_eq!(index.keyed_headers(), [TextHeader::Type]);
+    let tested = |m: &Message| index.candidates(m).collect::<Vec<_>>();
+    assert_eq!(tested(&line("", "Bench")), [0, 1]);
+    assert_eq!(tested(&line("other7", "Bench")), [0, 1, 8]);
+    assert_eq!(tested(&line("other99", "x")), [0, 1, 100]);
+}
+
+/// Routes that split on two headers: both keyed, and a message's two buckets merge
+/// in route order.
+#[test]
+fn two_headers_are_keyed_when_each_splits_its_routes() {
+    let exprs: Vec<String> = (0..10)
+        .flat_map(|i| [format!("Logger == 'l{i}'"), format!("Type == 't{i}'")])
+        .chain(["TRUE".to_owned()])
+        .collect();
     let matchers = parse_all(&exprs.iter().map(String::as_str).collect::<Vec<_>>());
     let index = RouteIndex::build(matchers.iter().map(Some));
     assert_eq!(
@@ -137,10 +158,10 @@ fn the_hundred_filters_key_type_then_logger() {
         [TextHeader::Type, TextHeader::Logger]
     );
     let tested = |m: &Message| index.candidates(m).collect::<Vec<_>>();
-    assert_eq!(tested(&line("", "Bench")), [0]);
-    assert_eq!(tested(&line("other7", "Bench")), [0, 8]);
-    assert_eq!(tested(&line("other7", "Agg")), [1, 8]);
-    assert!(tested(&line("x", "y")).is_empty());
+    assert_eq!(tested(&line("t3", "l3")), [6, 7, 20]);
+    assert_eq!(tested(&line("t3", "l4")), [7, 8, 20]);
+    assert_eq!(tested(&line("t9", "l0")), [0, 19, 20]);
+    assert_eq!(tested(&line("", "")), [20]);
 }
 
 #[test]
@@ -153,9 +174,10 @@ fn routes_without_a_requirement_are_always_tested_in_order() {
         "Fields[x] == 'a'",
         "Type == 'b' && FALSE",
         "FALSE",
+        "Type == 'c'",
     ]);
     let mut routes: Vec<Option<&Matcher>> = matchers.iter().map(Some).collect();
-    routes.push(None);
+    routes.insert(7, None);
     let index = RouteIndex::build(routes);
     assert_eq!(index.keyed_headers(), [TextHeader::Type]);
     let tested = |t: &str| index.candidates(&line(t, "")).collect::<Vec<_>>();
@@ -163,6 +185,7 @@ fn routes_without_a_requirement_are_always_tested_in_order() {
     assert_eq!(tested("a"), [0, 1, 2, 3, 4, 7]);
     assert_eq!(tested("b"), [0, 2, 3, 4, 7]);
     assert_eq!(tested("z"), [0, 2, 4, 7]);
+    assert_eq!(tested("c"), [0, 2, 4, 7, 8]);
 }
 
 /// Keying costs a lookup per message: it is done only when it lowers the number of
@@ -173,6 +196,8 @@ fn nothing_is_keyed_when_no_header_narrows_the_routes() {
         &["TRUE", "Type != 'a'"][..],
         &["Type == 'a'"][..],
         &["Type == 'a' || Type == 'b'", "Logger == 'x'"][..],
+        &["Logger == 'Bench'", "Logger == 'Agg'"][..],
+        &["Type == 'a'", "Type == 'b'", "Type == 'c'"][..],
         &[][..],
     ] {
         let matchers = parse_all(exprs);
@@ -181,7 +206,7 @@ fn nothing_is_keyed_when_no_header_narrows_the_routes() {
         let tested: Vec<usize> = index.candidates(&line("q", "q")).collect();
         assert_eq!(tested, (0..exprs.len()).collect::<Vec<_>>(), "{exprs:?}");
     }
-    let matchers = parse_all(&["Type == 'a'", "Type == 'b'"]);
+    let matchers = parse_all(&["Type == 'a'", "Type == 'b'", "Type == 'c'", "Type == 'd'"]);
     let index = RouteIndex::build(matchers.iter().map(Some));
     assert_eq!(index.keyed_headers(), [TextHeader::Type]);
 }
