@@ -54,7 +54,7 @@ struct HeaderIndex {
 }
 
 /// What each route requires of each header (`TextHeader::ALL` order).
-type Requirements = Vec<[Option<Vec<Box<[u8]>>>; 4]>;
+type Requirements = Vec<[Option<Vec<Box<[u8]>>>; TextHeader::ALL.len()]>;
 
 impl RouteIndex {
     /// The index of routes with these matchers (`None`: a route that takes every
