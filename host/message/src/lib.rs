@@ -58,7 +58,7 @@ pub use framing::{
 #[cfg(feature = "json")]
 pub use json::{JsonError, message_from_json, message_to_json};
 #[cfg(feature = "matcher")]
-pub use matcher::{Matcher, MatcherError};
+pub use matcher::{Matcher, MatcherError, TextHeader};
 pub use message::{Field, FieldValue, Header, HmacHashFunction, Message, Value, ValueType};
 #[cfg(feature = "signing")]
 pub use signing::{SignerKeys, SigningKey, VerifyError, hash_function};

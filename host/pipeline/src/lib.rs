@@ -42,6 +42,7 @@ mod pack;
 mod pipeline;
 mod pipelined;
 mod plugin;
+mod route_index;
 mod router;
 mod runner;
 pub mod sandbox;

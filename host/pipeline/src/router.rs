@@ -148,7 +148,8 @@ impl Router {
         let table = self.table.enter();
         let mut outcome = Routed::Delivered;
         let mut previous: Option<&Route> = None;
-        for route in table.routes.iter() {
+        // Only the routes that can match (the others' matchers would say no).
+        for route in table.index.candidates(&pack.msg).map(|i| &table.routes[i]) {
             if route.accepts(&pack) {
                 if let Some(prev) = previous
                     && self.send(prev, smallvec::smallvec![pack.clone()]) == Routed::Lost
@@ -187,8 +188,8 @@ impl Router {
         for pack in packs.drain(..) {
             // As in `route`: each match but the last gets a clone, the last the pack.
             let mut previous: Option<usize> = None;
-            for (i, route) in routes.iter().enumerate() {
-                if route.accepts(&pack) {
+            for i in table.index.candidates(&pack.msg) {
+                if routes[i].accepts(&pack) {
                     if let Some(p) = previous
                         && self.add_to_batch(&mut batches[p], &routes[p], pack.clone())
                             == Routed::Lost
@@ -429,6 +430,31 @@ mod tests {
         };
         assert_eq!(types(&rx_ops), ["a", "d"]);
         assert_eq!(types(&rx_any), ["a", "b", "c", "d", "e"]);
+    }
+
+    /// Enough routes on `Type` for the table to key it: `route` tests only the
+    /// message's Type's route and the unkeyed ones, and delivers as before.
+    #[test]
+    fn route_delivers_through_the_index() {
+        let mut receivers = Vec::new();
+        let routes: Vec<Route> = (0..10)
+            .map(|i| format!("Type == 't{i}'"))
+            .chain(["TRUE".to_owned(), "Type =~ /^t/".to_owned()])
+            .enumerate()
+            .map(|(i, expr)| {
+                let (r, rx) = route(&format!("f{i}"), &expr, 4);
+                receivers.push(rx);
+                r
+            })
+            .collect();
+        let router = Router::new(routes, StopSignal::new());
+        assert!(!router.table().enter().index.keyed_headers().is_empty());
+        let sink = Arc::new(Record::default());
+        for t in ["t3", "x"] {
+            router.route(Pack::new(msg(t), Some(Ack::new(1, sink.clone()))));
+        }
+        let got: Vec<usize> = receivers.iter().map(|rx| rx.len()).collect();
+        assert_eq!(got, [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 2, 1]);
     }
 
     /// 100 filters and an output are more routes than fit in a 64-bit mask: each

@@ -23,6 +23,7 @@ use crossbeam_channel::Sender;
 use heka_message::Matcher;
 
 use crate::pack::{Batch, Pack};
+use crate::route_index::RouteIndex;
 
 /// One filter's or output's entry in the table (a reload copies the entries of the
 /// plugins it keeps into the next table: same queue, same counters).
@@ -84,12 +85,24 @@ thread_local! {
 /// One version of the routing table.
 pub(crate) struct Table {
     pub(crate) routes: Box<[Route]>,
+    /// Which of `routes` each message is tested against (built with the table, so a
+    /// reload re-keys it).
+    pub(crate) index: RouteIndex,
     version: u64,
     /// Routing calls using this table now.
     users: AtomicUsize,
 }
 
 impl Table {
+    fn new(routes: Vec<Route>, version: u64) -> Table {
+        Table {
+            index: RouteIndex::build(routes.iter().map(|r| r.matcher.as_ref())),
+            routes: routes.into_boxed_slice(),
+            version,
+            users: AtomicUsize::new(0),
+        }
+    }
+
     /// Whether a routing call may still be sending with this table.
     pub(crate) fn in_use(&self) -> bool {
         self.users.load(Ordering::SeqCst) > 0
@@ -126,11 +139,7 @@ impl TableCell {
         TableCell {
             id: CELLS.fetch_add(1, Ordering::Relaxed),
             version: AtomicU64::new(0),
-            current: RwLock::new(Arc::new(Table {
-                routes: routes.into_boxed_slice(),
-                version: 0,
-                users: AtomicUsize::new(0),
-            })),
+            current: RwLock::new(Arc::new(Table::new(routes, 0))),
         }
     }
 
@@ -176,13 +185,12 @@ impl TableCell {
     /// Publishes `routes` as the table; returns the previous one (see
     /// [`Table::in_use`]).
     pub(crate) fn swap(&self, routes: Vec<Route>) -> Arc<Table> {
+        // Indexed before taking the lock, which threads refreshing their cache wait on.
+        let mut next = Table::new(routes, 0);
         let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
         let version = current.version + 1;
-        let next = Arc::new(Table {
-            routes: routes.into_boxed_slice(),
-            version,
-            users: AtomicUsize::new(0),
-        });
+        next.version = version;
+        let next = Arc::new(next);
         let previous = std::mem::replace(&mut *current, next);
         self.version.store(version, Ordering::SeqCst);
         previous
@@ -222,6 +230,36 @@ mod tests {
         drop(held);
         assert!(!old.in_use());
         assert_eq!(names(&cell.snapshot()), ["a", "b"]);
+    }
+
+    #[test]
+    fn a_swap_rebuilds_the_index_with_the_table() {
+        let keyed = |name: &str, type_: &str| Route {
+            matcher: Some(Matcher::parse(&format!("Type == '{type_}'")).unwrap()),
+            ..route(name)
+        };
+        // Four routes on four Types: worth keying `Type`.
+        let table = |names: [&str; 4]| -> Vec<Route> {
+            let types = ["w", "x", "y", "z"];
+            names.iter().zip(types).map(|(n, t)| keyed(n, t)).collect()
+        };
+        let cell = TableCell::new(table(["a", "b", "c", "d"]));
+        let msg = heka_message::Message {
+            r#type: Some("y".into()),
+            ..Default::default()
+        };
+        let tested = |t: &Table| -> Vec<String> {
+            let names = t
+                .index
+                .candidates(&msg)
+                .map(|i| t.routes[i].name.to_string());
+            names.collect()
+        };
+        assert_eq!(tested(&cell.enter()), ["c"]);
+        cell.swap(table(["e", "f", "g", "h"]));
+        assert_eq!(tested(&cell.enter()), ["g"]);
+        cell.swap([table(["i", "j", "k", "l"]), vec![keyed("m", "y")]].concat());
+        assert_eq!(tested(&cell.enter()), ["k", "m"]);
     }
 
     #[test]

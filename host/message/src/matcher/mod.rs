@@ -54,7 +54,10 @@
 
 mod eval;
 mod lexer;
+mod necessary;
 mod parser;
+
+pub use necessary::TextHeader;
 
 use crate::Message;
 
@@ -92,6 +95,14 @@ impl Matcher {
     /// Whether `msg` matches. Allocates nothing.
     pub fn matches(&self, msg: &Message) -> bool {
         self.root.eval(msg)
+    }
+
+    /// The values `header` must equal for this matcher to match (sorted, without
+    /// duplicates; empty when it matches nothing), or `None` when it does not
+    /// restrict `header`. A message whose header is not among them does not match,
+    /// so a router may skip the matcher for it (the rule: module `necessary`).
+    pub fn required_values(&self, header: TextHeader) -> Option<Vec<Box<[u8]>>> {
+        necessary::required(&self.root, header)
     }
 
     /// The expression as given to [`Matcher::parse`].
