@@ -289,7 +289,11 @@ fn wanted(plan: &Plan, t: &Tally) -> Vec<Kind> {
 /// One of `from` at random, preferring those `short` holds.
 fn pick<T: Copy>(rng: &mut Rng, from: &[T], short: impl Fn(T) -> bool) -> Option<T> {
     let preferred: Vec<T> = from.iter().copied().filter(|&x| short(x)).collect();
-    let pool = if preferred.is_empty() { from } else { &preferred };
+    let pool = if preferred.is_empty() {
+        from
+    } else {
+        &preferred
+    };
     pool.get(rng.below(pool.len().max(1))).copied()
 }
 

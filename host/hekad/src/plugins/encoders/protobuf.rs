@@ -1,6 +1,10 @@
 //! `ProtobufEncoder` (always registered, no options): the message's Heka protobuf
 //! bytes. Outputs add the stream framing when `use_framing` is set (FileOutput does
 //! so by default with this encoder, as in Heka).
+//!
+//! It says so ([`Encoder::writes_heka_protobuf`]): a buffered output's runner then
+//! sends the disk buffer's record, which holds those very bytes, instead of decoding
+//! the record and encoding the message again.
 
 use std::sync::Arc;
 
@@ -32,6 +36,10 @@ impl Encoder for ProtobufEncoder {
     fn encode(&mut self, msg: &Message, out: &mut Vec<u8>) -> PluginResult {
         encode_message(msg, out);
         Ok(())
+    }
+
+    fn writes_heka_protobuf(&self) -> bool {
+        true
     }
 }
 
