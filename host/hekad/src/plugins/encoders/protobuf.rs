@@ -60,4 +60,29 @@ mod tests {
         ProtobufEncoder.encode(&m, &mut out).unwrap();
         assert_eq!(decode_message(&out).unwrap(), m);
     }
+
+    /// What `writes_heka_protobuf` promises the output runner, which then sends a disk
+    /// buffer record's bytes in its place (`heka-pipeline`'s `buffer_pass_through`).
+    #[test]
+    fn writes_exactly_the_heka_protobuf_encoding() {
+        let mut m = Message {
+            uuid: vec![7; 16],
+            timestamp: 1_700_000_000_000_000_000,
+            r#type: Some("t".into()),
+            logger: Some("Logs".into()),
+            severity: Some(3),
+            payload: Some("a line\n".into()),
+            pid: Some(42),
+            hostname: Some("h".into()),
+            ..Default::default()
+        };
+        m.add_field("n", heka_message::Value::Integer(-5), "count");
+        m.add_field("d", heka_message::Value::Double(0.5), "");
+        let mut out = Vec::new();
+        ProtobufEncoder.encode(&m, &mut out).unwrap();
+        let mut expected = Vec::new();
+        encode_message(&m, &mut expected);
+        assert!(ProtobufEncoder.writes_heka_protobuf());
+        assert_eq!(out, expected);
+    }
 }
