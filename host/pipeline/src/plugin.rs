@@ -98,6 +98,14 @@ pub trait Encoder: Send {
     /// `Err(PluginError::Skip)` means "no output for this message".
     fn encode(&mut self, msg: &Message, out: &mut Vec<u8>) -> PluginResult;
 
+    /// True when `encode` appends exactly `heka_message::encode_message(msg)` and
+    /// nothing else, for every message (the ProtobufEncoder). The output runner then
+    /// hands its output the bytes of a disk buffer record, which are that encoding,
+    /// instead of calling `encode` on the message decoded from them.
+    fn writes_heka_protobuf(&self) -> bool {
+        false
+    }
+
     /// Called once after the encoder is made (see [`Decoder::attach_stats`]).
     fn attach_stats(&mut self, _stats: StatsSource<'_>) {}
 }

@@ -18,7 +18,7 @@ fn seed() -> u64 {
 }
 
 #[test]
-fn nats_r1_survives_agent_and_aggregator_kills() {
+fn nats_r1_survives_agent_aggregator_and_broker_kills() {
     if !ensure_nats_server() {
         return;
     }
@@ -29,7 +29,7 @@ fn nats_r1_survives_agent_and_aggregator_kills() {
         seconds: 12,
         kill_agent: true,
         kill_aggregator: true,
-        kill_leader: false,
+        kill_broker: true,
         min_kills: 0,
     };
     println!("nats R1: {}", trial::run(&plan, seed()));
@@ -47,13 +47,14 @@ fn nats_r3_cluster_survives_stream_leader_and_aggregator_kills() {
         seconds: 15,
         kill_agent: false,
         kill_aggregator: true,
-        kill_leader: true,
+        kill_broker: true,
         min_kills: 0,
     };
     println!("nats R3: {}", trial::run(&plan, seed()));
 }
 
-/// The long run: at least 20 kills of each kind (`cargo test ... -- --ignored`).
+/// The long run: at least 20 kills of each kind, and of each agent, R1 then R3
+/// (`cargo test ... -- --ignored`).
 #[test]
 #[ignore = "long: several minutes; run by hand, record the output in docs/scaleout.md"]
 fn nats_long_trials_with_20_kills_per_kind() {
@@ -67,7 +68,7 @@ fn nats_long_trials_with_20_kills_per_kind() {
         seconds: 0,
         kill_agent: true,
         kill_aggregator: true,
-        kill_leader: false,
+        kill_broker: true,
         min_kills: 20,
     };
     println!("nats R1 long: {}", trial::run(&r1, seed()));
@@ -77,7 +78,7 @@ fn nats_long_trials_with_20_kills_per_kind() {
         seconds: 0,
         kill_agent: true,
         kill_aggregator: true,
-        kill_leader: true,
+        kill_broker: true,
         min_kills: 20,
     };
     println!("nats R3 long: {}", trial::run(&r3, seed()));

@@ -26,7 +26,7 @@ use super::{BufferError, BufferOptions};
 mod reader;
 mod writer;
 
-pub(crate) use reader::QueueReader;
+pub(crate) use reader::{Framed, QueueReader, Record};
 pub(crate) use writer::QueueWriter;
 
 const CHECKPOINT: &str = "checkpoint.txt";
@@ -180,7 +180,7 @@ pub(crate) fn open(
     let reader = QueueReader::resume(
         shared,
         (read_segment, read_offset),
-        oldest,
+        (oldest, write_segment),
         options,
         max_message_size,
     );

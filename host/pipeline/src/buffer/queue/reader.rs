@@ -1,11 +1,19 @@
 //! The reading side of the disk queue: reads segments in chunks, unframes records in
 //! order, commits delivered cursors to the checkpoint and removes finished segments
 //! (the queue's format is in the parent module's doc).
+//!
+//! Chunks are read into a `BytesMut` and each record this run's writer wrote is
+//! split off it as [`Bytes`] ([`Record::framed`]), without a copy: a ProtobufEncoder
+//! output sends those bytes as they are instead of encoding the decoded message
+//! again (`runner::output::send`). A chunk lives as long as one of its records does,
+//! so this memory is bounded by the output's window (`max_in_flight` records) plus
+//! a chunk.
 
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 
+use bytes::{Buf, Bytes, BytesMut};
 use heka_message::{Message, Unframed};
 
 use super::{CHECKPOINT, CHECKPOINT_TMP, Cursor, QueueShared};
@@ -13,6 +21,26 @@ use crate::buffer::{BufferError, BufferOptions};
 
 /// Bytes read from a segment at a time.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// One record read from the queue.
+pub(crate) struct Record {
+    pub msg: Message,
+    /// Position just past the record.
+    pub cursor: Cursor,
+    /// The record's bytes, when this run's writer wrote it (see [`Framed`]).
+    pub framed: Option<Framed>,
+}
+
+/// A record as this run's writer wrote it: `heka_message::frame_message` of
+/// `heka_message::encode_message(msg)` (`QueueWriter::prepare`), i.e. byte for byte
+/// what a ProtobufEncoder output makes of the message, framed (`bytes`) or not
+/// (`bytes[message_at..]`). Records an earlier run left are not offered: another
+/// build may have written them.
+#[derive(Clone)]
+pub(crate) struct Framed {
+    pub bytes: Bytes,
+    pub message_at: usize,
+}
 
 /// The reading side: yields messages in order with the cursor just past each, and
 /// commits cursors once they are delivered.
@@ -22,11 +50,13 @@ pub(crate) struct QueueReader {
     file: Option<File>,
     /// Where to seek when the segment is opened.
     start_offset: u64,
-    /// Bytes read from the segment; `buf[pos..]` not yet consumed.
-    buf: Vec<u8>,
-    pos: usize,
+    /// Bytes read from the segment and not yet consumed.
+    buf: BytesMut,
     /// Offset in the segment of `buf[0]`.
     buf_offset: u64,
+    /// The first segment this run's writer wrote: records from there on are offered
+    /// as [`Framed`].
+    own_from: u64,
     /// Bytes consumed since the queue was opened.
     total: u64,
     max_message_size: usize,
@@ -37,11 +67,12 @@ pub(crate) struct QueueReader {
 }
 
 impl QueueReader {
-    /// A reader at `(segment, offset)`, `oldest` being the first segment on disk.
+    /// A reader at `(segment, offset)`, `oldest` being the first segment on disk and
+    /// `own_from` the first this run writes.
     pub(super) fn resume(
         shared: Arc<QueueShared>,
         (segment, offset): (u64, u64),
-        oldest: u64,
+        (oldest, own_from): (u64, u64),
         options: &BufferOptions,
         max_message_size: usize,
     ) -> QueueReader {
@@ -50,9 +81,9 @@ impl QueueReader {
             segment,
             file: None,
             start_offset: offset,
-            buf: Vec::new(),
-            pos: 0,
+            buf: BytesMut::new(),
             buf_offset: offset,
+            own_from,
             total: 0,
             max_message_size,
             committed: Cursor {
@@ -66,22 +97,33 @@ impl QueueReader {
         }
     }
 
-    /// The next message and the cursor just past it, or `None` when everything
-    /// published has been read. Damaged records are skipped with a warning.
-    pub(crate) fn next(&mut self) -> Result<Option<(Message, Cursor)>, BufferError> {
+    /// The next record, or `None` when everything published has been read. Damaged
+    /// records are skipped with a warning.
+    pub(crate) fn next(&mut self) -> Result<Option<Record>, BufferError> {
         loop {
-            let (skip, error) = match heka_message::unframe(
-                &self.buf[self.pos..],
-                self.max_message_size,
-            ) {
+            let (skip, error) = match heka_message::unframe(&self.buf, self.max_message_size) {
                 Unframed::Message {
                     message, consumed, ..
                 } => {
                     let decoded = heka_message::decode_message(message);
-                    self.consume(consumed);
+                    let message_at = consumed - message.len();
+                    let framed = if decoded.is_ok() && self.segment >= self.own_from {
+                        let bytes = self.buf.split_to(consumed).freeze();
+                        self.moved(consumed);
+                        Some(Framed { bytes, message_at })
+                    } else {
+                        self.consume(consumed);
+                        None
+                    };
                     let cursor = self.cursor();
                     match decoded {
-                        Ok(msg) => return Ok(Some((msg, cursor))),
+                        Ok(msg) => {
+                            return Ok(Some(Record {
+                                msg,
+                                cursor,
+                                framed,
+                            }));
+                        }
                         Err(e) => {
                             tracing::warn!(dir = %self.shared.dir.display(), segment = self.segment, offset = cursor.offset, error = %e, "undecodable message in the disk buffer; skipped");
                             continue;
@@ -96,29 +138,37 @@ impl QueueReader {
                     if !self.segment_complete() {
                         return Ok(None);
                     }
-                    let rest = self.buf.len() - self.pos;
+                    let rest = self.buf.len();
                     if rest > 0 {
-                        tracing::warn!(dir = %self.shared.dir.display(), segment = self.segment, offset = self.buf_offset + self.pos as u64, bytes = rest, "torn record at the end of a queue segment (crash while writing); skipped");
+                        tracing::warn!(dir = %self.shared.dir.display(), segment = self.segment, offset = self.buf_offset, bytes = rest, "torn record at the end of a queue segment (crash while writing); skipped");
                         self.consume(rest);
                     }
                     self.next_segment();
                     continue;
                 }
             };
-            tracing::warn!(dir = %self.shared.dir.display(), segment = self.segment, offset = self.buf_offset + self.pos as u64, bytes = skip, error = %error, "damaged bytes in the disk buffer; skipped");
+            tracing::warn!(dir = %self.shared.dir.display(), segment = self.segment, offset = self.buf_offset, bytes = skip, error = %error, "damaged bytes in the disk buffer; skipped");
             self.consume(skip.max(1));
         }
     }
 
+    /// Drops `n` bytes from the front of the buffer.
     fn consume(&mut self, n: usize) {
-        self.pos += n;
+        let n = n.min(self.buf.len());
+        self.buf.advance(n);
+        self.moved(n);
+    }
+
+    /// `n` bytes left the front of the buffer.
+    fn moved(&mut self, n: usize) {
+        self.buf_offset += n as u64;
         self.total += n as u64;
     }
 
     fn cursor(&self) -> Cursor {
         Cursor {
             segment: self.segment,
-            offset: self.buf_offset + self.pos as u64,
+            offset: self.buf_offset,
             total: self.total,
         }
     }
@@ -147,7 +197,6 @@ impl QueueReader {
                         .map_err(|e| BufferError::io("seek", &path, e))?;
                     self.file = Some(file);
                     self.buf.clear();
-                    self.pos = 0;
                     self.buf_offset = self.start_offset;
                 }
                 // A segment missing between two others: nothing to read in it.
@@ -160,11 +209,9 @@ impl QueueReader {
         if want == 0 {
             return Ok(false);
         }
-        if self.pos > 0 {
-            self.buf.drain(..self.pos);
-            self.buf_offset += self.pos as u64;
-            self.pos = 0;
-        }
+        // Reuses the chunk when no record split off it is alive any more; otherwise
+        // a new one is allocated and the unread rest (part of a record) copied.
+        self.buf.reserve(want);
         let old = self.buf.len();
         self.buf.resize(old + want, 0);
         let Some(file) = self.file.as_mut() else {
@@ -188,7 +235,6 @@ impl QueueReader {
         self.file = None;
         self.start_offset = 0;
         self.buf.clear();
-        self.pos = 0;
         self.buf_offset = 0;
     }
 

@@ -42,7 +42,7 @@ fn write(writer: &mut QueueWriter, range: std::ops::Range<usize>) {
 /// Reads everything published, committing each message; returns their timestamps.
 fn read_all(reader: &mut QueueReader) -> Vec<i64> {
     let mut seen = Vec::new();
-    while let Some((m, cursor)) = reader.next().unwrap() {
+    while let Some(Record { msg: m, cursor, .. }) = reader.next().unwrap() {
         seen.push(m.timestamp);
         reader.commit(cursor, 1);
     }
@@ -95,7 +95,7 @@ fn restart_resumes_at_the_checkpoint() {
         let (mut w, mut r) = open(tmp.path(), &options(1000), MAX).unwrap();
         write(&mut w, 0..30);
         for expected in 0..12 {
-            let (m, cursor) = r.next().unwrap().unwrap();
+            let Record { msg: m, cursor, .. } = r.next().unwrap().unwrap();
             assert_eq!(m.timestamp, expected);
             r.commit(cursor, 1);
         }
@@ -120,7 +120,7 @@ fn checkpoint_written_every_cursor_update_count_records_and_at_stop() {
     write(&mut w, 0..12);
     let mut cursors = Vec::new();
     for _ in 0..7 {
-        let (_, cursor) = r.next().unwrap().unwrap();
+        let cursor = r.next().unwrap().unwrap().cursor;
         r.commit(cursor, 1);
         cursors.push(cursor);
     }
@@ -131,7 +131,7 @@ fn checkpoint_written_every_cursor_update_count_records_and_at_stop() {
     assert_eq!(checkpoint(), at(cursors[6]));
     drop(w);
     let (_w, mut r) = open(tmp.path(), &opts, MAX).unwrap();
-    assert_eq!(r.next().unwrap().unwrap().0.timestamp, 7);
+    assert_eq!(r.next().unwrap().unwrap().msg.timestamp, 7);
 }
 
 #[test]
@@ -183,7 +183,7 @@ fn damaged_checkpoint_starts_at_the_oldest_segment() {
     {
         let (mut w, mut r) = open(tmp.path(), &options(0), MAX).unwrap();
         write(&mut w, 0..4);
-        let (_, cursor) = r.next().unwrap().unwrap();
+        let cursor = r.next().unwrap().unwrap().cursor;
         r.commit(cursor, 1);
     }
     fs::write(tmp.path().join(CHECKPOINT), "not a checkpoint").unwrap();
@@ -211,7 +211,7 @@ fn room_is_bounded_by_max_buffer_size_and_freed_by_commits() {
     assert!((5..10).contains(&written), "{written} records fit");
     assert!(w.queued_bytes() <= 1000);
     assert!(!w.wait_for_room(Duration::from_millis(1)));
-    let (_, cursor) = r.next().unwrap().unwrap();
+    let cursor = r.next().unwrap().unwrap().cursor;
     r.commit(cursor, 1);
     assert!(w.wait_for_room(Duration::from_millis(1)));
 }
@@ -241,7 +241,7 @@ fn crash_resends_at_most_cursor_update_count_records() {
         let (mut w, mut r) = open(tmp.path(), &opts, MAX).unwrap();
         write(&mut w, 0..100);
         for _ in 0..37 {
-            let (_, cursor) = r.next().unwrap().unwrap();
+            let cursor = r.next().unwrap().unwrap().cursor;
             r.commit(cursor, 1);
         }
         // A crash: no final checkpoint.

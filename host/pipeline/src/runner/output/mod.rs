@@ -3,7 +3,8 @@
 //!
 //! - `source`: where messages come from, the router's channel or (`use_buffering`)
 //!   the disk queue that `disk_writer` fills from that channel;
-//! - `send`: encode, frame, submit, and what each outcome means (retry with back-off
+//! - `send`: encode, frame (or, for a ProtobufEncoder output of the disk queue, take
+//!   the record as it is), submit, and what each outcome means (retry with back-off
 //!   or `Retry-After`, drop, fatal);
 //! - `window`: the messages taken and not yet released, kept in order. An output
 //!   driven through `Output::send` has a window of one (Heka's behaviour); a

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crossbeam_channel::{Receiver, Sender, never};
 use heka_message::Message;
 
-use crate::buffer::queue::{Cursor, QueueReader};
+use crate::buffer::queue::{Cursor, Framed, QueueReader, Record};
 use crate::pack::{Acks, Pack};
 use crate::router::{Batch, Inbox};
 use crate::settings::{OutputOptions, Settings};
@@ -26,6 +26,9 @@ pub(super) struct Item {
     pub acks: Acks,
     /// Position just past this message in the disk queue.
     pub cursor: Option<Cursor>,
+    /// The queue record's bytes, when they are what the ProtobufEncoder makes of
+    /// `msg` (see [`Framed`]).
+    pub framed: Option<Framed>,
 }
 
 pub(super) enum Source {
@@ -135,16 +138,22 @@ impl Source {
                 msg,
                 acks,
                 cursor: None,
+                framed: None,
             })),
             Source::Disk(disk) => {
                 if disk.gave_up || !disk.more {
                     return Ok(None);
                 }
                 match disk.reader.next() {
-                    Ok(Some((msg, cursor))) => Ok(Some(Item {
+                    Ok(Some(Record {
+                        msg,
+                        cursor,
+                        framed,
+                    })) => Ok(Some(Item {
                         msg: Arc::new(msg),
                         acks: Acks::new(),
                         cursor: Some(cursor),
+                        framed,
                     })),
                     Ok(None) => {
                         disk.more = false;

@@ -287,6 +287,7 @@ mod tests {
             msg: Arc::new(Message::default()),
             acks: std::iter::once(Ack::new(id, log.clone())).collect(),
             cursor: None,
+            framed: None,
         }
     }
 

@@ -39,14 +39,17 @@ fn message(i: u64) -> Message {
     }
 }
 
-/// Every message of stream HEKA: (subject, msg id, payload).
+/// Every message of stream HEKA: (subject, msg id, payload); none before it exists.
 fn read_stream(port: u16) -> Vec<(String, String, Vec<u8>)> {
     runtime().unwrap().block_on(async {
         let client = async_nats::connect(format!("127.0.0.1:{port}"))
             .await
             .unwrap();
         let js = async_nats::jetstream::new(client);
-        let mut stream = js.get_stream("HEKA").await.unwrap();
+        // Not there yet: nothing was published (the output creates it first).
+        let Ok(mut stream) = js.get_stream("HEKA").await else {
+            return Vec::new();
+        };
         let count = stream.info().await.unwrap().state.messages;
         let mut out = Vec::new();
         for seq in 1..=count {
@@ -227,4 +230,104 @@ fn a_bad_key_names_file_section_and_key() {
         err.contains("hekad.toml") && err.contains("ToNats") && err.contains("max_batch"),
         "{err}"
     );
+}
+
+/// Routes the messages it is given, then waits to be stopped.
+struct Given(Vec<Message>);
+impl heka_pipeline::Input for Given {
+    fn run(&mut self, ctx: &mut heka_pipeline::InputContext) -> heka_pipeline::PluginResult {
+        for msg in self.0.drain(..) {
+            ctx.deliver(msg, None, None, None)?;
+        }
+        let _ = ctx.stop.receiver().recv();
+        Ok(())
+    }
+}
+
+/// The records of every NATS message stored, in order.
+fn stored_records(port: u16) -> Vec<Vec<u8>> {
+    let mut records = Vec::new();
+    for (_, _, payload) in read_stream(port) {
+        let mut rest = payload.as_slice();
+        while let heka_message::Unframed::Message { consumed, .. } =
+            heka_message::unframe(rest, heka_message::DEFAULT_MAX_MESSAGE_SIZE)
+        {
+            records.push(rest[..consumed].to_vec());
+            rest = &rest[consumed..];
+        }
+        assert!(rest.is_empty(), "a NATS message ends in a torn record");
+    }
+    records
+}
+
+/// A disk-buffered NatsOutput with the ProtobufEncoder publishes its queue's records
+/// as they are (`heka_pipeline`'s `buffer_pass_through`): each stored record must be
+/// byte for byte what the ProtobufEncoder and the framing make of its message.
+#[test]
+fn a_buffered_output_publishes_what_the_protobuf_encoder_makes_of_each_message() {
+    use crate::plugins::encoders::protobuf::ProtobufEncoder;
+    use heka_pipeline::{Encoder, InputOptions, PipelineBuilder, SplitOptions};
+    if !ensure_nats_server() {
+        return;
+    }
+    let nats = Nats::single();
+    let port = nats.nodes[0].client_port;
+    let dir = tempfile::tempdir().unwrap();
+    let messages: Vec<Message> = (0..300)
+        .map(|i| {
+            let mut m = message(i);
+            m.payload = Some(format!("line {i}").into());
+            m.add_field("n", Value::Integer(i as i64), "");
+            m
+        })
+        .collect();
+    let settings = settings(&format!(
+        "servers = [\"nats://127.0.0.1:{port}\"]\nsubject = \"heka.logs\"\ncreate_stream = true\nmax_batch = 16\n"
+    ))
+    .unwrap();
+    let mut options =
+        heka_pipeline::OutputOptions::new(heka_message::Matcher::parse("TRUE").unwrap());
+    options.encoder = Some(Arc::new(|| {
+        Ok(Box::new(ProtobufEncoder) as Box<dyn Encoder>)
+    }));
+    options.use_framing = true;
+    options.buffering = Some(heka_pipeline::BufferOptions::new(dir.path()));
+    let mut b = PipelineBuilder::new(heka_pipeline::Settings::default());
+    b.add_input(
+        "in",
+        Box::new(Given(messages)),
+        InputOptions::new(
+            Arc::new(|| Box::new(heka_pipeline::splitters::NullSplitter)),
+            SplitOptions::default(),
+        ),
+    )
+    .add_output("out", Box::new(NatsOutput::new("out", settings)), options);
+    let pipeline = b.start().unwrap();
+    let records = heka_e2e::wait_for(Duration::from_secs(30), || {
+        let records = stored_records(port);
+        (records.len() >= 300).then_some(records)
+    })
+    .expect("300 records stored within 30 s");
+    pipeline.shutdown();
+    pipeline.wait();
+    assert_eq!(records.len(), 300);
+    for (i, record) in records.iter().enumerate() {
+        let heka_message::Unframed::Message { message, .. } =
+            heka_message::unframe(record, heka_message::DEFAULT_MAX_MESSAGE_SIZE)
+        else {
+            panic!("record {i} is not a frame");
+        };
+        let msg = heka_message::decode_message(message).unwrap();
+        assert_eq!(msg.payload(), format!("line {i}").as_bytes());
+        let mut encoded = Vec::new();
+        ProtobufEncoder.encode(&msg, &mut encoded).unwrap();
+        let mut framed = Vec::new();
+        heka_message::frame_message(
+            &encoded,
+            heka_message::DEFAULT_MAX_MESSAGE_SIZE,
+            &mut framed,
+        )
+        .unwrap();
+        assert_eq!(record, &framed, "record {i}");
+    }
 }
