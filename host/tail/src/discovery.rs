@@ -17,7 +17,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use regex::Regex;
 
@@ -60,11 +60,12 @@ pub type Streams = BTreeMap<String, Vec<LogFile>>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DirStamp {
     mtime: Option<SystemTime>,
-    /// The time was too close to the listing to prove anything: file systems keep
-    /// times at a coarse granularity (a clock tick; a second on ext4 with small
-    /// inodes, two on FAT), so an entry added just after the listing may leave the
-    /// time as it was (git's "racily clean" index entries).
-    racy: bool,
+    /// Until when the time proves nothing, if it was too close to the listing: file
+    /// systems keep times at a coarse granularity (a clock tick; a second on ext4
+    /// with small inodes, two on FAT), so an entry added just after the listing may
+    /// leave the time as it was (git's "racily clean" index entries). A listing
+    /// made after that instant shows any such entry.
+    settles: Option<Instant>,
 }
 
 /// How long after a change a directory time is not trusted: a clock tick is at most
@@ -78,19 +79,36 @@ impl DirStamp {
     pub(crate) fn take(dir: &Path) -> DirStamp {
         let now = SystemTime::now();
         let mtime = std::fs::metadata(dir).and_then(|m| m.modified()).ok();
-        let racy = mtime.is_some_and(|m| {
+        let settles = mtime.and_then(|m| {
             let margin = match m.duration_since(SystemTime::UNIX_EPOCH) {
                 Ok(d) if d.subsec_nanos() != 0 => RACY_FINE,
                 _ => RACY_COARSE,
             };
-            now.duration_since(m).map_or(true, |age| age < margin)
+            // A time in the future (clock steps, a remote file system) is racy for
+            // a whole margin.
+            let left = (m + margin)
+                .duration_since(now)
+                .ok()
+                .filter(|d| !d.is_zero())?;
+            Some(Instant::now() + left.min(margin))
         });
-        DirStamp { mtime, racy }
+        DirStamp { mtime, settles }
     }
 
-    /// True unless `dir` certainly holds the entries it held when `self` was taken.
-    pub(crate) fn changed(&self, dir: &Path) -> bool {
-        self.racy || std::fs::metadata(dir).and_then(|m| m.modified()).ok() != self.mtime
+    /// True when `dir`'s time is not the one noted: an entry was added, removed or
+    /// renamed since.
+    pub(crate) fn moved(&self, dir: &Path) -> bool {
+        std::fs::metadata(dir).and_then(|m| m.modified()).ok() != self.mtime
+    }
+
+    /// True while an unchanged time does not prove unchanged entries.
+    pub(crate) fn racy(&self) -> bool {
+        self.settles.is_some_and(|t| Instant::now() < t)
+    }
+
+    /// When a new listing would see every entry a racy time may hide.
+    pub(crate) fn settles(&self) -> Option<Instant> {
+        self.settles
     }
 }
 

@@ -143,6 +143,8 @@ pub struct Tailer {
     /// Every directory of the last scan with its time before the listing: a new
     /// entry (a copytruncate copy) changes it before any event reaches us.
     dir_stamps: HashMap<PathBuf, DirStamp>,
+    /// When the racy directory times of the last scan settle: scan again then.
+    settle_scan: Option<Instant>,
     counters: TailCounters,
 }
 
@@ -176,6 +178,7 @@ impl Tailer {
             last_scan: Instant::now(),
             rescan_needed: true,
             dir_stamps: HashMap::new(),
+            settle_scan: None,
             counters: TailCounters::default(),
         };
         tailer.scan_files();
@@ -204,7 +207,9 @@ impl Tailer {
     /// any bytes were read or any stream moved on.
     pub fn poll(&mut self, sink: &mut dyn TailSink, max_wait: Duration) -> Result<bool, TailError> {
         self.drain_events();
-        if self.rescan_needed || self.last_scan.elapsed() >= self.options.rescan_interval {
+        let settled = self.settle_scan.is_some_and(|t| Instant::now() >= t);
+        if self.rescan_needed || settled || self.last_scan.elapsed() >= self.options.rescan_interval
+        {
             self.rescan(sink);
         }
         let mut progressed = false;
@@ -218,7 +223,13 @@ impl Tailer {
                 .options
                 .rescan_interval
                 .saturating_sub(self.last_scan.elapsed());
-            let wait = max_wait.min(self.options.idle_check).min(until_rescan);
+            let until_settled = self.settle_scan.map_or(until_rescan, |t| {
+                t.saturating_duration_since(Instant::now())
+            });
+            let wait = max_wait
+                .min(self.options.idle_check)
+                .min(until_rescan)
+                .min(until_settled);
             self.wait_event(wait);
         }
         Ok(progressed)

@@ -171,6 +171,10 @@ impl Tailer {
         }
         self.last_scan = Instant::now();
         self.rescan_needed = false;
+        // A racy directory time (see `DirStamp`) is trusted by the frequent checks
+        // (`dir_changed`) but not by `check_stream`; one more scan once it has
+        // settled sees whatever it may hide.
+        self.settle_scan = dirs.iter().filter_map(|(_, st)| st.settles()).max();
         self.dir_stamps = dirs.into_iter().collect();
     }
 
@@ -206,7 +210,7 @@ impl Tailer {
             || self
                 .dir_stamps
                 .iter()
-                .any(|(dir, stamp)| stamp.changed(dir))
+                .any(|(dir, stamp)| stamp.racy() || stamp.moved(dir))
     }
 }
 
@@ -240,10 +244,13 @@ fn identify(path: PathBuf, old: &[Scanned], opens: &mut u64) -> Option<Scanned> 
 }
 
 /// Whether the directory of `file` changed since the scan that noted `stamps` (an
-/// entry was added or renamed: maybe a copy holding data we have not read).
+/// entry was added or renamed: maybe a copy holding data we have not read). Checked
+/// before every read after an end of data, so a racy time is taken at its word here:
+/// distrusting it would scan once per stream and read for as long as it is racy;
+/// the scan when it settles (`Tailer::settle_scan`) covers that moment instead.
 pub(super) fn dir_changed(stamps: &HashMap<PathBuf, DirStamp>, file: &Path) -> bool {
     let Some(dir) = file.parent() else {
         return false;
     };
-    stamps.get(dir).is_none_or(|stamp| stamp.changed(dir))
+    stamps.get(dir).is_none_or(|stamp| stamp.moved(dir))
 }
