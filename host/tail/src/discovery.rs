@@ -84,13 +84,12 @@ impl DirStamp {
                 Ok(d) if d.subsec_nanos() != 0 => RACY_FINE,
                 _ => RACY_COARSE,
             };
-            // A time in the future (clock steps, a remote file system) is racy for
-            // a whole margin.
-            let left = (m + margin)
-                .duration_since(now)
-                .ok()
-                .filter(|d| !d.is_zero())?;
-            Some(Instant::now() + left.min(margin))
+            // A time in the future (a clock stepped back, a remote file system's
+            // clock ahead) cannot say when the moment is over: it is taken at its
+            // word, or every scan would schedule another one, forever.
+            let age = now.duration_since(m).ok()?;
+            let left = margin.checked_sub(age).filter(|d| !d.is_zero())?;
+            Some(Instant::now() + left)
         });
         DirStamp { mtime, settles }
     }
