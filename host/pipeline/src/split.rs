@@ -214,6 +214,44 @@ impl SplitRunner {
         }
     }
 
+    /// Bytes held by the buffers (the read buffer and a held-back truncated record):
+    /// what the runner costs in memory beyond its fixed part.
+    pub fn buffer_capacity(&self) -> usize {
+        self.buf.len() + self.held.capacity()
+    }
+
+    /// Gives up the read buffer while the stream waits for its next read: the
+    /// unconsumed bytes (a partial record) move into a buffer of exactly their size,
+    /// and the old buffer is returned, e.g. for the next stream's
+    /// [`SplitRunner::adopt_buffer`], so that many idle streams cost their partial
+    /// records rather than a read buffer each. Call it between reads, after
+    /// draining the records and [`SplitRunner::take_consumed`] (bytes consumed
+    /// before it are not returned by a later `take_consumed`).
+    pub fn release_buffer(&mut self) -> Vec<u8> {
+        let kept = self.buf[self.start..self.end].to_vec();
+        self.end -= self.start;
+        self.start = 0;
+        self.mark = 0;
+        if !self.held_pending {
+            self.held = Vec::new();
+        }
+        std::mem::replace(&mut self.buf, kept)
+    }
+
+    /// Reads into `buf` from now on if it is larger than the current buffer (the
+    /// unconsumed bytes are copied to its start). Returns the buffer not kept.
+    pub fn adopt_buffer(&mut self, mut buf: Vec<u8>) -> Vec<u8> {
+        let n = self.end - self.start;
+        if buf.len() <= self.buf.len() || buf.len() < n {
+            return buf;
+        }
+        buf[..n].copy_from_slice(&self.buf[self.start..self.end]);
+        self.start = 0;
+        self.end = n;
+        self.mark = 0;
+        std::mem::replace(&mut self.buf, buf)
+    }
+
     /// Reads once from `reader` straight into the buffer's free space. Returns the
     /// number of bytes read (0 = end of stream for now). Call [`next_record`] until it
     /// returns `None` between reads, or the buffer keeps growing.

@@ -8,11 +8,16 @@
 //! `DayName` built-ins, or plain digits; an empty (unmatched) value is looked up as
 //! `missing`, and anything untranslatable sorts as -1 — Heka's exact rules, so that
 //! existing configs order files the same way.
+//!
+//! A scan also notes each directory's modification time as it lists it
+//! ([`DirStamp`]): as long as none of them changed, no file was created, removed or
+//! renamed anywhere in the tree, so the tailer can check one stream's files with a
+//! `stat` each instead of scanning everything again.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use regex::Regex;
 
@@ -50,6 +55,64 @@ pub struct LogFile {
 
 /// Stream name → its files, oldest first.
 pub type Streams = BTreeMap<String, Vec<LogFile>>;
+
+/// A directory's modification time, taken just before a scan listed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DirStamp {
+    mtime: Option<SystemTime>,
+    /// Until when the time proves nothing, if it was too close to the listing: file
+    /// systems keep times at a coarse granularity (a clock tick; a second on ext4
+    /// with small inodes, two on FAT), so an entry added just after the listing may
+    /// leave the time as it was (git's "racily clean" index entries). A listing
+    /// made after that instant shows any such entry.
+    settles: Option<Instant>,
+}
+
+/// How long after a change a directory time is not trusted: a clock tick is at most
+/// 10 ms on Linux; a time without nanoseconds may come from a file system that
+/// keeps seconds only.
+const RACY_FINE: Duration = Duration::from_millis(50);
+const RACY_COARSE: Duration = Duration::from_secs(2);
+
+impl DirStamp {
+    /// `dir`'s time now.
+    pub(crate) fn take(dir: &Path) -> DirStamp {
+        let now = SystemTime::now();
+        let mtime = std::fs::metadata(dir).and_then(|m| m.modified()).ok();
+        let settles = mtime.and_then(|m| {
+            let margin = match m.duration_since(SystemTime::UNIX_EPOCH) {
+                Ok(d) if d.subsec_nanos() != 0 => RACY_FINE,
+                _ => RACY_COARSE,
+            };
+            // A time in the future (a clock stepped back, a remote file system's
+            // clock ahead) cannot say when the moment is over: it is taken at its
+            // word, or every scan would schedule another one, forever.
+            let age = now.duration_since(m).ok()?;
+            let left = margin.checked_sub(age).filter(|d| !d.is_zero())?;
+            Some(Instant::now() + left)
+        });
+        DirStamp { mtime, settles }
+    }
+
+    /// True when `dir`'s time is not the one noted: an entry was added, removed or
+    /// renamed since.
+    pub(crate) fn moved(&self, dir: &Path) -> bool {
+        std::fs::metadata(dir).and_then(|m| m.modified()).ok() != self.mtime
+    }
+
+    /// True while an unchanged time does not prove unchanged entries.
+    pub(crate) fn racy(&self) -> bool {
+        self.settles.is_some_and(|t| Instant::now() < t)
+    }
+
+    /// When a new listing would see every entry a racy time may hide.
+    pub(crate) fn settles(&self) -> Option<Instant> {
+        self.settles
+    }
+}
+
+/// Every directory a scan listed, with its time before the listing.
+pub(crate) type DirStamps = Vec<(PathBuf, DirStamp)>;
 
 /// Compiled discovery options.
 #[derive(Debug, Clone)]
@@ -139,8 +202,14 @@ impl Discovery {
     /// Scans the directory now. Streams with several files but no `priority` are
     /// left out with a warning, as Heka does.
     pub fn scan(&self) -> Streams {
+        self.scan_with_stamps().0
+    }
+
+    /// [`Discovery::scan`], and the directories it listed.
+    pub(crate) fn scan_with_stamps(&self) -> (Streams, DirStamps) {
         let mut found = Vec::new();
-        walk(&self.root, &mut found);
+        let mut dirs = Vec::new();
+        walk(&self.root, &mut found, &mut dirs);
         let now = SystemTime::now();
         let mut streams: Streams = BTreeMap::new();
         for (path, mtime) in found {
@@ -186,7 +255,7 @@ impl Discovery {
             files.sort_by(|a, b| self.compare(a, b));
             true
         });
-        streams
+        (streams, dirs)
     }
 
     fn compare(&self, a: &LogFile, b: &LogFile) -> Ordering {
@@ -229,8 +298,11 @@ impl Discovery {
 }
 
 /// Recursive walk collecting regular files (symlinks below the root not followed,
-/// as Go's `filepath.Walk`). Unreadable directories are skipped.
-fn walk(dir: &Path, out: &mut Vec<(PathBuf, Option<SystemTime>)>) {
+/// as Go's `filepath.Walk`) and the directories' stamps, each taken before its
+/// listing (a change during the listing shows as a change later, never as none).
+/// Unreadable directories are skipped (their stamp still notes a change to them).
+fn walk(dir: &Path, out: &mut Vec<(PathBuf, Option<SystemTime>)>, dirs: &mut DirStamps) {
+    dirs.push((dir.to_path_buf(), DirStamp::take(dir)));
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -240,7 +312,7 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, Option<SystemTime>)>) {
         };
         let path = entry.path();
         if kind.is_dir() {
-            walk(&path, out);
+            walk(&path, out, dirs);
         } else if kind.is_file() {
             let mtime = entry.metadata().ok().and_then(|m| m.modified().ok());
             out.push((path, mtime));

@@ -25,4 +25,4 @@ mod tailer;
 pub use discovery::{Discovery, DiscoveryConfig, LogFile, Streams};
 pub use error::TailError;
 pub use journal::{HashWindow, Position};
-pub use tailer::{FileId, StreamId, TailOptions, TailSink, Tailer};
+pub use tailer::{FileId, StreamId, TailCounters, TailOptions, TailSink, Tailer};

@@ -172,3 +172,31 @@ fn null_splitter_one_record_per_chunk() {
     r.push(b"two");
     assert_eq!(drain(&mut r), vec![("two".into(), 15, false)]);
 }
+
+#[test]
+fn released_buffer_keeps_the_partial_record_only() {
+    let mut a = runner(1000, false);
+    let mut b = runner(1000, false);
+    a.set_read_size(4096);
+    a.push(b"one\ntw");
+    assert_eq!(drain(&mut a), vec![("one\n".into(), 4, false)]);
+    let big = a.release_buffer();
+    assert_eq!(big.len(), 4096);
+    assert_eq!(a.buffer_capacity(), 2, "only the partial record is kept");
+    // Another stream reads with the big buffer and gives it back.
+    b.push(b"x");
+    let small = b.adopt_buffer(big);
+    assert_eq!(b.buffer_capacity(), 4096);
+    assert!(small.len() < 4096);
+    b.push(b"y\n");
+    assert_eq!(drain(&mut b), vec![("xy\n".into(), 3, false)]);
+    let big = b.release_buffer();
+    assert_eq!(b.buffer_capacity(), 0);
+    // The first stream takes it back and completes its record where it stopped.
+    let _ = a.adopt_buffer(big);
+    a.push(b"o\n");
+    assert_eq!(drain(&mut a), vec![("two\n".into(), 8, false)]);
+    // A smaller buffer is not adopted.
+    assert_eq!(a.adopt_buffer(vec![0; 16]).len(), 16);
+    assert_eq!(a.buffer_capacity(), 4096);
+}

@@ -223,7 +223,7 @@ impl Tailer {
         cur.checked = true;
         // Entries added or renamed next to our file since the last scan: look at
         // them first (a copy may hold data we have not read).
-        if dir_changed(&self.dir_mtimes, &cur.path) {
+        if dir_changed(&self.dir_stamps, &cur.path) {
             self.rescan(sink);
         }
         let Some(cur) = self.streams[id].cur.as_mut() else {
@@ -234,7 +234,11 @@ impl Tailer {
         };
         if cur.offset == 0 {
             if meta.len() > 0 && !cur.restarted {
-                self.rescan(sink);
+                // A copy is a new directory entry: `check_stream` scans when any
+                // directory changed since the last scan (whose end looked for
+                // copies of every current file), and only `stat`s this stream's
+                // files otherwise.
+                self.check_stream(id, sink);
             }
             return;
         }
