@@ -20,7 +20,7 @@
 //! (atomically) every 500 records, within a second of the last change, and at stop.
 //! How far "acknowledged" means delivered is the pipeline's business (issue 7).
 //!
-//! Memory: the streams share one read buffer of [`READ_SIZE`] (more only while a
+//! Memory: the streams share one read buffer of `READ_SIZE` (more only while a
 //! record up to `max_record_size` needs it): a stream borrows it for its turn of
 //! the tailer's round and gives it back, keeping only its partial record (a line
 //! not finished yet, under `max_record_size`). So N tailed files cost one read
