@@ -36,7 +36,7 @@ use super::stream::{Record, Stream};
 use super::subject::{Output, Tally};
 use super::{SpecError, input};
 use crate::assemble::{Assembled, assemble};
-use crate::config::{Config, PluginKind};
+use crate::config::{Config, PluginKind, Section};
 use crate::plugins::BuildContext;
 use crate::plugins::outputs::log::{LogOutput, LogOutputConfig};
 
@@ -80,14 +80,19 @@ fn only_the_plugin(config: &Config, name: &str) -> Config {
     config
 }
 
-fn run_output(spec: &Spec, case: &Case, mut config: Config, dir: &Path) -> Result<Live, SpecError> {
-    let bad = |e: String| SpecError::from(invalid(&spec.path, "plugin", e));
-    let section = config
+/// The section under test, to be pointed at the test's stand-ins.
+fn under_test<'c>(spec: &Spec, config: &'c mut Config) -> Result<&'c mut Section, SpecError> {
+    config
         .sections
         .iter_mut()
         .find(|s| s.name == spec.plugin)
-        .ok_or_else(|| bad(format!("no section [{}]", spec.plugin)))?;
-    let sink = sink::Sink::redirect(section, dir, &case.respond).map_err(bad)?;
+        .ok_or_else(|| SpecError::from(invalid(&spec.path, "plugin", "no such section")))
+}
+
+fn run_output(spec: &Spec, case: &Case, mut config: Config, dir: &Path) -> Result<Live, SpecError> {
+    let bad = |e: String| SpecError::from(invalid(&spec.path, "plugin", e));
+    let sink =
+        sink::Sink::redirect(under_test(spec, &mut config)?, dir, &case.respond).map_err(bad)?;
     let runs = output_runs(spec, case)?;
     let acks = Arc::new(feed::Acks::default());
     let registry = Arc::new(Registry::new());
@@ -205,12 +210,7 @@ fn output_runs(spec: &Spec, case: &Case) -> Result<Vec<Vec<Message>>, SpecError>
 
 fn run_input(spec: &Spec, case: &Case, mut config: Config, dir: &Path) -> Result<Live, SpecError> {
     let bad = |e: String| SpecError::from(invalid(&spec.path, "plugin", e));
-    let section = config
-        .sections
-        .iter_mut()
-        .find(|s| s.name == spec.plugin)
-        .ok_or_else(|| bad(format!("no section [{}]", spec.plugin)))?;
-    let bytes = feed_for(section, dir, case).map_err(bad)?;
+    let bytes = feed_for(under_test(spec, &mut config)?, dir, case).map_err(bad)?;
     let mut runs: Vec<Vec<Vec<u8>>> = vec![Vec::new()];
     for step in &case.steps {
         match step {
@@ -294,11 +294,7 @@ fn run_input(spec: &Spec, case: &Case, mut config: Config, dir: &Path) -> Result
 }
 
 /// Points an input section at where the case's bytes will be.
-fn feed_for(
-    section: &mut crate::config::Section,
-    dir: &Path,
-    case: &Case,
-) -> Result<feed::Bytes, String> {
+fn feed_for(section: &mut Section, dir: &Path, case: &Case) -> Result<feed::Bytes, String> {
     let table = &mut section.table;
     match section.type_name.as_str() {
         "TcpInput" => {
