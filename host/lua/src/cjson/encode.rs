@@ -153,8 +153,17 @@ impl Encoder {
 /// script's `cjson.encode` output is byte for byte what Heka's sandbox gave.
 pub(crate) fn encode_string(s: &[u8], out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(s.len() + 2);
     out.push(b'"');
-    for &c in s {
+    // Runs of bytes that stay as they are are copied whole (a JSON body of log lines
+    // is mostly such runs), each escape between them written on its own.
+    let mut run = 0;
+    for (i, &c) in s.iter().enumerate() {
+        if !ESCAPED[usize::from(c)] {
+            continue;
+        }
+        out.extend_from_slice(&s[run..i]);
+        run = i + 1;
         match c {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
@@ -164,16 +173,31 @@ pub(crate) fn encode_string(s: &[u8], out: &mut Vec<u8>) {
             b'\t' => out.extend_from_slice(b"\\t"),
             0x08 => out.extend_from_slice(b"\\b"),
             0x0c => out.extend_from_slice(b"\\f"),
-            c if c < 0x20 || c == 0x7f => {
+            c => {
                 out.extend_from_slice(b"\\u00");
-                out.push(HEX[(c >> 4) as usize]);
-                out.push(HEX[(c & 0xf) as usize]);
+                out.push(HEX[usize::from(c >> 4)]);
+                out.push(HEX[usize::from(c & 0xf)]);
             }
-            c => out.push(c),
         }
     }
+    out.extend_from_slice(&s[run..]);
     out.push(b'"');
 }
+
+/// The bytes [`encode_string`] escapes: controls, DEL, the quote, the backslash and `/`.
+const ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        table[c] = true;
+        c += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table[b'/' as usize] = true;
+    table[0x7f] = true;
+    table
+};
 
 #[cfg(test)]
 mod tests {
@@ -184,5 +208,31 @@ mod tests {
         let mut out = Vec::new();
         encode_string(b"a/b\"c\\\n\x01\x7f\xc3\xa9", &mut out);
         assert_eq!(out, b"\"a\\/b\\\"c\\\\\\n\\u0001\\u007f\xc3\xa9\"");
+    }
+
+    /// Every byte alone and between plain bytes: lua-cjson's escape of each (its
+    /// `char2escape` table), runs copied as they are.
+    #[test]
+    fn every_byte_escapes_as_lua_cjson_does() {
+        for b in 0..=255u8 {
+            let want: Vec<u8> = match b {
+                b'"' => b"\\\"".to_vec(),
+                b'\\' => b"\\\\".to_vec(),
+                b'/' => b"\\/".to_vec(),
+                b'\n' => b"\\n".to_vec(),
+                b'\r' => b"\\r".to_vec(),
+                b'\t' => b"\\t".to_vec(),
+                0x08 => b"\\b".to_vec(),
+                0x0c => b"\\f".to_vec(),
+                c if c < 0x20 || c == 0x7f => format!("\\u{c:04x}").into_bytes(),
+                c => vec![c],
+            };
+            let mut out = Vec::new();
+            encode_string(&[b'a', b, b'z', b'z'], &mut out);
+            let mut expected = b"\"a".to_vec();
+            expected.extend_from_slice(&want);
+            expected.extend_from_slice(b"zz\"");
+            assert_eq!(out, expected, "byte {b:#04x}");
+        }
     }
 }
