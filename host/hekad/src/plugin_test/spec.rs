@@ -377,16 +377,25 @@ fn parse_case(
     let live_only = [
         (
             "respond",
+            "outputs",
             !c.respond.is_empty() && kind != PluginKind::Output,
         ),
-        ("timeout", c.timeout.is_some() && !live),
-        ("file", c.file.is_some() && kind != PluginKind::Input),
+        (
+            "timeout",
+            "inputs and outputs",
+            c.timeout.is_some() && !live,
+        ),
+        (
+            "file",
+            "inputs",
+            c.file.is_some() && kind != PluginKind::Input,
+        ),
     ];
-    if let Some((key, _)) = live_only.iter().find(|(_, bad)| *bad) {
+    if let Some((key, kinds, _)) = live_only.iter().find(|(.., bad)| *bad) {
         return Err(invalid(
             path,
             &format!("{prefix}.{key}"),
-            "only for the plugin kinds docs/plugin-tests.md names",
+            format!("only for the plugin kinds docs/plugin-tests.md names: {kinds}"),
         ));
     }
     let timeout = match c.timeout {

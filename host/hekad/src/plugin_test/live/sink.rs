@@ -44,15 +44,18 @@ pub struct Captured {
     pub requests: Vec<Request>,
     pub bytes: Vec<u8>,
     pub dropped_bytes: usize,
+    /// Bytes kept so far (bodies and stream), against [`MAX_CAPTURE_BYTES`].
+    kept: usize,
 }
 
 impl Captured {
+    /// Whether `len` more bytes may be kept (counted as kept when they may).
     fn room(&mut self, len: usize) -> bool {
-        let kept = self.bytes.len() + self.requests.iter().map(|r| r.body.len()).sum::<usize>();
-        if kept + len > MAX_CAPTURE_BYTES {
+        if self.kept + len > MAX_CAPTURE_BYTES {
             self.dropped_bytes += len;
             return false;
         }
+        self.kept += len;
         true
     }
 }
